@@ -1,0 +1,211 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  ConfChangeTransition,
+  ConfChangeType,
+  EntryType,
+  ErrCodec,
+  MessageType,
+  decodeConfChange,
+  decodeConfChangeV2,
+  decodeConfState,
+  decodeEntry,
+  decodeHardState,
+  decodeMessage,
+  decodeSnapshot,
+  encodeConfChange,
+  encodeConfChangeV2,
+  encodeConfState,
+  encodeEntry,
+  encodeHardState,
+  encodeMessage,
+  encodeSnapshot,
+  newMessage,
+} from '../src/index.js';
+
+const u64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+const bytes = fc.uint8Array({ maxLength: 64 });
+const entry = fc.record({
+  term: u64,
+  index: u64,
+  type: fc.constantFrom(
+    EntryType.EntryNormal,
+    EntryType.EntryConfChange,
+    EntryType.EntryConfChangeV2,
+  ),
+  data: bytes,
+});
+const confState = fc.record({
+  voters: fc.array(u64, { maxLength: 5 }),
+  learners: fc.array(u64, { maxLength: 5 }),
+  votersOutgoing: fc.array(u64, { maxLength: 5 }),
+  learnersNext: fc.array(u64, { maxLength: 5 }),
+  autoLeave: fc.boolean(),
+});
+const snapshot = fc.record({
+  data: bytes,
+  metadata: fc.record({ confState, index: u64, term: u64 }),
+});
+const messageType = fc.integer({ min: 0, max: 23 }) as fc.Arbitrary<MessageType>;
+const baseMessage = fc.record({
+  type: messageType,
+  to: u64,
+  from: u64,
+  term: u64,
+  logTerm: u64,
+  index: u64,
+  entries: fc.array(entry, { maxLength: 4 }),
+  commit: u64,
+  vote: u64,
+  snapshot: fc.option(snapshot, { nil: null }),
+  reject: fc.boolean(),
+  rejectHint: u64,
+  context: bytes,
+});
+const message = baseMessage.chain((m) =>
+  fc
+    .array(
+      baseMessage.map((r) => ({ ...r, responses: [] })),
+      { maxLength: 2 },
+    )
+    .map((responses) => ({ ...m, responses })),
+);
+
+/** Compares as plain data: decoded objects are protobufjs instances with prototype defaults. */
+function plain(v: unknown): unknown {
+  if (v instanceof Uint8Array) return Array.from(v);
+  if (Array.isArray(v)) return v.map(plain);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k in v) {
+      const f = (v as Record<string, unknown>)[k];
+      if (typeof f !== 'function') out[k] = plain(f);
+    }
+    return out;
+  }
+  return v;
+}
+
+describe('codec round trips', () => {
+  it('Message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(plain(decodeMessage(encodeMessage(m)))).toEqual(plain(m));
+      }),
+    );
+  });
+  it('Entry, HardState, ConfState, Snapshot', () => {
+    fc.assert(
+      fc.property(entry, (e) => {
+        expect(plain(decodeEntry(encodeEntry(e)))).toEqual(plain(e));
+      }),
+    );
+    fc.assert(
+      fc.property(fc.record({ term: u64, vote: u64, commit: u64 }), (h) => {
+        expect(plain(decodeHardState(encodeHardState(h)))).toEqual(plain(h));
+      }),
+    );
+    fc.assert(
+      fc.property(confState, (c) => {
+        expect(plain(decodeConfState(encodeConfState(c)))).toEqual(plain(c));
+      }),
+    );
+    fc.assert(
+      fc.property(snapshot, (s) => {
+        expect(plain(decodeSnapshot(encodeSnapshot(s)))).toEqual(plain(s));
+      }),
+    );
+  });
+  it('ConfChange and ConfChangeV2', () => {
+    const cc = {
+      type: ConfChangeType.ConfChangeRemoveNode,
+      nodeId: 7,
+      context: new Uint8Array([1]),
+      id: 3,
+    };
+    expect(plain(decodeConfChange(encodeConfChange(cc)))).toEqual(plain(cc));
+    const v2 = {
+      transition: ConfChangeTransition.ConfChangeTransitionJointExplicit,
+      changes: [
+        { type: ConfChangeType.ConfChangeAddNode, nodeId: 2 },
+        { type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 9 },
+      ],
+      context: new Uint8Array(0),
+    };
+    expect(plain(decodeConfChangeV2(encodeConfChangeV2(v2)))).toEqual(plain(v2));
+  });
+  it('a decoded message with no snapshot has snapshot null and empty defaults', () => {
+    const m = decodeMessage(encodeMessage(newMessage({ type: MessageType.MsgHeartbeat, to: 2 })));
+    expect(m.snapshot).toBeNull();
+    expect(m.entries).toHaveLength(0);
+    expect(m.context).toHaveLength(0);
+  });
+});
+
+describe('codec errors', () => {
+  it('rejects a uint64 above Number.MAX_SAFE_INTEGER', () => {
+    // field 1 (term) varint 2^53 = 0x20000000000000
+    const big = new Uint8Array([0x08, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]);
+    expect(() => decodeHardState(big)).toThrow(ErrCodec);
+    expect(() => decodeHardState(big)).toThrow(/MAX_SAFE_INTEGER/);
+    const max = encodeHardState({ term: Number.MAX_SAFE_INTEGER, vote: 0, commit: 0 });
+    expect(decodeHardState(max).term).toBe(Number.MAX_SAFE_INTEGER);
+  });
+  it('rejects encoding numbers that are not safe non-negative integers', () => {
+    for (const bad of [-1, 1.5, 2 ** 53, Number.NaN]) {
+      expect(() => encodeHardState({ term: bad, vote: 0, commit: 0 })).toThrow(ErrCodec);
+    }
+  });
+  it('rejects every truncation of a valid message', () => {
+    const m = newMessage({
+      type: MessageType.MsgApp,
+      to: 2,
+      from: 1,
+      term: 5,
+      index: 9,
+      entries: [{ term: 5, index: 10, type: EntryType.EntryNormal, data: new Uint8Array(20) }],
+    });
+    const b = encodeMessage(m);
+    let rejected = 0;
+    for (let n = 1; n < b.length; n++) {
+      try {
+        decodeMessage(b.subarray(0, n));
+      } catch (err) {
+        expect(err).toBeInstanceOf(ErrCodec);
+        rejected++;
+      }
+    }
+    // A cut exactly between two fields is a shorter valid message; any other cut is an error.
+    expect(rejected).toBeGreaterThan(b.length / 2);
+  });
+  it('rejects an unknown message type instead of reading it as MsgHup', () => {
+    expect(() => decodeMessage(new Uint8Array([0x08, 99]))).toThrow(ErrCodec);
+  });
+  it('never throws anything but ErrCodec on random bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        try {
+          decodeMessage(b);
+        } catch (err) {
+          expect(err).toBeInstanceOf(ErrCodec);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('codec unknowns', () => {
+  it('rejects an unknown field inside an entry of a message', () => {
+    const e = encodeEntry({
+      term: 1,
+      index: 1,
+      type: EntryType.EntryNormal,
+      data: new Uint8Array(0),
+    });
+    const withUnknown = new Uint8Array([...e, 0x78, 0x01]); // field 15, varint 1
+    const msg = new Uint8Array([0x3a, withUnknown.length, ...withUnknown]); // field 7 (entries)
+    expect(() => decodeMessage(msg)).toThrow(ErrCodec);
+    expect(() => decodeEntry(withUnknown)).toThrow(ErrCodec);
+  });
+});
