@@ -59,8 +59,10 @@ export interface SuiteContext {
   record(figure: Figure): void;
   /** Records a figure already summarized elsewhere (a peer's printed median/min/max). */
   recordSummary(summary: Summary): void;
-  /** Prints a line of progress or a note (to stderr, so stdout stays the table). */
+  /** Prints a line of progress (to stderr, so stdout stays the table). */
   log(line: string): void;
+  /** Prints a note and keeps it under the table in results/<suite>.md (e.g. a skipped peer). */
+  note(line: string): void;
 }
 
 /** What a suite module default-exports. */

@@ -1,0 +1,121 @@
+// The benchmark runner: `pnpm bench [suite...] [--quick] [suite options]`.
+//
+// Leading words name suites (files in benchmarks/suites/); with none, every suite runs.
+// From the first option on, arguments go to the suites (ctx.args), except --quick, which is
+// the runner's: a short smoke run whose results go to results/quick/ (not committed), so a
+// quick run never overwrites the committed figures.
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { commitId, loadPerCore, machine } from './lib/env.js';
+import { markdownTable, writeReport } from './lib/report.js';
+import { summarize } from './lib/stats.js';
+import type { Result, SuiteContext, SuiteReport, SuiteRun } from './lib/suite.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = join(HERE, '..');
+const SUITES_DIR = join(HERE, 'suites');
+/** Run order when no suite is named: cheap and self-contained first. */
+const ORDER = ['core', 'codec', 'storage', 'transport', 'kv'];
+
+const USAGE = `usage: pnpm bench [suite...] [--quick] [suite options]
+  suites: %s
+  --quick   short smoke run (small N, few runs); results go to benchmarks/results/quick/
+  core:     --peers  also run ../shared/peers (etcd/raft in Go, coaty) and report ratios`;
+
+function availableSuites(): string[] {
+  const names = readdirSync(SUITES_DIR)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => f.slice(0, -3));
+  const known = ORDER.filter((n) => names.includes(n));
+  return [...known, ...names.filter((n) => !ORDER.includes(n)).sort()];
+}
+
+interface Cli {
+  suites: string[];
+  args: string[];
+  quick: boolean;
+}
+
+function parseCli(argv: string[], available: string[]): Cli | string {
+  const rest = argv.filter((a) => a !== '--');
+  const quick = rest.includes('--quick');
+  const words = rest.filter((a) => a !== '--quick');
+  const firstOpt = words.findIndex((a) => a.startsWith('-'));
+  const suites = firstOpt === -1 ? words : words.slice(0, firstOpt);
+  const args = firstOpt === -1 ? [] : words.slice(firstOpt);
+  for (const s of suites) if (!available.includes(s)) return `no suite "${s}"`;
+  return { suites: suites.length > 0 ? suites : available, args, quick };
+}
+
+async function runSuite(name: string, cli: Cli): Promise<void> {
+  const results: Result[] = [];
+  const notes: string[] = [];
+  const ctx: SuiteContext = {
+    suite: name,
+    args: cli.args,
+    quick: cli.quick,
+    record: (f) => results.push(summarize(f)),
+    recordSummary: (s) => results.push({ ...s, params: { ...s.params } }),
+    log: (line) => process.stderr.write(`[${name}] ${line}\n`),
+    note: (line) => {
+      notes.push(line);
+      process.stderr.write(`[${name}] note: ${line}\n`);
+    },
+  };
+  const load = loadPerCore();
+  if (load > 0.5) {
+    ctx.note(`load average was ${load.toFixed(2)} per core at the start: expect noise`);
+  }
+  const started = new Date();
+  const mod = (await import(pathToFileURL(join(SUITES_DIR, `${name}.ts`)).href)) as {
+    default?: SuiteRun;
+  };
+  if (typeof mod.default !== 'function') throw new Error(`suites/${name}.ts has no default run()`);
+  await mod.default(ctx);
+  if (results.length === 0) throw new Error(`suite ${name} recorded no figure`);
+
+  const report: SuiteReport = {
+    suite: name,
+    commit: commitId(REPO),
+    node: process.version,
+    machine: machine(),
+    results,
+  };
+  const command = ['pnpm bench', name, ...(cli.quick ? ['--quick'] : []), ...cli.args].join(' ');
+  const dir = join(HERE, 'results', ...(cli.quick ? ['quick'] : []));
+  const files = writeReport(dir, report, { command, date: started.toISOString(), notes });
+  const secs = ((Date.now() - started.getTime()) / 1000).toFixed(1);
+  process.stdout.write(`\n## ${name} (${secs} s)\n\n${markdownTable(report)}\n`);
+  for (const n of notes) process.stdout.write(`- ${n}\n`);
+  process.stdout.write(`\nwrote ${files.map((f) => f.slice(REPO.length + 1)).join(', ')}\n`);
+}
+
+async function main(): Promise<number> {
+  const available = availableSuites();
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE.replace('%s', available.join(', '))}\n`);
+    return 0;
+  }
+  const cli = parseCli(argv, available);
+  if (typeof cli === 'string') {
+    process.stderr.write(`${cli}\n${USAGE.replace('%s', available.join(', '))}\n`);
+    return 2;
+  }
+  if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+    process.stderr.write('note: run with --expose-gc (pnpm bench does) for clean runs\n');
+  }
+  let failed = 0;
+  for (const name of cli.suites) {
+    try {
+      await runSuite(name, cli);
+    } catch (err) {
+      failed++;
+      process.stderr.write(`suite ${name} failed: ${(err as Error).stack ?? err}\n`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();
