@@ -1,4 +1,4 @@
-// A small dependency-free SVG renderer: one panel of horizontal bars per unit. A bar is the
+// A small dependency-free SVG renderer: panels of horizontal bars, one per unit and name. A bar is the
 // median; the whisker spans min..max; colours tell implementations apart (params.impl, ours
 // when absent). Ratio panels get a dashed line at 1 (parity).
 import { formatNumber, label } from './format.js';
@@ -34,12 +34,57 @@ const seriesOf = (r: Result): string =>
 
 const round = (x: number): string => (Math.round(x * 10) / 10).toString();
 
+export interface Panel {
+  title: string;
+  unit: string;
+  rows: Result[];
+}
+
+/**
+ * One panel per unit and name (ns/… units are left out: they mirror a rate); a panel whose medians span more than 8x (e.g. heartbeats
+ * beside 16-entry appends) is split by its first parameter, so no bar shrinks to nothing.
+ */
+export function panels(results: readonly Result[]): Panel[] {
+  const out: Panel[] = [];
+  const groups = new Map<string, Result[]>();
+  for (const r of results) {
+    // Time per item is the reciprocal of a rate that is already drawn.
+    if (r.unit.startsWith('ns/')) continue;
+    const key = `${r.unit}\u0000${r.name}`;
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [r]);
+    else g.push(r);
+  }
+  for (const rows of groups.values()) {
+    const { unit, name } = rows[0]!;
+    const meds = rows.map((r) => r.median).filter((m) => m > 0);
+    const first = Object.keys(rows[0]!.params)[0];
+    if (first !== undefined && meds.length > 1 && Math.max(...meds) > 8 * Math.min(...meds)) {
+      const sub = new Map<string, Result[]>();
+      for (const r of rows) {
+        const v = String(r.params[first]);
+        const g = sub.get(v);
+        if (g === undefined) sub.set(v, [r]);
+        else g.push(r);
+      }
+      for (const [v, g] of sub)
+        out.push({ title: `${name} ${first}=${v} — ${unit}`, unit, rows: g });
+    } else {
+      out.push({ title: `${name} — ${unit}`, unit, rows });
+    }
+  }
+  return out;
+}
+
+const isRatio = (unit: string): boolean => unit.startsWith('ratio');
+
 export function renderCharts(title: string, results: readonly Result[]): string {
-  const units: string[] = [];
-  for (const r of results) if (!units.includes(r.unit)) units.push(r.unit);
   const series: string[] = [];
-  for (const r of results) if (!series.includes(seriesOf(r))) series.push(seriesOf(r));
-  const color = (s: string): string => PALETTE[series.indexOf(s) % PALETTE.length]!;
+  for (const r of results) {
+    if (!isRatio(r.unit) && !series.includes(seriesOf(r))) series.push(seriesOf(r));
+  }
+  const color = (r: Result): string =>
+    isRatio(r.unit) ? '#6b7280' : PALETTE[series.indexOf(seriesOf(r)) % PALETTE.length]!;
 
   const out: string[] = [];
   let y = TITLE_H;
@@ -47,7 +92,9 @@ export function renderCharts(title: string, results: readonly Result[]): string 
   if (series.length > 1) {
     let x = 10;
     for (const s of series) {
-      out.push(`<rect x="${x}" y="${y}" width="12" height="12" fill="${color(s)}"/>`);
+      out.push(
+        `<rect x="${x}" y="${y}" width="12" height="12" fill="${PALETTE[series.indexOf(s) % PALETTE.length]}"/>`,
+      );
       out.push(`<text x="${x + 16}" y="${y + 11}">${escapeXml(s)}</text>`);
       x += 26 + s.length * 7;
     }
@@ -55,14 +102,14 @@ export function renderCharts(title: string, results: readonly Result[]): string 
   }
   const barX = LABEL_W + 10;
   const barW = WIDTH - barX - VALUE_W;
-  for (const unit of units) {
-    const rows = results.filter((r) => r.unit === unit);
-    const isRatio = unit.startsWith('ratio');
-    const top = Math.max(...rows.map((r) => Math.max(r.max, r.median)), isRatio ? 1 : 0);
+  for (const panel of panels(results)) {
+    const rows = panel.rows;
+    const ratio = isRatio(panel.unit);
+    const top = Math.max(...rows.map((r) => Math.max(r.max, r.median)), ratio ? 1 : 0);
     const axisMax = niceCeil(top);
     const sx = (v: number): number => barX + (Math.max(0, v) / axisMax) * barW;
     out.push(
-      `<text x="10" y="${y + 20}" font-size="13" font-weight="bold">${escapeXml(unit)}</text>`,
+      `<text x="10" y="${y + 20}" font-size="13" font-weight="bold">${escapeXml(panel.title)}</text>`,
     );
     y += PANEL_HEAD;
     const h = rows.length * ROW_H;
@@ -75,7 +122,7 @@ export function renderCharts(title: string, results: readonly Result[]): string 
           `${escapeXml(formatNumber(v))}</text>`,
       );
     }
-    if (isRatio) {
+    if (ratio) {
       const x = round(sx(1));
       out.push(
         `<line x1="${x}" y1="${y - 4}" x2="${x}" y2="${y + h}" stroke="#111827" ` +
@@ -88,7 +135,7 @@ export function renderCharts(title: string, results: readonly Result[]): string 
         `<text x="${LABEL_W}" y="${round(cy + 4)}" text-anchor="end">` +
           `${escapeXml(label(r.name, r.params))}</text>`,
         `<rect x="${barX}" y="${round(cy - BAR_H / 2)}" width="${round(sx(r.median) - barX)}" ` +
-          `height="${BAR_H}" fill="${color(seriesOf(r))}"><title>${escapeXml(
+          `height="${BAR_H}" fill="${color(r)}"><title>${escapeXml(
             `${label(r.name, r.params)}: median ${formatNumber(r.median)} ${r.unit}, ` +
               `min ${formatNumber(r.min)}, max ${formatNumber(r.max)}, ${r.runs} runs`,
           )}</title></rect>`,
