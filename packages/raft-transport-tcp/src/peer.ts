@@ -1,0 +1,615 @@
+// Everything about one peer: its send queue, its single connection (dialed by us or accepted
+// from it), the dial/backoff/breaker cycle, snapshot streams in both directions, and counters.
+//
+// Connection rules (see README, "One connection per pair"):
+// - We keep the peer connected: dial at start, and redial after a loss with backoff.
+// - A HELLO from the peer while we are dialing it: the dial of the lower node id wins, so the
+//   higher id drops its own dial, the lower id refuses the HELLO with DUPLICATE.
+// - A HELLO from the peer while a connection is open: if the peer had dialed that one, the peer
+//   has given it up (it only dials when it has none), so the new one replaces it; if we had
+//   dialed it, it is refused with DUPLICATE and our connection is pinged, so that a stale one
+//   fails fast and we redial.
+import type { Socket } from 'node:net';
+import {
+  type Logger,
+  type Message,
+  MessageType,
+  type NodeId,
+  encodeMessage,
+  isLocalMsg,
+} from '@tsraft/raft-core';
+import { Backoff } from './backoff.js';
+import { type BreakerState, CircuitBreaker } from './breaker.js';
+import { Connection, type Direction } from './connection.js';
+import { TransportError, TransportErrorCode, rejectReasonCode } from './errors.js';
+import { FRAME_HEADER, FrameBatch, FrameKind } from './framing.js';
+import { HandshakeKind, type HandshakeRecord, PROTOCOL_VERSION } from './handshake.js';
+import type { Limits, TcpTransportOptions } from './options.js';
+import { SendQueue, laneOf } from './queue.js';
+import {
+  IncomingSnapshot,
+  OutgoingSnapshot,
+  SnapAckStatus,
+  type SnapshotStatus,
+  decodeFrameMessage,
+  decodeSnapAck,
+  encodeSnapAck,
+} from './snapshot.js';
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+export interface PeerStats {
+  id: NodeId;
+  addr: string;
+  connection: ConnectionState;
+  /** Who dialed the open connection. */
+  direction: Direction | null;
+  breaker: BreakerState;
+  bytesSent: number;
+  bytesReceived: number;
+  messagesSent: number;
+  messagesReceived: number;
+  queuedMessages: number;
+  queuedBytes: number;
+  dropped: {
+    /** The lane was full. */
+    queueFull: number;
+    /** The breaker was open (including messages discarded from the queue when it opened). */
+    unreachable: number;
+    /** Encoded larger than maxFrameSize. */
+    tooLarge: number;
+    /** Could not be encoded, or a local message type. */
+    invalid: number;
+  };
+  snapshots: { sent: number; failed: number; received: number };
+  /** Handshakes completed, either direction. */
+  connects: number;
+  /** Dials that failed (refused, timed out, rejected). */
+  connectFailures: number;
+  /** Connections closed because the peer sent malformed input. */
+  malformed: number;
+  lastError: TransportErrorCode | null;
+}
+
+/** What a Peer needs from its transport. */
+export interface PeerHost {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly limits: Limits;
+  readonly logger: Logger;
+  readonly options: TcpTransportOptions;
+  dial(addr: string): { socket: Socket; readyEvent: 'connect' | 'secureConnect' };
+  /** Hands a message to onMessage; false if it threw. */
+  deliver(m: Message): boolean;
+  reportUnreachable(peer: NodeId): void;
+  reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
+}
+
+const MALFORMED = new Set<TransportErrorCode>([
+  TransportErrorCode.BadMagic,
+  TransportErrorCode.BadHandshake,
+  TransportErrorCode.FrameTooLarge,
+  TransportErrorCode.BadFrame,
+  TransportErrorCode.Codec,
+  TransportErrorCode.BadMessage,
+  TransportErrorCode.Truncated,
+  TransportErrorCode.SnapshotTooLarge,
+]);
+
+export function isMalformed(code: TransportErrorCode): boolean {
+  return MALFORMED.has(code);
+}
+
+export class Peer {
+  /** The open connection (handshake done), or null. */
+  private conn: Connection | null = null;
+  /** Our dial in progress (socket connecting or handshake pending), or null. */
+  private dialing: Connection | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  private readonly queue: SendQueue;
+  private readonly batch = new FrameBatch();
+  private flushQueued = false;
+  private immediate: NodeJS.Immediate | null = null;
+  private readonly flushFn = (): void => this.flush();
+  private readonly immediateFn = (): void => {
+    this.immediate = null;
+    this.flush();
+  };
+
+  private readonly backoff: Backoff;
+  private readonly breaker: CircuitBreaker;
+
+  private snapOut: OutgoingSnapshot | null = null;
+  private nextStreamId = 1;
+  private snapIn: IncomingSnapshot | null = null;
+  private readonly acks: Buffer[] = [];
+
+  private readonly s: Omit<PeerStats, 'id' | 'addr' | 'connection' | 'direction' | 'breaker'>;
+
+  constructor(
+    private readonly host: PeerHost,
+    readonly id: NodeId,
+    public addr: string,
+  ) {
+    const { limits, options } = host;
+    this.queue = new SendQueue(limits.maxControlQueueBytes, limits.maxQueueBytes);
+    this.backoff = new Backoff({ ...options.backoff, random: options.random ?? Math.random });
+    this.breaker = new CircuitBreaker({
+      ...options.breaker,
+      now: options.now ?? Date.now,
+      onStateChange: (to, from) => this.onBreakerChange(to, from),
+    });
+    this.s = {
+      bytesSent: 0,
+      bytesReceived: 0,
+      messagesSent: 0,
+      messagesReceived: 0,
+      queuedMessages: 0,
+      queuedBytes: 0,
+      dropped: { queueFull: 0, unreachable: 0, tooLarge: 0, invalid: 0 },
+      snapshots: { sent: 0, failed: 0, received: 0 },
+      connects: 0,
+      connectFailures: 0,
+      malformed: 0,
+      lastError: null,
+    };
+  }
+
+  stats(): PeerStats {
+    const c = this.conn;
+    return {
+      id: this.id,
+      addr: this.addr,
+      connection: c !== null ? 'connected' : this.dialing !== null ? 'connecting' : 'disconnected',
+      direction: c?.direction ?? null,
+      breaker: this.breaker.state,
+      ...this.s,
+      queuedMessages: this.queue.length,
+      queuedBytes: this.queue.bytes,
+      dropped: { ...this.s.dropped },
+      snapshots: { ...this.s.snapshots },
+    };
+  }
+
+  /** Open sockets this peer owns (for tests and stats). */
+  get sockets(): number {
+    return (this.conn !== null ? 1 : 0) + (this.dialing !== null ? 1 : 0);
+  }
+
+  // ---- sending ---------------------------------------------------------------------------
+
+  send(m: Message): void {
+    if (this.closed) return;
+    if (m.type === MessageType.MsgSnap) {
+      this.sendSnapshot(m);
+      return;
+    }
+    if (this.breaker.state === 'open') {
+      this.s.dropped.unreachable++;
+      this.host.reportUnreachable(this.id);
+      return;
+    }
+    if (isLocalMsg(m.type)) {
+      this.dropInvalid(m, 'local message type');
+      return;
+    }
+    let body: Uint8Array;
+    try {
+      body = encodeMessage(m);
+    } catch (err) {
+      this.dropInvalid(m, (err as Error).message);
+      return;
+    }
+    if (body.length + 1 > this.host.limits.maxFrameSize) {
+      this.s.dropped.tooLarge++;
+      this.host.logger.warn(
+        { peer: this.id, type: MessageType[m.type], bytes: body.length },
+        'raft-transport-tcp: message larger than maxFrameSize dropped',
+      );
+      return;
+    }
+    if (!this.queue.push(laneOf(m.type), body)) {
+      this.s.dropped.queueFull++;
+      // As etcd's rafthttp does: a lost append makes the leader probe the peer again.
+      if (m.type === MessageType.MsgApp) this.host.reportUnreachable(this.id);
+      return;
+    }
+    if (this.conn !== null) this.scheduleFlush();
+    else this.connect();
+  }
+
+  private dropInvalid(m: Message, why: string): void {
+    this.s.dropped.invalid++;
+    this.host.logger.warn(
+      { peer: this.id, type: MessageType[m.type] ?? m.type, why },
+      'raft-transport-tcp: message not sendable, dropped',
+    );
+  }
+
+  private sendSnapshot(m: Message): void {
+    if (m.snapshot === null || m.to !== this.id) {
+      this.dropInvalid(m, 'MsgSnap without a snapshot');
+      this.failSnapshot();
+      return;
+    }
+    if (this.breaker.state === 'open' || this.snapOut !== null) {
+      // One stream per peer at a time; raft retries after the failure report.
+      if (this.breaker.state === 'open') this.s.dropped.unreachable++;
+      this.host.logger.debug(
+        { peer: this.id, busy: this.snapOut !== null },
+        'raft-transport-tcp: snapshot not sent',
+      );
+      this.failSnapshot();
+      return;
+    }
+    try {
+      this.snapOut = new OutgoingSnapshot(
+        this.nextStreamId++ >>> 0,
+        m,
+        this.host.limits.snapshotChunkSize,
+      );
+    } catch (err) {
+      this.dropInvalid(m, (err as Error).message);
+      this.failSnapshot();
+      return;
+    }
+    if (this.snapOut.headerBytes + 13 > this.host.limits.maxFrameSize) {
+      this.snapOut = null;
+      this.s.dropped.tooLarge++;
+      this.failSnapshot();
+      return;
+    }
+    if (this.conn !== null) this.scheduleFlush();
+    else this.connect();
+  }
+
+  private failSnapshot(): void {
+    this.s.snapshots.failed++;
+    this.host.reportSnapshot(this.id, 'failure');
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    // Everything sent in the current turn of the event loop goes out in one write.
+    queueMicrotask(this.flushFn);
+  }
+
+  /** Writes one batch: acks, the control lane, appends up to maxBatchBytes, one snapshot frame. */
+  private flush(): void {
+    this.flushQueued = false;
+    const c = this.conn;
+    if (c === null || c.needsDrain) return; // onDrain calls us again
+    const batch = this.batch;
+    for (const ack of this.acks) batch.add(FrameKind.SnapAck, null, ack);
+    this.acks.length = 0;
+    const sent = this.queue.fill(batch, this.host.limits.maxBatchBytes);
+    const snap = this.snapOut;
+    if (snap !== null && !snap.allSent && batch.bytes < this.host.limits.maxBatchBytes) {
+      snap.addNextFrame(batch);
+    }
+    if (batch.count === 0) return;
+    this.s.bytesSent += batch.bytes;
+    this.s.messagesSent += sent;
+    c.write(batch.take());
+    const more = this.queue.length > 0 || (snap !== null && !snap.allSent);
+    if (more && !c.needsDrain && this.immediate === null) {
+      // Let reads and timers run between batches; the next batch starts with control messages.
+      this.immediate = setImmediate(this.immediateFn);
+    }
+  }
+
+  // ---- connecting ------------------------------------------------------------------------
+
+  /** Dials unless connected, dialing, waiting for a retry, or held off by the breaker. */
+  connect(): void {
+    if (this.closed || this.conn !== null || this.dialing !== null || this.retryTimer !== null) {
+      return;
+    }
+    if (!this.breaker.tryAcquire()) {
+      this.scheduleRetry(this.breaker.remaining());
+      return;
+    }
+    let dialed: { socket: Socket; readyEvent: 'connect' | 'secureConnect' };
+    try {
+      dialed = this.host.dial(this.addr);
+    } catch (err) {
+      this.onDialFailed(
+        new TransportError(TransportErrorCode.Socket, (err as Error).message, { cause: err }),
+      );
+      return;
+    }
+    const c = new Connection(dialed.socket, 'outbound', dialed.readyEvent, this.host.limits);
+    this.dialing = c;
+    c.onReady = () =>
+      c.sendHandshake({
+        kind: HandshakeKind.Hello,
+        reason: 0,
+        from: this.host.id,
+        to: this.id,
+        clusterId: this.host.clusterId,
+      });
+    c.onHandshake = (rec) => this.onDialHandshake(c, rec);
+    c.onClose = (err) => {
+      if (this.dialing !== c) return; // we aborted it ourselves
+      this.dialing = null;
+      this.onDialFailed(err);
+    };
+  }
+
+  private onDialHandshake(c: Connection, rec: HandshakeRecord): void {
+    const bad = this.checkAccept(rec);
+    if (bad !== null) {
+      c.close(bad);
+      return;
+    }
+    this.dialing = null;
+    this.breaker.recordSuccess();
+    this.backoff.reset();
+    c.open();
+    this.attach(c);
+  }
+
+  /** Why the acceptor's answer to our HELLO is not an ACCEPT we can use, or null. */
+  private checkAccept(rec: HandshakeRecord): TransportError | null {
+    const E = TransportErrorCode;
+    if (rec.kind === HandshakeKind.Reject) {
+      const code = rejectReasonCode(rec.reason);
+      return new TransportError(code, `peer ${this.id} at ${this.addr} refused us: ${code}`);
+    }
+    if (rec.version !== PROTOCOL_VERSION) {
+      const msg = `peer speaks protocol ${rec.version}, we speak ${PROTOCOL_VERSION}`;
+      return new TransportError(E.VersionMismatch, msg);
+    }
+    if (rec.kind !== HandshakeKind.Accept) {
+      return new TransportError(E.BadHandshake, `expected ACCEPT, got kind ${rec.kind}`);
+    }
+    if (rec.clusterId !== this.host.clusterId) {
+      const msg = `peer is in cluster "${rec.clusterId}", we are in "${this.host.clusterId}"`;
+      return new TransportError(E.ClusterMismatch, msg);
+    }
+    if (rec.from !== this.id || rec.to !== this.host.id) {
+      const msg = `node ${rec.from} answered at ${this.addr}, expected node ${this.id}`;
+      return new TransportError(E.WrongNode, msg);
+    }
+    return null;
+  }
+
+  private onDialFailed(err: TransportError): void {
+    if (this.closed) return;
+    if (err.code === TransportErrorCode.Duplicate) {
+      // The peer has a dial of its own that wins; not a failure. Retry in case that one fails.
+      this.host.logger.debug({ peer: this.id }, 'raft-transport-tcp: simultaneous dial, yielding');
+      this.breaker.release();
+      this.scheduleRetry(this.backoff.next());
+      return;
+    }
+    this.s.connectFailures++;
+    this.s.lastError = err.code;
+    if (isMalformed(err.code)) this.s.malformed++;
+    const level = this.s.connectFailures === 1 || !isQuiet(err.code) ? 'warn' : 'debug';
+    this.host.logger[level](
+      { peer: this.id, addr: this.addr, code: err.code, err: err.message },
+      'raft-transport-tcp: dial failed',
+    );
+    this.breaker.recordFailure();
+    if (this.closed) return;
+    const open = this.breaker.state === 'open';
+    this.scheduleRetry(open ? this.breaker.remaining() : this.backoff.next());
+  }
+
+  private scheduleRetry(delay: number): void {
+    if (this.closed || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private onBreakerChange(to: BreakerState, from: BreakerState): void {
+    this.host.logger[to === 'open' ? 'warn' : 'info'](
+      { peer: this.id, from, to, failures: this.breaker.failures },
+      'raft-transport-tcp: circuit breaker',
+    );
+    if (to !== 'open') return;
+    // Unreachable: what waits for the peer is stale by the time it comes back.
+    this.s.dropped.unreachable += this.queue.clear();
+    if (this.snapOut !== null) {
+      this.snapOut = null;
+      this.failSnapshot();
+    }
+    this.host.reportUnreachable(this.id);
+  }
+
+  /**
+   * A HELLO from this peer reached our listener and passed the transport's checks. Returns
+   * null when the connection is adopted, or the code it must be refused with.
+   */
+  acceptInbound(c: Connection): TransportErrorCode | null {
+    if (this.closed) return TransportErrorCode.UnknownNode;
+    const cur = this.conn;
+    if (cur !== null) {
+      if (cur.direction === 'outbound') {
+        this.ping(cur);
+        return TransportErrorCode.Duplicate;
+      }
+      cur.close(new TransportError(TransportErrorCode.Superseded, 'peer opened a new connection'));
+    } else if (this.dialing !== null) {
+      if (this.host.id < this.id) return TransportErrorCode.Duplicate;
+      const d = this.dialing;
+      this.dialing = null;
+      d.close(new TransportError(TransportErrorCode.Duplicate, 'peer dialed us first'));
+    }
+    if (this.retryTimer !== null) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = null;
+    }
+    this.breaker.recordSuccess();
+    this.backoff.reset();
+    c.open();
+    this.attach(c);
+    return null;
+  }
+
+  private ping(c: Connection): void {
+    const batch = this.batch;
+    if (batch.count !== 0) return;
+    batch.add(FrameKind.Ping, null, Buffer.alloc(0));
+    this.s.bytesSent += batch.bytes;
+    c.write(batch.take());
+  }
+
+  private attach(c: Connection): void {
+    this.conn = c;
+    this.s.connects++;
+    this.snapIn = null;
+    c.onFrame = (kind, body) => this.onFrame(kind, body);
+    c.onDrain = this.flushFn;
+    c.onClose = (err) => this.onConnClosed(c, err);
+    this.host.logger.info(
+      { peer: this.id, direction: c.direction },
+      'raft-transport-tcp: connected',
+    );
+    this.scheduleFlush();
+  }
+
+  private onConnClosed(c: Connection, err: TransportError): void {
+    if (this.conn !== c) return;
+    this.conn = null;
+    this.snapIn = null;
+    this.acks.length = 0;
+    this.s.lastError = err.code;
+    if (isMalformed(err.code)) this.s.malformed++;
+    this.host.logger[isMalformed(err.code) ? 'warn' : 'info'](
+      { peer: this.id, code: err.code, err: err.message },
+      'raft-transport-tcp: connection closed',
+    );
+    if (this.snapOut !== null) {
+      this.snapOut = null;
+      this.failSnapshot();
+    }
+    if (this.closed) return;
+    this.scheduleRetry(this.backoff.next());
+  }
+
+  // ---- receiving -------------------------------------------------------------------------
+
+  /** One frame from the open connection. Throws TransportError on bad input (closes it). */
+  private onFrame(kind: FrameKind, body: Buffer): void {
+    this.s.bytesReceived += body.length + FRAME_HEADER;
+    switch (kind) {
+      case FrameKind.Message: {
+        const m = decodeFrameMessage(body);
+        this.check(m);
+        if (m.type === MessageType.MsgSnap) {
+          throw new TransportError(TransportErrorCode.BadMessage, 'MsgSnap outside a stream');
+        }
+        this.s.messagesReceived++;
+        this.host.deliver(m);
+        return;
+      }
+      case FrameKind.SnapBegin: {
+        if (this.snapIn !== null) {
+          throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream already open');
+        }
+        const snap = IncomingSnapshot.begin(body, this.host.limits.maxSnapshotSize);
+        this.check(snap.message);
+        this.snapIn = snap;
+        if (snap.complete) this.finishIncoming(snap);
+        return;
+      }
+      case FrameKind.SnapChunk: {
+        const snap = this.snapIn;
+        if (snap === null) {
+          throw new TransportError(TransportErrorCode.BadFrame, 'snapshot chunk without begin');
+        }
+        snap.addChunk(body);
+        if (snap.complete) this.finishIncoming(snap);
+        return;
+      }
+      case FrameKind.SnapAck: {
+        const { streamId, status } = decodeSnapAck(body);
+        const out = this.snapOut;
+        if (out === null || out.streamId !== streamId || !out.allSent) {
+          throw new TransportError(
+            TransportErrorCode.BadFrame,
+            `unexpected snapshot ack ${streamId}`,
+          );
+        }
+        this.snapOut = null;
+        if (status === SnapAckStatus.Delivered) {
+          this.s.snapshots.sent++;
+          this.host.reportSnapshot(this.id, 'finish');
+        } else {
+          this.failSnapshot();
+        }
+        return;
+      }
+      case FrameKind.Ping:
+        return;
+    }
+  }
+
+  private finishIncoming(snap: IncomingSnapshot): void {
+    this.snapIn = null;
+    const m = snap.finish();
+    this.s.snapshots.received++;
+    this.s.messagesReceived++;
+    const ok = this.host.deliver(m);
+    this.acks.push(
+      encodeSnapAck(snap.streamId, ok ? SnapAckStatus.Delivered : SnapAckStatus.Failed),
+    );
+    this.scheduleFlush();
+  }
+
+  /** A message must come from this peer, be for us, and be one that travels between nodes. */
+  private check(m: Message): void {
+    if (m.from !== this.id || m.to !== this.host.id) {
+      throw new TransportError(
+        TransportErrorCode.BadMessage,
+        `message from ${m.from} to ${m.to} on the connection with ${this.id}`,
+      );
+    }
+    if (isLocalMsg(m.type)) {
+      throw new TransportError(
+        TransportErrorCode.BadMessage,
+        `local message ${MessageType[m.type]} on the wire`,
+      );
+    }
+  }
+
+  // ---- shutdown --------------------------------------------------------------------------
+
+  /** Closes everything; with `report`, a snapshot in flight is reported as failed. */
+  shutdown(err: TransportError, report: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    if (this.immediate !== null) clearImmediate(this.immediate);
+    this.retryTimer = null;
+    this.immediate = null;
+    this.queue.clear();
+    if (this.snapOut !== null) {
+      this.snapOut = null;
+      if (report) this.failSnapshot();
+    }
+    const d = this.dialing;
+    this.dialing = null;
+    d?.close(err);
+    const c = this.conn;
+    c?.close(err);
+    this.conn = null;
+  }
+}
+
+/** Dial failures that repeat while a peer is down: logged at debug after the first. */
+function isQuiet(code: TransportErrorCode): boolean {
+  return (
+    code === TransportErrorCode.Socket ||
+    code === TransportErrorCode.HandshakeTimeout ||
+    code === TransportErrorCode.Duplicate
+  );
+}
