@@ -7,6 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Cli, parseCli } from './lib/cli.js';
 import { commitId, loadPerCore, machine } from './lib/env.js';
 import { markdownTable, writeReport } from './lib/report.js';
 import { summarize } from './lib/stats.js';
@@ -29,23 +30,6 @@ function availableSuites(): string[] {
     .map((f) => f.slice(0, -3));
   const known = ORDER.filter((n) => names.includes(n));
   return [...known, ...names.filter((n) => !ORDER.includes(n)).sort()];
-}
-
-interface Cli {
-  suites: string[];
-  args: string[];
-  quick: boolean;
-}
-
-function parseCli(argv: string[], available: string[]): Cli | string {
-  const rest = argv.filter((a) => a !== '--');
-  const quick = rest.includes('--quick');
-  const words = rest.filter((a) => a !== '--quick');
-  const firstOpt = words.findIndex((a) => a.startsWith('-'));
-  const suites = firstOpt === -1 ? words : words.slice(0, firstOpt);
-  const args = firstOpt === -1 ? [] : words.slice(firstOpt);
-  for (const s of suites) if (!available.includes(s)) return `no suite "${s}"`;
-  return { suites: suites.length > 0 ? suites : available, args, quick };
 }
 
 async function runSuite(name: string, cli: Cli): Promise<void> {
