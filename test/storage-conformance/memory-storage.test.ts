@@ -1,0 +1,3 @@
+import { describeStorageConformance, memoryStorageTarget } from './suite.js';
+
+describeStorageConformance('MemoryStorage', () => memoryStorageTarget());
