@@ -84,7 +84,10 @@ function decodeWith<T>(
   decode: Decoder,
   bytes: Uint8Array,
   what: string,
-  check: (v: T) => boolean = (v) => (rejectUnknowns(v, what), false),
+  check: (v: T) => boolean = (v) => {
+    rejectUnknowns(v, what);
+    return false;
+  },
 ): T {
   let value: unknown;
   try {

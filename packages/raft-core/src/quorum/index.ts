@@ -1,0 +1,2 @@
+export { type AckedIndexer, INFINITE_INDEX, MajorityConfig, VoteResult } from './majority.js';
+export { JointConfig } from './joint.js';
