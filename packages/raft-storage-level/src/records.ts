@@ -114,7 +114,15 @@ export function decodeEntryBody(body: Uint8Array, index: Index, path: string): E
     throw new ErrCorruptRecord('entry', index, path, `record holds index ${e.index}`);
   }
   // A plain object of raft-core's shape, not protobufjs' message with prototype defaults.
-  return newEntry({ term: e.term, index: e.index, type: e.type, data: e.data });
+  return newEntry({ term: e.term, index: e.index, type: e.type, data: plainBytes(e.data) });
+}
+
+/**
+ * A plain Uint8Array view of the same bytes: LevelDB and fs hand out Buffers, and raft-core's
+ * types (and deep equality in users' tests) expect Uint8Array itself.
+ */
+export function plainBytes(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 /** A snapshot as its database record describes it. */
@@ -144,7 +152,10 @@ export function decodeSnapshotRecord(body: Uint8Array, path: string): SnapshotRe
   const where = body[0];
   if (where === 0) {
     const s = decodeOr('snapshot', null, path, () => decodeSnapshot(body.subarray(1)));
-    return { where: 'inline', snapshot: { data: s.data, metadata: plainMetadata(s.metadata) } };
+    return {
+      where: 'inline',
+      snapshot: { data: plainBytes(s.data), metadata: plainMetadata(s.metadata) },
+    };
   }
   if (where === 1 && body.length >= 13) {
     const v = new DataView(body.buffer, body.byteOffset, body.byteLength);

@@ -16,7 +16,7 @@ import type { Snapshot, SnapshotMetadata } from '@tsraft/raft-core';
 import { crc32 } from './crc32.js';
 import { ErrCorruptSnapshot } from './errors.js';
 import { readU64, writeU64 } from './keys.js';
-import { decodeSnapshotMetadata, encodeSnapshotMetadata } from './records.js';
+import { decodeSnapshotMetadata, encodeSnapshotMetadata, plainBytes } from './records.js';
 
 const MAGIC = [0x54, 0x53, 0x52, 0x53]; // "TSRS"
 const FILE_VERSION = 1;
@@ -126,7 +126,7 @@ export function readSnapshotFile(
   const bad = badFor(file, metadata.index);
   let bytes: Uint8Array;
   try {
-    bytes = fs.readFileSync(file);
+    bytes = plainBytes(fs.readFileSync(file));
   } catch (err) {
     throw bad(`cannot read: ${(err as Error).message}`);
   }
