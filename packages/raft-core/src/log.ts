@@ -111,13 +111,9 @@ export class RaftLog {
    */
   findConflictByTerm(index: Index, term: Term): { index: Index; term: Term } {
     for (; index > 0; index--) {
-      let ourTerm: Term;
-      try {
-        ourTerm = this.term(index);
-      } catch {
-        // Compacted or unavailable: a possible match of unknown term.
-        return { index, term: 0 };
-      }
+      const ourTerm = this.maybeTerm(index);
+      // Compacted or unavailable: a possible match of unknown term.
+      if (ourTerm === undefined) return { index, term: 0 };
       if (ourTerm <= term) return { index, term: ourTerm };
     }
     return { index: 0, term: 0 };
@@ -260,22 +256,33 @@ export class RaftLog {
    * ErrUnavailable outside that range.
    */
   term(i: Index): Term {
+    const t = this.maybeTerm(i);
+    if (t !== undefined) return t;
+    if (i + 1 < this.firstIndex()) throw new ErrCompacted();
+    throw new ErrUnavailable();
+  }
+
+  /**
+   * The term of entry i, or undefined outside [firstIndex()-1, lastIndex()]. The hot paths use
+   * this: a miss is routine there (e.g. every new entry of an append), and throwing is costly.
+   */
+  maybeTerm(i: Index): Term | undefined {
     // The unstable part first: the common case, and it needs no Storage call.
     const t = this.unstable.maybeTerm(i);
     if (t !== undefined) return t;
-    if (i + 1 < this.firstIndex()) throw new ErrCompacted();
-    if (i > this.lastIndex()) throw new ErrUnavailable();
-    return this.storage.term(i);
+    if (i + 1 < this.firstIndex() || i > this.lastIndex()) return undefined;
+    try {
+      return this.storage.term(i);
+    } catch (err) {
+      // Compacted between the bounds check and the read.
+      if (err instanceof ErrCompacted || err instanceof ErrUnavailable) return undefined;
+      throw err;
+    }
   }
 
   /** The term of entry i, or 0 where it is compacted or unavailable. */
   zeroTermOnOutOfBounds(i: Index): Term {
-    try {
-      return this.term(i);
-    } catch (err) {
-      if (err instanceof ErrCompacted || err instanceof ErrUnavailable) return 0;
-      throw err;
-    }
+    return this.maybeTerm(i) ?? 0;
   }
 
   /** Entries from i to the end, at most maxSize bytes (at least one entry). */
@@ -306,13 +313,7 @@ export class RaftLog {
   }
 
   matchTerm(i: Index, term: Term): boolean {
-    const t = this.unstable.maybeTerm(i);
-    if (t !== undefined) return t === term;
-    try {
-      return this.term(i) === term;
-    } catch {
-      return false;
-    }
+    return this.maybeTerm(i) === term;
   }
 
   /**

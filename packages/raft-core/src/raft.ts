@@ -235,13 +235,9 @@ export class Raft {
     if (pr.isPaused()) return false;
 
     const prevIndex = pr.next - 1;
-    let prevTerm: Term;
-    try {
-      prevTerm = this.raftLog.term(prevIndex);
-    } catch {
-      // The entries the follower needs were compacted: send a snapshot instead.
-      return this.maybeSendSnapshot(to, pr);
-    }
+    const prevTerm = this.raftLog.maybeTerm(prevIndex);
+    // The entries the follower needs were compacted: send a snapshot instead.
+    if (prevTerm === undefined) return this.maybeSendSnapshot(to, pr);
 
     let ents: Entry[] = EMPTY_ENTRIES;
     // A full Inflights in StateReplicate only sends empty appends, which still get answered

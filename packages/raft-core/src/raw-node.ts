@@ -34,7 +34,6 @@ import {
   type Snapshot,
   emptyHardState,
   entsSize,
-  hardStateEqual,
   isEmptyHardState,
   isEmptySnap,
   isLocalMsg,
@@ -74,10 +73,6 @@ export interface Ready {
   messages: Message[];
   /** Whether the hard state and entries must be synced to disk before sending messages. */
   mustSync: boolean;
-}
-
-function softStateEqual(a: SoftState, b: SoftState): boolean {
-  return a.lead === b.lead && a.raftState === b.raftState;
 }
 
 export class RawNode {
@@ -225,15 +220,16 @@ export class RawNode {
       messages: r.msgs,
       mustSync: false,
     };
-    const ss = r.softState();
-    if (!softStateEqual(ss, this.prevSoftSt)) rd.softState = ss;
-    const hs = r.hardState();
-    if (!hardStateEqual(hs, this.prevHardSt)) rd.hardState = hs;
+    // Soft and hard state objects are allocated only when they changed.
+    const pss = this.prevSoftSt;
+    if (r.state !== pss.raftState || r.lead !== pss.lead) rd.softState = r.softState();
+    const phs = this.prevHardSt;
+    const termOrVoteChanged = r.term !== phs.term || r.vote !== phs.vote;
+    if (termOrVoteChanged || r.raftLog.committed !== phs.commit) rd.hardState = r.hardState();
     const snap = r.raftLog.nextUnstableSnapshot();
     if (snap !== null) rd.snapshot = snap;
     // Term, vote and entries must be durable before messages that rely on them go out.
-    rd.mustSync =
-      rd.entries.length > 0 || hs.vote !== this.prevHardSt.vote || hs.term !== this.prevHardSt.term;
+    rd.mustSync = rd.entries.length > 0 || termOrVoteChanged;
 
     if (this.asyncStorageWrites) {
       if (this.needStorageAppendMsg(rd)) rd.messages.push(this.newStorageAppendMsg(rd));
@@ -264,8 +260,9 @@ export class RawNode {
     r.msgs = [];
     r.msgsAfterAppend = [];
     // The queued MsgApps are handed out: nothing more may be merged into them.
+    const ids = r.trk.ids;
     const progress = r.trk.progress;
-    for (const pr of progress.values()) pr.pendingApp = null;
+    for (let i = 0; i < ids.length; i++) progress.get(ids[i]!)!.pendingApp = null;
     r.raftLog.acceptUnstable();
     const ce = rd.committedEntries;
     if (ce.length > 0) {
