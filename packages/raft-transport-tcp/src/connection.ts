@@ -34,8 +34,6 @@ export class Connection {
   onFrame: (kind: FrameKind, body: Buffer) => void = noop;
   onDrain: () => void = noop;
   onClose: (err: TransportError) => void = noop;
-  /** Wire bytes read after the handshake. */
-  bytesRead = 0;
 
   private readonly reader = new HandshakeReader();
   private readonly decoder: FrameDecoder;
@@ -153,7 +151,6 @@ export class Connection {
   private onData(chunk: Buffer): void {
     try {
       if (this.phase === 'open') {
-        this.bytesRead += chunk.length;
         this.decoder.push(chunk, this.onFrame);
         return;
       }
@@ -164,7 +161,6 @@ export class Connection {
       this.onHandshake(got.record);
       // The owner has now opened or closed us; frames that came with the record go on.
       if (this.isOpen && got.rest.length > 0) {
-        this.bytesRead += got.rest.length;
         this.decoder.push(got.rest, this.onFrame);
       }
     } catch (err) {

@@ -15,11 +15,13 @@ export const FrameKind = {
   SnapAck: 4,
   /** body: empty. Sent to probe a connection that may be stale; ignored on receipt. */
   Ping: 5,
+  /** body: u32 bytes of data frames consumed since the last Window frame (flow control). */
+  Window: 6,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const FRAME_HEADER = 5;
-const MAX_KIND = FrameKind.Ping;
+const MAX_KIND = FrameKind.Window;
 
 export type FrameSink = (kind: FrameKind, body: Buffer) => void;
 

@@ -54,6 +54,13 @@ export interface TcpTransportOptions {
   maxControlQueueBytes?: number;
   /** Bytes of appends per socket write; bounds how long a heartbeat can wait. Default 256 KiB. */
   maxBatchBytes?: number;
+  /**
+   * Flow-control window, bytes: appends and snapshot frames sent but not yet consumed by the
+   * peer. It bounds what a heartbeat can be queued behind in socket buffers, and also the
+   * throughput to one peer (at most sendWindow per round trip): raise it for links with a large
+   * bandwidth-delay product. Default 1 MiB.
+   */
+  sendWindow?: number;
   /** Snapshot data per chunk frame, bytes. Default 256 KiB. */
   snapshotChunkSize?: number;
   /** Largest snapshot accepted from a peer, bytes. Default 1 GiB. */
@@ -77,6 +84,7 @@ export interface Limits {
   maxQueueBytes: number;
   maxControlQueueBytes: number;
   maxBatchBytes: number;
+  sendWindow: number;
   snapshotChunkSize: number;
   maxSnapshotSize: number;
   handshakeTimeout: number;
@@ -88,6 +96,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueueBytes: 8 << 20,
   maxControlQueueBytes: 1 << 20,
   maxBatchBytes: 256 << 10,
+  sendWindow: 1 << 20,
   snapshotChunkSize: 256 << 10,
   maxSnapshotSize: 1 << 30,
   handshakeTimeout: 5000,
@@ -115,6 +124,7 @@ export function resolveLimits(o: TcpTransportOptions): Limits {
     invalid('snapshotChunkSize must be >= 1 and fit in maxFrameSize');
   }
   if (l.handshakeTimeout < 1) invalid('handshakeTimeout must be >= 1');
+  if (l.sendWindow < 1 || l.maxBatchBytes < 1) invalid('sendWindow and maxBatchBytes must be >= 1');
   return l;
 }
 

@@ -25,7 +25,7 @@ import { TransportError, TransportErrorCode, rejectReasonCode } from './errors.j
 import { FRAME_HEADER, FrameBatch, FrameKind } from './framing.js';
 import { HandshakeKind, type HandshakeRecord, PROTOCOL_VERSION } from './handshake.js';
 import type { Limits, TcpTransportOptions } from './options.js';
-import { SendQueue, laneOf } from './queue.js';
+import { Lane, SendQueue, laneOf } from './queue.js';
 import {
   IncomingSnapshot,
   OutgoingSnapshot,
@@ -125,6 +125,13 @@ export class Peer {
   private nextStreamId = 1;
   private snapIn: IncomingSnapshot | null = null;
   private readonly acks: Buffer[] = [];
+
+  // Flow control (see README, "Flow control"): bytes of bulk frames (appends, proposals,
+  // snapshot frames) we sent that the peer has not yet credited back, and bytes of such frames
+  // we consumed and owe the peer credit for. Invariant: 0 <= inflight, and the peer's creditOwed
+  // plus the Window frames on the wire add up to our inflight. Reset with each connection.
+  private inflight = 0;
+  private creditOwed = 0;
 
   private readonly s: Omit<PeerStats, 'id' | 'addr' | 'connection' | 'direction' | 'breaker'>;
 
@@ -277,25 +284,41 @@ export class Peer {
     queueMicrotask(this.flushFn);
   }
 
-  /** Writes one batch: acks, the control lane, appends up to maxBatchBytes, one snapshot frame. */
+  /**
+   * Writes one batch: transport frames (snapshot acks, window credit), the whole control lane,
+   * then appends and at most one snapshot frame within both maxBatchBytes and the room left in
+   * the send window.
+   */
   private flush(): void {
     this.flushQueued = false;
     const c = this.conn;
     if (c === null || c.needsDrain) return; // onDrain calls us again
     const batch = this.batch;
+    const limits = this.host.limits;
     for (const ack of this.acks) batch.add(FrameKind.SnapAck, null, ack);
     this.acks.length = 0;
-    const sent = this.queue.fill(batch, this.host.limits.maxBatchBytes);
+    if (this.creditOwed > 0) {
+      const n = Math.min(this.creditOwed, 0xffffffff);
+      const b = Buffer.allocUnsafe(4);
+      b.writeUInt32BE(n, 0);
+      batch.add(FrameKind.Window, null, b);
+      this.creditOwed -= n;
+    }
+    let sent = this.queue.fillControl(batch);
+    const before = batch.bytes;
+    const room = Math.min(limits.maxBatchBytes, limits.sendWindow - this.inflight);
     const snap = this.snapOut;
-    if (snap !== null && !snap.allSent && batch.bytes < this.host.limits.maxBatchBytes) {
-      snap.addNextFrame(batch);
+    if (room > 0) {
+      sent += this.queue.fillBulk(batch, room);
+      if (snap !== null && !snap.allSent && batch.bytes - before < room) snap.addNextFrame(batch);
     }
     if (batch.count === 0) return;
+    this.inflight += batch.bytes - before;
     this.s.bytesSent += batch.bytes;
     this.s.messagesSent += sent;
     c.write(batch.take());
-    const more = this.queue.length > 0 || (snap !== null && !snap.allSent);
-    if (more && !c.needsDrain && this.immediate === null) {
+    const more = this.queue.bulkLength > 0 || (snap !== null && !snap.allSent);
+    if (more && this.inflight < limits.sendWindow && !c.needsDrain && this.immediate === null) {
       // Let reads and timers run between batches; the next batch starts with control messages.
       this.immediate = setImmediate(this.immediateFn);
     }
@@ -466,6 +489,8 @@ export class Peer {
     this.conn = c;
     this.s.connects++;
     this.snapIn = null;
+    this.inflight = 0;
+    this.creditOwed = 0;
     c.onFrame = (kind, body) => this.onFrame(kind, body);
     c.onDrain = this.flushFn;
     c.onClose = (err) => this.onConnClosed(c, err);
@@ -499,7 +524,8 @@ export class Peer {
 
   /** One frame from the open connection. Throws TransportError on bad input (closes it). */
   private onFrame(kind: FrameKind, body: Buffer): void {
-    this.s.bytesReceived += body.length + FRAME_HEADER;
+    const size = body.length + FRAME_HEADER;
+    this.s.bytesReceived += size;
     switch (kind) {
       case FrameKind.Message: {
         const m = decodeFrameMessage(body);
@@ -509,9 +535,21 @@ export class Peer {
         }
         this.s.messagesReceived++;
         this.host.deliver(m);
+        if (laneOf(m.type) === Lane.Bulk) this.credit(size);
+        return;
+      }
+      case FrameKind.Window: {
+        if (body.length !== 4)
+          throw new TransportError(TransportErrorCode.BadFrame, 'bad window frame');
+        this.inflight -= body.readUInt32BE(0);
+        if (this.inflight < 0) {
+          throw new TransportError(TransportErrorCode.BadFrame, 'window credit above bytes sent');
+        }
+        if (this.queue.bulkLength > 0 || this.snapOut !== null) this.scheduleFlush();
         return;
       }
       case FrameKind.SnapBegin: {
+        this.credit(size);
         if (this.snapIn !== null) {
           throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream already open');
         }
@@ -522,6 +560,7 @@ export class Peer {
         return;
       }
       case FrameKind.SnapChunk: {
+        this.credit(size);
         const snap = this.snapIn;
         if (snap === null) {
           throw new TransportError(TransportErrorCode.BadFrame, 'snapshot chunk without begin');
@@ -551,6 +590,12 @@ export class Peer {
       case FrameKind.Ping:
         return;
     }
+  }
+
+  /** We consumed a bulk frame: the peer may send that many more bytes. */
+  private credit(size: number): void {
+    this.creditOwed += size;
+    this.scheduleFlush();
   }
 
   private finishIncoming(snap: IncomingSnapshot): void {

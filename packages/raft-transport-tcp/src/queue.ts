@@ -1,8 +1,9 @@
 // The per-peer send queue: encoded messages wait here until the connection can take them.
 // Two lanes, each bounded in bytes and FIFO: a control lane (heartbeats, votes, responses —
 // small and latency-critical) that every write drains first, and a bulk lane (appends,
-// forwarded proposals) that a write takes only up to a byte budget. So a heartbeat waits behind
-// at most one write batch, never behind megabytes of appends. Snapshots have their own stream
+// forwarded proposals) that a write takes only up to a byte budget (the batch limit and the
+// flow-control window, see peer.ts). So a heartbeat waits behind at most one window of
+// appends, never behind megabytes of them. Snapshots have their own stream
 // (snapshot.ts). When a lane is full, the new message is dropped: Raft tolerates loss, and a
 // bounded queue keeps a dead or slow peer from eating the process's memory.
 import { MessageType } from '@tsraft/raft-core';
@@ -91,29 +92,40 @@ export class SendQueue {
     return this.lanes[0].fifo.length + this.lanes[1].fifo.length;
   }
 
-  /**
-   * Moves messages into `batch`: the whole control lane, then bulk messages while the batch is
-   * under `budget` bytes (always at least one, so an oversized append still goes). Returns how
-   * many messages were moved.
-   */
-  fill(batch: FrameBatch, budget: number): number {
-    let moved = 0;
+  /** Moves the whole control lane into `batch`; returns how many messages moved. */
+  fillControl(batch: FrameBatch): number {
     const control = this.lanes[Lane.Control];
+    let moved = 0;
     for (let body = control.fifo.shift(); body !== undefined; body = control.fifo.shift()) {
       batch.add(FrameKind.Message, null, body);
       moved++;
     }
     control.bytes = 0;
+    return moved;
+  }
+
+  /**
+   * Moves bulk messages into `batch` while it stays within `budget` more bytes (always at
+   * least one, so an append larger than the budget still goes). Returns how many moved.
+   */
+  fillBulk(batch: FrameBatch, budget: number): number {
     const bulk = this.lanes[Lane.Bulk];
     let taken = 0;
+    let moved = 0;
     for (let body = bulk.fifo.peek(); body !== undefined; body = bulk.fifo.peek()) {
-      if (taken > 0 && batch.bytes + body.length + FRAME_HEADER > budget) break;
+      const size = body.length + FRAME_HEADER;
+      if (moved > 0 && taken + size > budget) break;
       bulk.fifo.shift();
-      bulk.bytes -= body.length + FRAME_HEADER;
+      bulk.bytes -= size;
       batch.add(FrameKind.Message, null, body);
-      taken++;
+      taken += size;
+      moved++;
     }
-    return moved + taken;
+    return moved;
+  }
+
+  get bulkLength(): number {
+    return this.lanes[Lane.Bulk].fifo.length;
   }
 
   /** Empties both lanes; returns how many messages were discarded. */
