@@ -268,6 +268,7 @@ export class TcpTransport {
       bad = new TransportError(code, 'we already have a connection with the peer');
     }
     this.pending.delete(c);
+    c.onClose = () => {}; // counted and logged here, once
     this.countRejected(bad.code);
     this.logger[bad.code === TransportErrorCode.Duplicate ? 'debug' : 'warn'](
       { code: bad.code, peer: rec.from, remote: c.socket.remoteAddress, err: bad.message },
