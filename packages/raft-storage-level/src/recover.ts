@@ -79,6 +79,15 @@ async function scan(db: Db, path: string, maxCachedBytes: number): Promise<Loade
           seenAny = true;
           // The version record comes first in key order; a database without one is not ours.
           if (key.length !== 1 || key[0] !== 0x01) {
+            // Our records without the version record: it was lost, not never written.
+            if (isOurs(key, value)) {
+              throw new ErrCorruptRecord(
+                'version',
+                null,
+                path,
+                'missing, though other records are there',
+              );
+            }
             throw new ErrIncompatibleFormat(null, FORMAT_VERSION, path);
           }
           // Its layout never changes, so the version is read before the checksum is checked:
@@ -169,6 +178,20 @@ async function scan(db: Db, path: string, maxCachedBytes: number): Promise<Loade
     );
   }
   return { fresh: false, hardState, snapshot, log, nextSeq: (lastSeq ?? 0) + 1 };
+}
+
+/** Whether a record is one this format writes: a known key whose checksum holds. */
+function isOurs(key: Uint8Array, value: Uint8Array): boolean {
+  const known =
+    (key.length === 1 && key[0]! >= 0x02 && key[0]! <= 0x04) ||
+    (key.length === 9 && (key[0] === PREFIX_ENTRY || key[0] === PREFIX_JOURNAL));
+  if (!known) return false;
+  try {
+    unseal(key, value, 'version', null, '');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function snapshotIndex(r: SnapshotRecord): number {

@@ -89,16 +89,15 @@ describe('records', () => {
 
   it('an entry record holding another index is corrupt', () => {
     const body = encodeEntryBody(newEntry({ index: 7, term: 1 }));
-    const err = (() => {
-      try {
-        decodeEntryBody(body, 8, P);
-      } catch (e) {
-        return e as ErrCorruptRecord;
-      }
-    })();
+    let err: unknown = null;
+    try {
+      decodeEntryBody(body, 8, P);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(ErrCorruptRecord);
-    expect(err!.index).toBe(8);
-    expect(err!.code).toBe('RAFT_STORAGE_CORRUPT_RECORD');
+    expect((err as ErrCorruptRecord).index).toBe(8);
+    expect((err as ErrCorruptRecord).code).toBe('RAFT_STORAGE_CORRUPT_RECORD');
   });
 
   it('undecodable bodies are ErrCorruptRecord, never data', () => {
