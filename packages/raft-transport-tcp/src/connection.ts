@@ -70,8 +70,15 @@ export class Connection {
     socket.on('drain', () => {
       if (this.phase === 'open') this.onDrain();
     });
+    // A TLS dial fails in TLS once TCP is connected and before it is secured (e.g. the server's
+    // certificate is not from our CA: UNABLE_TO_GET_ISSUER_CERT_LOCALLY).
+    let securing = false;
+    if (readyEvent === 'secureConnect') socket.once('connect', () => (securing = true));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      const tlsFailure = err.code?.startsWith('ERR_SSL') || err.code?.startsWith('ERR_TLS');
+      const tlsFailure =
+        (securing && this.phase === 'connecting') ||
+        err.code?.startsWith('ERR_SSL') ||
+        err.code?.startsWith('ERR_TLS');
       const code = tlsFailure ? TransportErrorCode.Tls : TransportErrorCode.Socket;
       this.close(new TransportError(code, err.message, { cause: err }));
     });
