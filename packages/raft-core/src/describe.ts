@@ -1,6 +1,10 @@
 // Readable one-line renderings of messages, entries and Readys, for tests, logs and tools.
+import { decodeConfChange, decodeConfChangeV2 } from './codec.js';
 import { LocalAppendThread, LocalApplyThread } from './config.js';
+import { asV2 } from './confchange/conf-change-v2.js';
 import {
+  type ConfChangeSingle,
+  ConfChangeType,
   type Entry,
   EntryType,
   type Message,
@@ -29,9 +33,31 @@ function describeTarget(id: NodeId): string {
   return String(id);
 }
 
+/** Conf changes as etcd prints them: `v2 l4 r1 u3` (voter, learner, remove, update). */
+export function describeConfChanges(ccs: readonly ConfChangeSingle[]): string {
+  const letter: Record<ConfChangeType, string> = {
+    [ConfChangeType.ConfChangeAddNode]: 'v',
+    [ConfChangeType.ConfChangeAddLearnerNode]: 'l',
+    [ConfChangeType.ConfChangeRemoveNode]: 'r',
+    [ConfChangeType.ConfChangeUpdateNode]: 'u',
+  };
+  return ccs.map((cc) => `${letter[cc.type] ?? '?'}${cc.nodeId}`).join(' ');
+}
+
+function describeEntryData(e: Entry, f: DataFormatter): string {
+  if (e.type === EntryType.EntryNormal) return f(e.data);
+  try {
+    const cc =
+      e.type === EntryType.EntryConfChange ? decodeConfChange(e.data) : decodeConfChangeV2(e.data);
+    return describeConfChanges(asV2(cc).changes);
+  } catch (err) {
+    return `<undecodable: ${(err as Error).message}>`;
+  }
+}
+
 export function describeEntry(e: Entry, f: DataFormatter = defaultFormatter): string {
   const type = e.type === EntryType.EntryNormal ? 'EntryNormal' : EntryType[e.type];
-  const data = f(e.data);
+  const data = describeEntryData(e, f);
   return `${e.term}/${e.index} ${type}${data === '' ? '' : ` ${data}`}`;
 }
 
