@@ -61,7 +61,7 @@ export interface TcpTransportOptions {
    * bandwidth-delay product. Default 1 MiB.
    */
   sendWindow?: number;
-  /** Snapshot data per chunk frame, bytes. Default 256 KiB. */
+  /** Snapshot data per chunk frame, bytes. Default 256 KiB (less if maxFrameSize is smaller). */
   snapshotChunkSize?: number;
   /** Largest snapshot accepted from a peer, bytes. Default 1 GiB. */
   maxSnapshotSize?: number;
@@ -120,6 +120,10 @@ export function resolveLimits(o: TcpTransportOptions): Limits {
     l[key] = v;
   }
   if (l.maxFrameSize < 64 || l.maxFrameSize > 0xffffffff) invalid('maxFrameSize out of range');
+  // A small maxFrameSize shrinks the default chunk with it (a chunk frame has 5 bytes of header).
+  if (o.snapshotChunkSize === undefined) {
+    l.snapshotChunkSize = Math.min(l.snapshotChunkSize, l.maxFrameSize - 16);
+  }
   if (l.snapshotChunkSize < 1 || l.snapshotChunkSize + 16 > l.maxFrameSize) {
     invalid('snapshotChunkSize must be >= 1 and fit in maxFrameSize');
   }
