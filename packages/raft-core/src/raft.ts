@@ -274,7 +274,7 @@ export class Raft {
     // Later entries may be merged into this message until it is handed out (StateReplicate).
     if (pr.state === ProgressStateType.StateReplicate) {
       pr.pendingApp = m;
-      pr.pendingAppBytes = bytes;
+      pr.pendingAppBytes = entsSize(ents);
     }
     return true;
   }
@@ -288,13 +288,19 @@ export class Raft {
     if (m === null || pr.state !== ProgressStateType.StateReplicate) return false;
     const mLast = m.index + m.entries.length;
     if (mLast !== prevIndex) return false;
-    const bytes = payloadsSize(ents);
-    if (ents.length > 0 && pr.pendingAppBytes + bytes > this.maxMsgSize) return false;
+    // The bound counts entries as raftLog.entries() does (entsSize), so a merged MsgApp is
+    // never larger than one built at once; Inflights count payload bytes.
+    const size = entsSize(ents);
+    if (ents.length > 0 && pr.pendingAppBytes + size > this.maxMsgSize) return false;
     if (ents.length > 0) {
-      if (m.entries.length === 0) m.entries = ents;
+      const bytes = payloadsSize(ents);
+      // A commit-only MsgApp has no inflight slot yet: it becomes a new inflight message.
+      const wasEmpty = m.entries.length === 0;
+      if (wasEmpty) m.entries = ents;
       else for (let i = 0; i < ents.length; i++) m.entries.push(ents[i]!);
-      pr.pendingAppBytes += bytes;
-      pr.mergedEntries(ents.length, bytes);
+      pr.pendingAppBytes += size;
+      if (wasEmpty) pr.sentEntries(ents.length, bytes);
+      else pr.mergedEntries(ents.length, bytes);
     }
     m.commit = committed;
     pr.sentCommitTo(committed);

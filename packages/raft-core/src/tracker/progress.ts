@@ -38,7 +38,7 @@ export class Progress {
    * application: new entries are merged into it instead of sending another message.
    */
   pendingApp: Message | null = null;
-  /** The payload bytes in pendingApp (bounded by maxSizePerMsg). */
+  /** The size (entsSize) of pendingApp's entries, bounded by maxSizePerMsg. */
   pendingAppBytes = 0;
 
   constructor(next: Index, inflights: Inflights, isLearner: boolean, match: Index = 0) {
