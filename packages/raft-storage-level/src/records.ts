@@ -29,7 +29,11 @@ const VERSION_MAGIC = [0x54, 0x53, 0x52, 0x4c]; // "TSRL"
 
 export function seal(key: Uint8Array, body: Uint8Array): Uint8Array {
   const value = new Uint8Array(4 + body.length);
-  new DataView(value.buffer).setUint32(0, crc32(body, crc32(key)));
+  const crc = crc32(body, crc32(key));
+  value[0] = crc >>> 24;
+  value[1] = crc >>> 16;
+  value[2] = crc >>> 8;
+  value[3] = crc;
   value.set(body, 4);
   return value;
 }
