@@ -85,6 +85,8 @@ export function describeMessage(m: Message, f: DataFormatter = defaultFormatter)
   if (m.reject) s += ` Rejected (Hint: ${m.rejectHint})`;
   if (m.commit !== 0) s += ` Commit:${m.commit}`;
   if (m.vote !== 0) s += ` Vote:${m.vote}`;
+  // ReadIndex rounds and transfer campaigns are told apart by their context.
+  if (m.context.length > 0) s += ` Context:${f(m.context)}`;
   if (m.entries.length > 0)
     s += ` Entries:[${m.entries.map((e) => describeEntry(e, f)).join(', ')}]`;
   if (m.snapshot !== null && m.snapshot.metadata.index !== 0)
