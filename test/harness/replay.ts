@@ -1,0 +1,47 @@
+// Seeds and replay instructions for randomized tests.
+import type { Cluster } from './cluster.js';
+
+/** The replay command line for a test file and seed (printed when a seeded run fails). */
+export function replayCommand(testFile: string, seed: number, extraEnv = ''): string {
+  const env = extraEnv === '' ? '' : `${extraEnv} `;
+  return `SEED=${seed} ${env}npx vitest run ${testFile}`;
+}
+
+/** SEED from the environment (a replay), or undefined. */
+export function seedFromEnv(): number | undefined {
+  const s = process.env.SEED;
+  if (s === undefined || s === '') return undefined;
+  const n = Number(s);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`SEED must be a non-negative integer, got ${s}`);
+  return n;
+}
+
+/**
+ * Runs `body` and, if it throws, rethrows with the seed, the replay command, the cluster's
+ * state and (with TRACE=1) the last traced events.
+ */
+export function withSeedReport<T>(
+  testFile: string,
+  seed: number,
+  body: (holder: { cluster: Cluster | null }) => T,
+): T {
+  const holder: { cluster: Cluster | null } = { cluster: null };
+  try {
+    return body(holder);
+  } catch (err) {
+    const c = holder.cluster;
+    const lines = [
+      `seed ${seed} failed at tick ${c?.now ?? '?'}: ${(err as Error).message}`,
+      `replay: ${replayCommand(testFile, seed)}   (add TRACE=1 for the event trace)`,
+    ];
+    if (c !== null) {
+      lines.push(c.describeNodes());
+      const tail = c.traceTail(Number(process.env.TRACE_LINES ?? 300));
+      if (tail.length > 0) lines.push('--- last events ---', ...tail);
+    }
+    const e = new Error(lines.join('\n'));
+    e.stack = `${e.message}\n${(err as Error).stack ?? ''}`;
+    throw e;
+  }
+}
