@@ -1,0 +1,145 @@
+// A minimal binary writer and reader for the command and snapshot encodings: unsigned varints
+// (LEB128, up to Number.MAX_SAFE_INTEGER) and length-prefixed UTF-8 strings. The reader throws
+// KvCodecError on any truncation or overflow, so a damaged payload is never half-decoded.
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Bytes that do not decode as a command or a snapshot. */
+export class KvCodecError extends Error {
+  readonly code = 'KV_CODEC';
+  constructor(message: string) {
+    super(message);
+    this.name = 'KvCodecError';
+  }
+}
+
+export class ByteWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(initialSize = 64) {
+    this.buf = new Uint8Array(initialSize);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.pos++] = v & 0xff;
+    return this;
+  }
+
+  /** Unsigned varint of a safe integer (arithmetic, not bit operations: values may exceed 2^31). */
+  uvarint(v: number): this {
+    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a uint53: ${v}`);
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+    return this;
+  }
+
+  bytes(b: Uint8Array): this {
+    this.uvarint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  str(s: string): this {
+    // At most 3 bytes per UTF-16 unit: encode straight into the buffer after room for the
+    // longest length prefix, then move the bytes back if the real prefix is shorter.
+    const max = s.length * 3;
+    const lenBytes = varintSize(max);
+    this.ensure(Math.max(lenBytes, 8) + max);
+    const start = this.pos + lenBytes;
+    const { written } = encoder.encodeInto(s, this.buf.subarray(start, start + max));
+    const realLen = varintSize(written);
+    if (realLen !== lenBytes) this.buf.copyWithin(this.pos + realLen, start, start + written);
+    this.uvarint(written);
+    this.pos += written;
+    return this;
+  }
+
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+export class ByteReader {
+  private pos = 0;
+  constructor(private readonly buf: Uint8Array) {}
+
+  get done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+
+  u8(): number {
+    if (this.pos >= this.buf.length) throw new KvCodecError('truncated: expected a byte');
+    return this.buf[this.pos++]!;
+  }
+
+  uvarint(): number {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.buf.length) throw new KvCodecError('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if (b < 0x80) {
+        if (!Number.isSafeInteger(result)) throw new KvCodecError('varint above 2^53');
+        return result;
+      }
+      mul *= 0x80;
+    }
+    throw new KvCodecError('varint too long');
+  }
+
+  bytes(): Uint8Array {
+    const n = this.uvarint();
+    if (this.pos + n > this.buf.length) throw new KvCodecError('truncated bytes');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  str(): string {
+    try {
+      return decoder.decode(this.bytes());
+    } catch (err) {
+      if (err instanceof KvCodecError) throw err;
+      throw new KvCodecError('invalid UTF-8 in string');
+    }
+  }
+
+  /** Throws unless every byte was consumed. */
+  end(): void {
+    if (this.pos !== this.buf.length) {
+      throw new KvCodecError(`${this.buf.length - this.pos} trailing bytes`);
+    }
+  }
+}
+
+export function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
