@@ -14,14 +14,18 @@ function git(args: string[], cwd: string): string {
   }
 }
 
-/** HEAD's hash, with "-dirty" when code (not results) differs from it: such figures are not
- * reproducible from the commit alone. */
+/** HEAD's hash, with "-dirty" when tracked code (not results) differs from it: such figures
+ * are not reproducible from the commit alone. Untracked files do not count: a new file only
+ * matters once a tracked one imports it, and that one then differs. */
 export function commitId(repo: string): string {
   const head = git(['rev-parse', 'HEAD'], repo) || 'unknown';
-  const dirty = git(['status', '--porcelain', '--', 'packages', 'benchmarks', 'proto'], repo)
+  const changed = git(
+    ['diff', '--name-only', 'HEAD', '--', 'packages', 'benchmarks', 'proto'],
+    repo,
+  )
     .split('\n')
-    .filter((l) => l !== '' && !l.includes('benchmarks/results/'));
-  return dirty.length > 0 ? `${head}-dirty` : head;
+    .filter((f) => f !== '' && !f.startsWith('benchmarks/results/'));
+  return changed.length > 0 ? `${head}-dirty` : head;
 }
 
 export function machine(): string {
