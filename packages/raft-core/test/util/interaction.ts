@@ -217,16 +217,23 @@ export class InteractionEnv {
   /** Raft's log lines at or above this level are printed; warnings by default. */
   logLevel: Level = 'warn';
   private out: string[] = [];
+  /** Output is collected only while a script command runs (`run`); direct calls are quiet. */
+  private recording = false;
 
   constructor(readonly seed = 0) {}
 
   // ---- output -------------------------------------------------------------------------
 
   private print(s: string): void {
+    if (!this.recording) return;
     for (const line of s.split('\n')) this.out.push(line);
   }
 
   private indented(f: () => void): void {
+    if (!this.recording) {
+      f();
+      return;
+    }
     const saved = this.out;
     this.out = [];
     try {
@@ -242,7 +249,7 @@ export class InteractionEnv {
     const log =
       (level: Level) =>
       (obj: unknown, msg?: string): void => {
-        if (LEVELS.indexOf(level) < LEVELS.indexOf(this.logLevel)) return;
+        if (!this.recording || LEVELS.indexOf(level) < LEVELS.indexOf(this.logLevel)) return;
         let fields = '';
         if (typeof obj === 'object' && obj !== null) {
           for (const [k, v] of Object.entries(obj)) {
@@ -310,6 +317,29 @@ export class InteractionEnv {
       added.push(n);
     }
     return added;
+  }
+
+  /** Ticks every node (or those given) `n` times, as a shared clock would. */
+  tick(n = 1, ids: NodeId[] = []): void {
+    const nodes = ids.length > 0 ? ids.map((id) => this.node(id)) : this.nodes;
+    for (let i = 0; i < n; i++) for (const nd of nodes) nd.rawNode.tick();
+  }
+
+  /** The nodes that believe they lead, highest term first. */
+  leaders(): EnvNode[] {
+    return this.nodes
+      .filter((n) => n.rawNode.raft.state === StateType.Leader)
+      .sort((a, b) => b.rawNode.raft.term - a.rawNode.raft.term);
+  }
+
+  /** Proposes `data` on node `id`; returns the error instead of throwing it. */
+  propose(id: NodeId, data: string): Error | undefined {
+    try {
+      this.node(id).rawNode.propose(enc.encode(data));
+      return undefined;
+    } catch (err) {
+      return err as Error;
+    }
   }
 
   // ---- ready handling, storage and apply -----------------------------------------------
@@ -552,6 +582,7 @@ export class InteractionEnv {
     const tokens = tokenize(line);
     const cmd = tokens[0];
     if (cmd === undefined) throw new Error('empty command');
+    this.recording = true;
     try {
       this.handle(cmd, Args.parse(tokens.slice(1)), input);
     } catch (err) {
@@ -559,6 +590,8 @@ export class InteractionEnv {
       if (this.logLevel === 'none') this.out = [];
       this.print(errorText(err));
       return this.out.join('\n');
+    } finally {
+      this.recording = false;
     }
     // log-level none silences everything, handler output included: handy for setup steps.
     if (this.logLevel === 'none') return 'ok';
