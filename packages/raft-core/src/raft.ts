@@ -288,6 +288,9 @@ export class Raft {
     if (m === null || pr.state !== ProgressStateType.StateReplicate) return false;
     const mLast = m.index + m.entries.length;
     if (mLast !== prevIndex) return false;
+    // An acknowledgement of an older MsgApp with the same entries freed this one's inflight
+    // slot before it was handed out: new entries go in a MsgApp (and an inflight) of their own.
+    if (m.entries.length > 0 && pr.match >= mLast) return false;
     // The bound counts entries as raftLog.entries() does (entsSize), so a merged MsgApp is
     // never larger than one built at once; Inflights count payload bytes.
     const size = entsSize(ents);

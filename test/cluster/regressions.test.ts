@@ -1,0 +1,101 @@
+// Regression tests for raft-core bugs found by the randomized runs (random.test.ts), each
+// replaying the minimized scenario of the failing seed step by step on bare RawNodes.
+import {
+  EMPTY_BYTES,
+  MemoryStorage,
+  type Message,
+  MessageType,
+  RawNode,
+  type Ready,
+  StateType,
+  newConfState,
+} from '@tsraft/raft-core';
+import { describe, expect, it } from 'vitest';
+
+interface Peer {
+  id: number;
+  node: RawNode;
+  storage: MemoryStorage;
+}
+
+function peer(id: number, voters: number[]): Peer {
+  const storage = new MemoryStorage();
+  storage.applySnapshot({
+    data: EMPTY_BYTES,
+    metadata: { index: 1, term: 1, confState: newConfState({ voters }) },
+  });
+  const node = new RawNode({ id, electionTick: 10, heartbeatTick: 1, storage });
+  return { id, node, storage };
+}
+
+/** Handles one Ready (persist, apply nothing, advance) and returns its messages. */
+function ready(p: Peer): Message[] {
+  if (!p.node.hasReady()) return [];
+  const rd: Ready = p.node.ready();
+  if (rd.snapshot) p.storage.applySnapshot(rd.snapshot);
+  p.storage.append(rd.entries);
+  if (rd.hardState) p.storage.setHardState(rd.hardState);
+  p.node.advance();
+  return rd.messages;
+}
+
+/** Delivers messages (and the answers they cause) between the peers until none are left. */
+function exchange(peers: Peer[], msgs: Message[]): void {
+  const q = [...msgs];
+  for (let i = 0; i < 1000 && q.length > 0; i++) {
+    const m = q.shift()!;
+    const to = peers.find((p) => p.id === m.to)!;
+    to.node.step(m);
+    for (const p of peers) q.push(...ready(p));
+  }
+}
+
+const prop = (s: string) => new TextEncoder().encode(s);
+
+describe('raft-core regressions found by the randomized runs', () => {
+  it('merging into a pending MsgApp whose entries were already acknowledged (seed 24)', () => {
+    // A leader resent entries the follower already had (probe -> replicate), and an older
+    // acknowledgement of them arrived before that MsgApp was handed out: it freed the MsgApp's
+    // inflight slot. A proposal then merged into the pending MsgApp and extended an inflight
+    // that no longer existed ("no inflight message to extend").
+    const a = peer(1, [1, 2]);
+    const b = peer(2, [1, 2]);
+    const peers = [a, b];
+    a.node.campaign();
+    exchange(peers, ready(a));
+    expect(a.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+    // Everything replicated; follower 2 is in StateReplicate.
+    const k = a.storage.lastIndex() + 1;
+    a.node.propose(prop('k'));
+    const appK = ready(a).filter((m) => m.type === MessageType.MsgApp);
+    b.node.step(appK[0]!);
+    const ackK = ready(b); // acknowledges k, held back
+    a.node.propose(prop('k+1'));
+    a.node.propose(prop('k+2'));
+    const app2 = ready(a).filter((m) => m.type === MessageType.MsgApp);
+    b.node.step(app2[0]!);
+    const ackK2 = ready(b); // acknowledges k+2, held back
+    expect(ackK2[0]!.index).toBe(k + 2);
+    // The leader loses track of the follower: probe from match + 1 = k.
+    a.node.reportUnreachable(2);
+    // The ack of k moves it back to replicate: k+1..k+2 are queued again (not handed out).
+    a.node.step(ackK[0]!);
+    // The older ack of k+2 frees that queued MsgApp's inflight slot...
+    a.node.step(ackK2[0]!);
+    // ...and a proposal must not extend it.
+    a.node.propose(prop('k+3'));
+    const out = ready(a).filter((m) => m.type === MessageType.MsgApp && m.to === 2);
+    const sent = out.flatMap((m) => m.entries.map((e) => e.index));
+    expect(sent).toContain(k + 3);
+    // Replication still completes, with consistent flow control.
+    exchange(peers, out);
+    for (let i = 0; i < 3; i++) {
+      a.node.tick();
+      exchange(peers, ready(a));
+    }
+    expect(b.storage.lastIndex()).toBe(k + 3);
+    const pr = a.node.status().progress.get(2)!;
+    expect(pr.match).toBe(k + 3);
+    expect(pr.inflights.count).toBe(0);
+  });
+});
