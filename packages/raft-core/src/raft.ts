@@ -872,7 +872,7 @@ export class Raft {
       if (type === EntryType.EntryConfChange || type === EntryType.EntryConfChangeV2) {
         const cc =
           type === EntryType.EntryConfChange ? decodeConfChange(data) : decodeConfChangeV2(data);
-        const failed = this.confChangeRefusal(cc);
+        const failed = this.confChangeRefusal(cc, pendingConfIndex);
         if (failed !== '' && !this.disableConfChangeValidation) {
           this.logger.info(
             { id: this.id, config: this.trk.config.toString(), reason: failed },
@@ -896,12 +896,14 @@ export class Raft {
   }
 
   /** Why a proposed conf change must be refused, or '' if it may go ahead. */
-  private confChangeRefusal(cc: AnyConfChange): string {
-    const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
+  private confChangeRefusal(cc: AnyConfChange, pendingConfIndex: Index): string {
+    // pendingConfIndex includes changes earlier in the same proposal (etcd updates it as it
+    // goes): two changes in one MsgProp must not both pass.
+    const alreadyPending = pendingConfIndex > this.raftLog.applied;
     const alreadyJoint = this.trk.config.voters.isJoint();
     const wantsLeaveJoint = asV2(cc).changes.length === 0;
     if (alreadyPending) {
-      return `possible unapplied conf change at index ${this.pendingConfIndex} (applied to ${this.raftLog.applied})`;
+      return `possible unapplied conf change at index ${pendingConfIndex} (applied to ${this.raftLog.applied})`;
     }
     if (alreadyJoint && !wantsLeaveJoint) return 'must transition out of joint config first';
     if (!alreadyJoint && wantsLeaveJoint) return 'not in joint state; refusing empty conf change';
