@@ -43,7 +43,7 @@ function bruteVoteResult(halves: readonly (readonly number[])[], votes: Votes): 
   const total = 1 << missing.length;
   for (let mask = 0; mask < total; mask++) {
     const v = new Map(votes);
-    missing.forEach((id, i) => v.set(id, (mask & (1 << i)) !== 0));
+    for (let i = 0; i < missing.length; i++) v.set(missing[i]!, (mask & (1 << i)) !== 0);
     if (halves.every((h) => majorityGranted(h, v))) wins++;
   }
   if (wins === total) return VoteResult.VoteWon;

@@ -212,6 +212,8 @@ export class InteractionEnv {
   readonly nodes: EnvNode[] = [];
   /** Messages sent and not yet delivered or dropped, in send order. */
   messages: Message[] = [];
+  /** When set, every message a node hands out (peer or local) is appended here. */
+  trace: Message[] | undefined;
   /** Directed links that lose every message: `from->to`. */
   readonly blocked = new Set<string>();
   /** Raft's log lines at or above this level are printed; warnings by default. */
@@ -355,6 +357,7 @@ export class InteractionEnv {
       this.apply(n, rd.committedEntries);
     }
     for (const m of rd.messages) {
+      this.trace?.push(m);
       if (!isLocalMsgTarget(m.to)) {
         this.messages.push(m);
       } else if (m.type === MessageType.MsgStorageAppend) {
