@@ -83,6 +83,8 @@ export interface PeerHost {
   deliver(m: Message): boolean;
   reportUnreachable(peer: NodeId): void;
   reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
+  /** Started and not stopped: dials are allowed. */
+  running(): boolean;
 }
 
 const MALFORMED = new Set<TransportErrorCode>([
@@ -122,6 +124,8 @@ export class Peer {
   private readonly breaker: CircuitBreaker;
 
   private snapOut: OutgoingSnapshot | null = null;
+  /** Whose turn it is to go first in the next batch: the snapshot's or the appends'. */
+  private snapFirst = false;
   private nextStreamId = 1;
   private snapIn: IncomingSnapshot | null = null;
   private readonly acks: Buffer[] = [];
@@ -309,8 +313,16 @@ export class Peer {
     const room = Math.min(limits.maxBatchBytes, limits.sendWindow - this.inflight);
     const snap = this.snapOut;
     if (room > 0) {
-      sent += this.queue.fillBulk(batch, room);
-      if (snap !== null && !snap.allSent && batch.bytes - before < room) snap.addNextFrame(batch);
+      const snapPending = snap !== null && !snap.allSent;
+      // When both appends and a snapshot wait, they take turns going first, so neither starves.
+      if (snapPending && (this.snapFirst || this.queue.bulkLength === 0)) {
+        snap.addNextFrame(batch);
+        sent += this.queue.fillBulk(batch, room - (batch.bytes - before));
+      } else {
+        sent += this.queue.fillBulk(batch, room);
+        if (snapPending && batch.bytes - before < room) snap.addNextFrame(batch);
+      }
+      this.snapFirst = !this.snapFirst;
     }
     if (batch.count === 0) return;
     this.inflight += batch.bytes - before;
@@ -331,6 +343,7 @@ export class Peer {
     if (this.closed || this.conn !== null || this.dialing !== null || this.retryTimer !== null) {
       return;
     }
+    if (!this.host.running()) return; // start() dials every peer
     if (!this.breaker.tryAcquire()) {
       this.scheduleRetry(this.breaker.remaining());
       return;

@@ -81,6 +81,7 @@ export class TcpTransport {
       deliver: (m) => this.deliver(m),
       reportUnreachable: (peer) => this.queueUnreachable(peer),
       reportSnapshot: (peer, status) => this.queueSnapshotStatus(peer, status),
+      running: () => this.boundAddr !== null && !this.stopped,
     };
     for (const [id, addr] of peerEntries(options.peers)) this.addPeer(id, addr);
   }

@@ -131,3 +131,35 @@ describe('snapshot streaming', () => {
     await waitFor(() => b.got.length === 1, 'heartbeat');
   });
 });
+
+describe('snapshot beside appends', () => {
+  it('a snapshot and a stream of appends to the same peer both make progress', async () => {
+    nodes = await cluster([1, 2], () => ({ maxQueueBytes: 64 << 20 }));
+    const [a, b] = nodes as [Node, Node];
+    await waitFor(() => connected(a, 2), 'connection');
+    // 8 MiB of appends queued first, then a 1 MiB snapshot: the snapshot does not wait for all
+    // of them (the two take turns going first in each write).
+    const N = 512;
+    for (let i = 1; i <= N; i++) a.t.send([appMsg(i, 16 << 10)]);
+    a.t.send([snap(1, 2, 1 << 20)]);
+    await waitFor(() => a.snapStatus.length === 1, 'snapshot status', 10_000);
+    const at = b.got.findIndex((x) => x.type === MessageType.MsgSnap);
+    expect(a.snapStatus[0]).toEqual([2, 'finish']);
+    expect(at).toBeGreaterThan(0);
+    expect(at).toBeLessThan(N / 2);
+    await waitFor(() => b.got.length === N + 1, 'everything');
+    const indexes = b.got.filter((x) => x.type === MessageType.MsgApp).map((x) => x.index);
+    expect(indexes).toEqual(Array.from({ length: N }, (_, i) => i + 1));
+  });
+});
+
+function appMsg(index: number, size: number): Message {
+  return newMessage({
+    type: MessageType.MsgApp,
+    from: 1,
+    to: 2,
+    term: 1,
+    index,
+    entries: [{ term: 1, index: index + 1, type: 0, data: new Uint8Array(size) }],
+  });
+}

@@ -233,3 +233,18 @@ describe('TcpTransport: lifecycle', () => {
     }
   });
 });
+
+describe('TcpTransport: before start', () => {
+  it('queues messages sent before start() and delivers them once connected', async () => {
+    const a = makeNode(1);
+    const b = makeNode(2);
+    nodes = [a, b];
+    await b.t.start();
+    a.t.addPeer(2, b.t.addr!);
+    a.t.send([heartbeat(1, 2, 1)]);
+    expect(a.t.openSockets()).toBe(0); // no dial before start()
+    await a.t.start();
+    b.t.addPeer(1, a.t.addr!);
+    await waitFor(() => b.got.length === 1, 'delivered after start');
+  });
+});
