@@ -33,6 +33,7 @@ import {
   ProgressStateType,
   RawNode,
   ReadOnlyOption,
+  type ReadState,
   type Snapshot,
   StateType,
   decodeConfChange,
@@ -212,6 +213,10 @@ export class InteractionEnv {
   readonly nodes: EnvNode[] = [];
   /** Messages sent and not yet delivered or dropped, in send order. */
   messages: Message[] = [];
+  /** Called for each ReadState a node's Ready releases. */
+  onReadState: ((n: EnvNode, rs: ReadState) => void) | undefined;
+  /** Called for each entry a node applies to its state machine. */
+  onApply: ((n: EnvNode, e: Entry) => void) | undefined;
   /** When set, every message a node hands out (peer or local) is appended here. */
   trace: Message[] | undefined;
   /** Directed links that lose every message: `from->to`. */
@@ -351,6 +356,7 @@ export class InteractionEnv {
     const n = this.node(id);
     const rd = n.rawNode.ready();
     this.print(describeReady(rd));
+    for (const rs of rd.readStates) this.onReadState?.(n, rs);
     const async = n.config.asyncStorageWrites === true;
     if (!async) {
       this.persist(n, rd.hardState, rd.entries, rd.snapshot);
@@ -395,6 +401,7 @@ export class InteractionEnv {
       } else if (e.data.length > 0) {
         n.applied.push(dec.decode(e.data));
       }
+      this.onApply?.(n, e);
       n.state = {
         data: enc.encode(JSON.stringify(n.applied)),
         metadata: { index: e.index, term: e.term, confState: cs ?? n.state.metadata.confState },
