@@ -579,6 +579,7 @@ export class Cluster {
     if (idx !== raw.basicStatus().applied || idx > st.persistedHardState().commit) return false;
     if (idx <= st.snapshot().metadata.index || idx > st.lastIndex()) return false;
     st.createSnapshot(idx, sm.confState, sm.snapshotData());
+    node.disk.syncedHardState = st.persistedHardState();
     const c = idx - keep;
     if (c > st.firstIndex() - 1) st.compact(c);
     this.trace(`compact ${id} snapshot ${idx}, first index ${st.firstIndex()}`);
@@ -719,12 +720,31 @@ export class Cluster {
       if (cc !== null) {
         const cs = raw.applyConfChange(cc);
         sm.confState = cs;
+        this.snapshotAfterConfChange(node);
         this.trace(
           `apply conf change ${e.term}/${e.index} at ${node.id}: voters [${cs.voters}] outgoing [${cs.votersOutgoing}] learners [${cs.learners}] next [${cs.learnersNext}]${cs.autoLeave ? ' autoleave' : ''}`,
         );
         this.onConfChange?.(node, cs, e);
       }
     }
+  }
+
+  /**
+   * Keeps the snapshot a leader would send to a new member up to date: once the log no
+   * longer starts at 1, a snapshot older than the member's addition does not include it, and
+   * the member refuses it (etcd: "should never happen"; applications snapshot often enough).
+   */
+  private snapshotAfterConfChange(node: SimNode): void {
+    const st = node.storage;
+    const sm = node.sm;
+    const idx = sm.appliedIndex;
+    if (st.firstIndex() <= 1 || idx <= st.snapshot().metadata.index) return;
+    // A snapshot above the durable commit index would not survive a restart (async writes).
+    if (idx > st.persistedHardState().commit || idx > st.lastIndex()) return;
+    st.createSnapshot(idx, sm.confState, sm.snapshotData());
+    // Writing a snapshot syncs the disk (as etcd's WAL does), the hard state included.
+    node.disk.syncedHardState = st.persistedHardState();
+    this.trace(`snapshot ${node.id} at ${idx} after a conf change`);
   }
 
   private queueWrite(node: SimNode, m: Message, kind: EventKind): void {
@@ -772,9 +792,11 @@ export class Cluster {
     }
     if (route.delays.length > 1) this.stats.duplicated += route.delays.length - 1;
     const bytes = this.opts.codec === true ? encodeMessage(m) : null;
+    // A snapshot takes at least a tick to transfer.
+    const minDelay = m.type === MessageType.MsgSnap ? 1 : 0;
     for (const d of route.delays) {
       this.events.push({
-        at: this.now + d,
+        at: this.now + Math.max(d, minDelay),
         key: this.nextKey(),
         kind: EventKind.Deliver,
         node: m.to,

@@ -24,3 +24,9 @@ export {
   decodeConfChangeEntry,
 } from './cluster.js';
 export { replayCommand, seedFromEnv, withSeedReport } from './replay.js';
+export {
+  runScenario,
+  drawClusterOptions,
+  type ScenarioOptions,
+  type ScenarioResult,
+} from './scenario.js';

@@ -1,0 +1,418 @@
+// A randomized fault scenario on a Cluster: one seed draws the cluster's configuration and a
+// schedule that mixes proposals, partitions (symmetric, asymmetric, isolation), message loss,
+// duplication, reordering and delay, crashes at any point of Ready handling, restarts,
+// compactions, leadership transfers and conf changes (add/remove voters, add/promote/demote
+// learners, ConfChangeV2 joint changes with auto and explicit leave). The checkers run at
+// every step. Then the network heals, every member comes back, and the run must converge:
+// all members apply the same log, which holds everything any node ever applied.
+import {
+  type ConfChange,
+  ConfChangeTransition,
+  ConfChangeType,
+  type ConfChangeV2,
+  type ConfState,
+  EMPTY_BYTES,
+  type NodeId,
+  StateType,
+} from '@tsraft/raft-core';
+import { type Cluster as ClusterT, Cluster, type ClusterOptions, crashPoints } from './cluster.js';
+import { Rng } from './prng.js';
+
+export interface ScenarioOptions {
+  /** Ticks of faults (default: drawn in [200, 400]). */
+  faultTicks?: number;
+  /** The most ticks the healed cluster may take to converge. */
+  healTicks?: number;
+  /** Force asyncStorageWrites on (true), off (false), or draw it (undefined: off). */
+  asyncStorageWrites?: boolean;
+  trace?: boolean;
+  /** Called with the cluster as soon as it exists (for failure reports). */
+  onCluster?: (c: ClusterT) => void;
+}
+
+export interface ScenarioResult {
+  seed: number;
+  ticks: number;
+  elections: number;
+  appliedIndex: number;
+  crashes: number;
+  confChanges: number;
+  members: NodeId[];
+  summary: string;
+}
+
+type Action = () => void;
+
+function payload(rng: Rng, id: number): Uint8Array {
+  const b = new Uint8Array(4 + rng.int(rng.chance(0.1) ? 300 : 24));
+  new DataView(b.buffer).setUint32(0, id);
+  for (let i = 4; i < b.length; i++) b[i] = rng.int(256);
+  return b;
+}
+
+function members(cs: ConfState): Set<NodeId> {
+  return new Set([...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]);
+}
+
+function isJoint(cs: ConfState): boolean {
+  return cs.votersOutgoing.length > 0;
+}
+
+/** Draws the cluster's configuration for a seed. */
+export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): ClusterOptions {
+  const nVoters = rng.pick([1, 3, 3, 3, 5, 5]);
+  const voters = Array.from({ length: nVoters }, (_, i) => i + 1);
+  const init = rng.chance(0.5) ? 'bootstrap' : 'snapshot';
+  const learners = init === 'snapshot' && rng.chance(0.3) ? [nVoters + 1] : [];
+  const asyncStorageWrites = o.asyncStorageWrites ?? false;
+  const checkQuorum = rng.chance(0.6);
+  return {
+    seed,
+    voters,
+    learners,
+    init,
+    codec: rng.chance(0.2),
+    trace: o.trace ?? false,
+    tickSkipRate: rng.pick([0, 0, 0.02, 0.1]),
+    storageDelay: { min: 0, max: rng.pick([0, 1, 2, 4]) },
+    raft: {
+      electionTick: 10,
+      heartbeatTick: rng.pick([1, 1, 2, 3]),
+      preVote: rng.chance(0.6),
+      checkQuorum,
+      asyncStorageWrites,
+      maxSizePerMsg: rng.pick([0, 64, 1024, 1 << 20]),
+      maxInflightMsgs: rng.pick([1, 2, 8, 256]),
+      maxInflightBytes: rng.pick([0, 0, 0, 1 << 20]),
+      maxCommittedSizePerReady: rng.pick([0, 0, 100, 4096]),
+      maxUncommittedEntriesSize: rng.pick([0, 0, 0, 2048]),
+      stepDownOnRemoval: rng.chance(0.9),
+    },
+    network: {
+      dropRate: rng.pick([0, 0.01, 0.05, 0.1]),
+      dupRate: rng.pick([0, 0, 0.02, 0.1]),
+      reorderRate: rng.pick([0, 0, 0.05, 0.2]),
+      minDelay: 0,
+      maxDelay: rng.pick([0, 0, 1, 2]),
+      maxReorderDelay: 3,
+      shuffle: rng.chance(0.5),
+      unreachableRate: 0.5,
+    },
+  };
+}
+
+export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResult {
+  // One Rng for the scenario's choices, another (inside the Cluster) for the simulation.
+  const rng = new Rng(seed ^ 0x5eed);
+  const copts = drawClusterOptions(rng, seed, o);
+  const c = new Cluster(copts);
+  o.onCluster?.(c);
+  const faultTicks = o.faultTicks ?? rng.range(200, 400);
+  const healTicks = o.healTicks ?? 1500;
+  const timers: { at: number; fn: Action }[] = [];
+  const later = (ticks: number, fn: Action) => timers.push({ at: c.now + ticks, fn });
+  let nextId = Math.max(...c.nodes.keys()) + 1;
+  let nextPayload = 0;
+  let confChanges = 0;
+  /** Nodes the scenario stopped for good (removed from the configuration). */
+  const retired = new Set<NodeId>();
+  let partitioned = false;
+
+  const runTimers = () => {
+    for (let i = 0; i < timers.length; ) {
+      if (timers[i]!.at <= c.now) {
+        const t = timers.splice(i, 1)[0]!;
+        t.fn();
+      } else {
+        i++;
+      }
+    }
+  };
+
+  const upIds = () => c.upNodes().map((n) => n.id);
+
+  const propose = () => {
+    const ups = upIds();
+    if (ups.length === 0) return;
+    const leader = c.leader();
+    const at = leader !== undefined && rng.chance(0.8) ? leader.id : rng.pick(ups);
+    const n = rng.range(1, 4);
+    for (let i = 0; i < n; i++) c.propose(at, payload(rng, nextPayload++));
+  };
+
+  const startPartition = () => {
+    const ids = [...c.nodes.keys()].filter((id) => !retired.has(id));
+    if (ids.length < 2) return;
+    const kind = rng.int(5);
+    if (kind === 0) {
+      c.isolate(rng.pick(ids));
+    } else if (kind === 1) {
+      const l = c.leader();
+      c.isolate(l !== undefined ? l.id : rng.pick(ids));
+    } else if (kind === 2) {
+      rng.shuffle(ids);
+      const k = rng.range(1, ids.length - 1);
+      c.partition(ids.slice(0, k), ids.slice(k));
+    } else if (kind === 3) {
+      // Asymmetric: some directed links cut.
+      const n = rng.range(1, ids.length);
+      for (let i = 0; i < n; i++) {
+        const a = rng.pick(ids);
+        const b = rng.pick(ids);
+        if (a !== b) {
+          c.trace(`cut one way ${a} -> ${b}`);
+          c.net.cutOneWay(a, b);
+        }
+      }
+    } else {
+      // Flaky links.
+      const n = rng.range(1, ids.length);
+      for (let i = 0; i < n; i++) {
+        const a = rng.pick(ids);
+        const b = rng.pick(ids);
+        if (a !== b) c.net.setLinkDropRate(a, b, rng.pick([0.3, 0.6, 0.9]));
+      }
+    }
+    partitioned = true;
+    later(rng.range(5, 80), () => {
+      c.heal();
+      partitioned = false;
+    });
+  };
+
+  const crashOne = () => {
+    const ups = upIds().filter((id) => !retired.has(id));
+    if (ups.length === 0) return;
+    const id = rng.pick(ups);
+    c.crash(id, rng.pick(crashPoints));
+    const down = rng.chance(0.2) ? 0 : rng.range(1, 60);
+    later(down, () => {
+      if (!retired.has(id) && !c.node(id).up) c.restart(id, rng.chance(0.5) ? 'applied' : 'replay');
+    });
+  };
+
+  const lossBurst = () => {
+    const net = c.net.opts;
+    const saved = { dropRate: net.dropRate, dupRate: net.dupRate, reorderRate: net.reorderRate };
+    net.dropRate = rng.pick([0.2, 0.4, 0.7]);
+    net.dupRate = rng.pick([saved.dupRate, 0.2]);
+    net.reorderRate = rng.pick([saved.reorderRate, 0.3]);
+    c.trace(`loss burst drop ${net.dropRate} dup ${net.dupRate} reorder ${net.reorderRate}`);
+    later(rng.range(5, 50), () => Object.assign(c.net.opts, saved));
+  };
+
+  const simple = (type: ConfChangeType, nodeId: NodeId): ConfChange | ConfChangeV2 =>
+    rng.chance(0.5)
+      ? { type, nodeId, context: EMPTY_BYTES, id: 0 }
+      : {
+          transition: ConfChangeTransition.ConfChangeTransitionAuto,
+          changes: [{ type, nodeId }],
+          context: EMPTY_BYTES,
+        };
+
+  /** Proposes a random conf change that is valid against the leader's configuration. */
+  const confChange = () => {
+    const leader = c.leader();
+    if (leader === undefined || leader.raw === null) return;
+    const r = leader.raw.raft;
+    if (r.pendingConfIndex > r.raftLog.applied) return; // one at a time
+    const cs = leader.raw.status().config;
+    if (isJoint(cs)) {
+      if (!cs.autoLeave) {
+        c.proposeConfChange(leader.id, {
+          transition: ConfChangeTransition.ConfChangeTransitionAuto,
+          changes: [],
+          context: EMPTY_BYTES,
+        });
+        confChanges++;
+      }
+      return;
+    }
+    const voters = cs.voters;
+    const learners = cs.learners;
+    const newNode = () => {
+      const id = nextId++;
+      c.addNode(id);
+      return id;
+    };
+    const kind = rng.int(8);
+    let cc: ConfChange | ConfChangeV2 | null = null;
+    if (kind === 0 && voters.length < 5) {
+      cc = simple(ConfChangeType.ConfChangeAddNode, newNode());
+    } else if (kind === 1 && learners.length < 2) {
+      cc = simple(ConfChangeType.ConfChangeAddLearnerNode, newNode());
+    } else if (kind === 2 && learners.length > 0) {
+      cc = simple(ConfChangeType.ConfChangeAddNode, rng.pick(learners)); // promote
+    } else if (kind === 3 && voters.length > 1) {
+      cc = simple(ConfChangeType.ConfChangeRemoveNode, rng.pick(voters));
+    } else if (kind === 4 && learners.length > 0) {
+      cc = simple(ConfChangeType.ConfChangeRemoveNode, rng.pick(learners));
+    } else if (kind === 5 && voters.length > 1) {
+      cc = simple(ConfChangeType.ConfChangeAddLearnerNode, rng.pick(voters)); // demote
+    } else if (kind >= 6) {
+      // A joint change: replace a voter, or demote one and add another, or a single change
+      // forced through a joint state.
+      const transition = rng.pick([
+        ConfChangeTransition.ConfChangeTransitionAuto,
+        ConfChangeTransition.ConfChangeTransitionJointImplicit,
+        ConfChangeTransition.ConfChangeTransitionJointExplicit,
+      ]);
+      const old = rng.pick(voters);
+      const v = rng.int(3);
+      let changes: ConfChangeV2['changes'];
+      if (v === 0 && voters.length <= 5) {
+        changes = [
+          { type: ConfChangeType.ConfChangeAddNode, nodeId: newNode() },
+          { type: ConfChangeType.ConfChangeRemoveNode, nodeId: old },
+        ];
+      } else if (v === 1 && voters.length <= 5) {
+        changes = [
+          { type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: old },
+          { type: ConfChangeType.ConfChangeAddNode, nodeId: newNode() },
+        ];
+      } else if (learners.length > 0) {
+        changes = [{ type: ConfChangeType.ConfChangeAddNode, nodeId: rng.pick(learners) }];
+      } else if (voters.length < 5) {
+        changes = [{ type: ConfChangeType.ConfChangeAddNode, nodeId: newNode() }];
+      } else {
+        changes = [{ type: ConfChangeType.ConfChangeRemoveNode, nodeId: old }];
+      }
+      if (transition === ConfChangeTransition.ConfChangeTransitionAuto && changes.length === 1) {
+        // Auto with one change is a simple change; make it joint explicitly.
+        cc = {
+          transition: ConfChangeTransition.ConfChangeTransitionJointImplicit,
+          changes,
+          context: EMPTY_BYTES,
+        };
+      } else {
+        cc = { transition, changes, context: EMPTY_BYTES };
+      }
+    }
+    if (cc === null) return;
+    const changes = 'changes' in cc ? cc.changes : [cc];
+    const demotesLeader = changes.some(
+      (ch) => ch.nodeId === leader.id && ch.type !== ConfChangeType.ConfChangeAddNode,
+    );
+    if (demotesLeader) {
+      // A leader that removes or demotes itself steps down once the change applies; voters
+      // that have not yet learned the change was committed still count the old leader's
+      // vote, which it refuses when its log is longer (uncommitted proposals): the group
+      // can get stuck. etcd leaves this to the application, which moves leadership away
+      // first (etcd server does, as does CockroachDB). Do the same.
+      const others = voters.filter((id) => id !== leader.id);
+      if (others.length > 0) c.transferLeader(leader.id, rng.pick(others));
+      return;
+    }
+    if (c.proposeConfChange(leader.id, cc)) confChanges++;
+  };
+
+  // Removed nodes keep running (and crashing) until the healed cluster settles: shutting one
+  // down as soon as the leader applies its removal could take away a vote that members which
+  // have not yet learned the removal still need.
+
+  // ---- the fault phase ----
+  for (let t = 0; t < faultTicks; t++) {
+    runTimers();
+    if (rng.chance(0.5)) propose();
+    if (!partitioned && rng.chance(0.015)) startPartition();
+    if (rng.chance(0.008)) lossBurst();
+    if (rng.chance(0.012)) crashOne();
+    if (rng.chance(0.025)) confChange();
+    if (rng.chance(0.02)) {
+      const ups = upIds();
+      if (ups.length > 0) c.compact(rng.pick(ups), rng.pick([0, 2, 10]));
+    }
+    if (rng.chance(0.005)) {
+      const l = c.leader();
+      const ups = upIds();
+      if (l !== undefined && ups.length > 0) c.transferLeader(l.id, rng.pick(ups));
+    }
+    if (rng.chance(0.003)) {
+      const ups = upIds();
+      if (ups.length > 0) c.campaign(rng.pick(ups));
+    }
+    c.tick();
+  }
+
+  // ---- heal and converge ----
+  c.trace('--- heal ---');
+  c.heal();
+  partitioned = false;
+  timers.length = 0;
+  Object.assign(c.net.opts, { dropRate: 0, dupRate: 0, reorderRate: 0, maxDelay: 0 });
+  for (const n of c.nodes.values()) {
+    if (!n.up && !retired.has(n.id)) c.restart(n.id, rng.chance(0.5) ? 'applied' : 'replay');
+  }
+  const marker = new Uint8Array([0xff, 0xfe, 0xfd, 0xfc]);
+  let markerTerm = -1;
+  let lastLeave = -100;
+  let finalMembers: NodeId[] = [];
+  const converged = (): boolean => {
+    const leader = c.leader();
+    if (leader === undefined || leader.raw === null) return false;
+    const r = leader.raw.raft;
+    const cs = leader.raw.status().config;
+    const settled = r.pendingConfIndex <= r.raftLog.applied;
+    if (isJoint(cs)) {
+      if (!cs.autoLeave && settled && c.now - lastLeave > 20) {
+        lastLeave = c.now;
+        c.proposeConfChange(leader.id, {
+          transition: ConfChangeTransition.ConfChangeTransitionAuto,
+          changes: [],
+          context: EMPTY_BYTES,
+        });
+      }
+      return false;
+    }
+    const m = members(cs);
+    for (const id of m) {
+      const n = c.nodes.get(id);
+      if (n !== undefined && !n.up && !retired.has(id)) c.restart(id);
+    }
+    if (settled) {
+      // Nodes outside the settled configuration would only disrupt it: stop them.
+      for (const n of c.nodes.values()) {
+        if (n.up && !m.has(n.id)) {
+          retired.add(n.id);
+          c.crash(n.id);
+        }
+      }
+    }
+    if (markerTerm !== r.term) {
+      markerTerm = r.term;
+      c.propose(leader.id, marker);
+    }
+    const committed = r.raftLog.committed;
+    if (!settled || committed !== r.raftLog.lastIndex()) return false;
+    if (r.raftLog.zeroTermOnOutOfBounds(committed) !== r.term) return false;
+    for (const id of m) {
+      const n = c.nodes.get(id);
+      if (n === undefined || !n.up || n.sm.appliedIndex !== committed) return false;
+    }
+    finalMembers = [...m].sort((a, b) => a - b);
+    return true;
+  };
+  c.runUntil(converged, healTicks, 'convergence after healing');
+  const applied = c.checkConverged(finalMembers);
+  if (applied < c.checker.maxApplied || applied < c.checker.maxCommitted) {
+    throw new Error(
+      `converged at ${applied}, but index ${Math.max(c.checker.maxApplied, c.checker.maxCommitted)} was committed or applied before`,
+    );
+  }
+  const leader = c.leader()!;
+  const p = copts.raft!;
+  return {
+    seed,
+    ticks: c.now,
+    elections: c.checker.elections,
+    appliedIndex: applied,
+    crashes: c.stats.crashes,
+    confChanges,
+    members: finalMembers,
+    summary:
+      `seed ${seed}: ${c.now} ticks, ${c.checker.elections} elections, applied ${applied}, ` +
+      `${c.stats.crashes} crashes, ${confChanges} conf changes, members [${finalMembers}], ` +
+      `leader ${leader.id} (${StateType[leader.raw!.raft.state]}), preVote ${p.preVote}, ` +
+      `checkQuorum ${p.checkQuorum}, async ${p.asyncStorageWrites}, codec ${copts.codec}`,
+  };
+}
