@@ -1,1 +1,32 @@
-export {};
+export {
+  RaftNode,
+  type LeaderState,
+  type NodeStatus,
+  type RaftNodeEvents,
+  type RequestOptions,
+  type Role,
+} from './raft-node.js';
+export type {
+  AppliedEntry,
+  RaftNodeOptions,
+  StateMachine,
+  TransportTuning,
+} from './options.js';
+export type { CommittedEntry } from './committed.js';
+export type { Member, MemberRole } from './membership.js';
+export type { NodeMetrics, HistogramSnapshot } from './metrics.js';
+export { LATENCY_BUCKETS } from './metrics.js';
+export {
+  ErrAborted,
+  ErrBadMembership,
+  ErrInvalidOptions,
+  ErrNodeFailed,
+  ErrProposalIndeterminate,
+  ErrStopped,
+  ErrTransferFailed,
+  NodeRequestError,
+  type Outcome,
+  outcomeOf,
+} from './errors.js';
+// Re-exported so that users of the driver need not depend on raft-core for these.
+export { ErrProposalDropped, ReadOnlyOption } from '@tsraft/raft-core';

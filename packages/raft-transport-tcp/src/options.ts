@@ -38,6 +38,13 @@ export interface TcpTransportOptions {
   peers?: Record<NodeId, string> | Iterable<readonly [NodeId, string]>;
   /** Mutual TLS. Without it, a node id is claimed by the handshake, not proven. */
   tls?: TlsOptions;
+  /**
+   * Accept connections from node ids that are not peers, adding each as a peer without an
+   * address: it is never dialed (the connection it opened carries traffic both ways) until
+   * addPeer() gives it one. For a node joining a running cluster, which hears from the leader
+   * before it knows the members. Default false: unknown nodes are refused (UNKNOWN_NODE).
+   */
+  acceptUnknownPeers?: boolean;
   /** Every message received from a peer, in order per lane. Must not throw (it is caught). */
   onMessage: (message: Message) => void;
   /** A peer is unreachable: its breaker opened, or a message to it was dropped. */

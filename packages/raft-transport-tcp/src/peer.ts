@@ -344,6 +344,7 @@ export class Peer {
       return;
     }
     if (!this.host.running()) return; // start() dials every peer
+    if (this.addr === '') return; // accepted unknown peer: it dials us (acceptUnknownPeers)
     if (!this.breaker.tryAcquire()) {
       this.scheduleRetry(this.breaker.remaining());
       return;

@@ -305,6 +305,11 @@ export class TcpTransport {
       return new TransportError(E.WrongNode, `peer meant node ${rec.to}, we are ${this.id}`);
     }
     if (!this.peers.has(rec.from)) {
+      if (this.options.acceptUnknownPeers === true && isNodeId(rec.from) && rec.from !== this.id) {
+        this.logger.info({ peer: rec.from }, 'raft-transport-tcp: accepting unknown peer');
+        this.peers.set(rec.from, new Peer(this.host, rec.from, ''));
+        return null;
+      }
       return new TransportError(E.UnknownNode, `node ${rec.from} is not a peer`);
     }
     return null;
