@@ -1,5 +1,6 @@
+import net from 'node:net';
 import { MessageType } from '@tsraft/raft-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   type Node,
   app,
@@ -252,3 +253,27 @@ describe('TcpTransport: before start', () => {
     await waitFor(() => b.got.length === 1, 'delivered after start');
   });
 });
+
+describe('TcpTransport: coalescing', () => {
+  it('messages sent in one turn of the event loop go out in one socket write', async () => {
+    nodes = await cluster([1, 2]);
+    const [a, b] = nodes as [Node, Node];
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'connection');
+    await sleep(20); // let handshake-time traffic settle
+    const writes = vi.spyOn(net.Socket.prototype, 'write');
+    try {
+      for (let i = 1; i <= 1000; i++) a.t.send([heartbeat(1, 2, i)]);
+      await waitFor(() => b.got.length === 1000, 'all heartbeats');
+      const fromA = writes.mock.contexts.filter((s) => s === writesOf(a)).length;
+      expect(fromA).toBe(1);
+    } finally {
+      writes.mockRestore();
+    }
+  });
+});
+
+/** The socket node `n` uses for its only peer. */
+function writesOf(n: Node): net.Socket {
+  // biome-ignore lint/suspicious/noExplicitAny: test-only peek at the peer's connection
+  return (n.t as any).peers.values().next().value.conn.socket;
+}
