@@ -34,6 +34,7 @@ import {
   RawNode,
   ReadOnlyOption,
   type ReadState,
+  type Ready,
   type Snapshot,
   StateType,
   decodeConfChange,
@@ -213,6 +214,8 @@ export class InteractionEnv {
   readonly nodes: EnvNode[] = [];
   /** Messages sent and not yet delivered or dropped, in send order. */
   messages: Message[] = [];
+  /** Called with each Ready a node handles, before it is processed. */
+  onReady: ((n: EnvNode, rd: Ready) => void) | undefined;
   /** Called for each ReadState a node's Ready releases. */
   onReadState: ((n: EnvNode, rs: ReadState) => void) | undefined;
   /** Called for each entry a node applies to its state machine. */
@@ -356,6 +359,7 @@ export class InteractionEnv {
     const n = this.node(id);
     const rd = n.rawNode.ready();
     this.print(describeReady(rd));
+    this.onReady?.(n, rd);
     for (const rs of rd.readStates) this.onReadState?.(n, rs);
     const async = n.config.asyncStorageWrites === true;
     if (!async) {
@@ -484,36 +488,44 @@ export class InteractionEnv {
 
   /** Ready handling and delivery on `ids` (all nodes if empty) until nothing is left to do. */
   stabilize(ids: NodeId[] = []): void {
-    const nodes = ids.length > 0 ? ids.map((id) => this.node(id)) : this.nodes;
-    for (let round = 0; ; round++) {
+    for (let round = 0; this.stabilizeRound(ids); round++) {
       if (round > 10_000) throw new Error('stabilize: no fixed point after 10000 rounds');
-      let done = true;
-      for (const n of nodes) {
-        if (!n.rawNode.hasReady()) continue;
-        this.print(`> ${n.id} handling Ready`);
-        this.indented(() => this.processReady(n.id));
-        done = false;
-      }
-      for (const n of nodes) {
-        if (!this.messages.some((m) => m.to === n.id)) continue;
-        this.print(`> ${n.id} receiving messages`);
-        this.indented(() => this.deliverMsgs(n.id));
-        done = false;
-      }
-      for (const n of nodes) {
-        if (n.appendWork.length === 0) continue;
-        this.print(`> ${n.id} processing append thread`);
-        while (n.appendWork.length > 0) this.indented(() => this.processAppendThread(n.id));
-        done = false;
-      }
-      for (const n of nodes) {
-        if (n.applyWork.length === 0) continue;
-        this.print(`> ${n.id} processing apply thread`);
-        while (n.applyWork.length > 0) this.indented(() => this.processApplyThread(n.id));
-        done = false;
-      }
-      if (done) return;
     }
+  }
+
+  /**
+   * One round of stabilize: every node with a Ready handles it, then every node receives
+   * what is queued for it, then the storage threads run. Returns whether anything happened.
+   * A round is one network hop, so a test can interleave work with a protocol in flight.
+   */
+  stabilizeRound(ids: NodeId[] = []): boolean {
+    const nodes = ids.length > 0 ? ids.map((id) => this.node(id)) : this.nodes;
+    let busy = false;
+    for (const n of nodes) {
+      if (!n.rawNode.hasReady()) continue;
+      this.print(`> ${n.id} handling Ready`);
+      this.indented(() => this.processReady(n.id));
+      busy = true;
+    }
+    for (const n of nodes) {
+      if (!this.messages.some((m) => m.to === n.id)) continue;
+      this.print(`> ${n.id} receiving messages`);
+      this.indented(() => this.deliverMsgs(n.id));
+      busy = true;
+    }
+    for (const n of nodes) {
+      if (n.appendWork.length === 0) continue;
+      this.print(`> ${n.id} processing append thread`);
+      while (n.appendWork.length > 0) this.indented(() => this.processAppendThread(n.id));
+      busy = true;
+    }
+    for (const n of nodes) {
+      if (n.applyWork.length === 0) continue;
+      this.print(`> ${n.id} processing apply thread`);
+      while (n.applyWork.length > 0) this.indented(() => this.processApplyThread(n.id));
+      busy = true;
+    }
+    return busy;
   }
 
   /** Blocks every link to and from `id` (a partition); `heal` lifts all blocks. */
