@@ -50,6 +50,7 @@ export class TcpTransport {
   private readonly peers = new Map<NodeId, Peer>();
   /** Inbound connections whose handshake has not finished. */
   private readonly pending = new Set<Connection>();
+  private readonly raw = new Set<net.Socket>();
   private server: net.Server | null = null;
   private boundAddr: string | null = null;
   private started = false;
@@ -98,6 +99,11 @@ export class TcpTransport {
     const { host, port } = parseAddress(this.options.listen);
     const server = this.createServer();
     this.server = server;
+    // Every accepted TCP socket, TLS handshakes in progress included, so stop() can end them.
+    server.on('connection', (socket: net.Socket) => {
+      this.raw.add(socket);
+      socket.once('close', () => this.raw.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => {
         reject(
@@ -135,6 +141,8 @@ export class TcpTransport {
     for (const p of this.peers.values()) p.shutdown(err, false);
     for (const c of this.pending) c.close(err);
     this.pending.clear();
+    for (const socket of this.raw) socket.destroy();
+    this.raw.clear();
     const server = this.server;
     if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
   }

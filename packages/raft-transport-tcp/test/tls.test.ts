@@ -110,3 +110,17 @@ describe('mutual TLS', () => {
     expect(connected(a, 2)).toBe(false);
   });
 });
+
+describe('stop()', () => {
+  it('does not wait for a TLS handshake in progress', async () => {
+    const a = makeNode(1, { tls: creds('node1'), handshakeTimeout: 30_000 });
+    nodes = [a];
+    await a.t.start();
+    const r = new RawPeer(a.t.addr!); // connects, never says a word
+    await r.connected();
+    const t0 = Date.now();
+    await a.t.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await r.closed;
+  }, 5000);
+});
