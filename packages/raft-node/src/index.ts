@@ -1,6 +1,7 @@
 export {
   RaftNode,
   type LeaderState,
+  type Lifecycle,
   type NodeStatus,
   type RaftNodeEvents,
   type RequestOptions,

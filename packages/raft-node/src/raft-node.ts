@@ -14,6 +14,7 @@ import {
   type AnyConfChange,
   ConfChangeType,
   type Config,
+  type ConfState,
   type Entry,
   EntryType,
   ErrCompacted,
@@ -33,6 +34,7 @@ import {
   StateType,
   type Status,
   asV2,
+  cloneConfState,
   decodeConfChange,
   decodeConfChangeV2,
   isEmptyHardState,
@@ -112,7 +114,13 @@ export interface RaftNodeEvents {
   error: [Error];
 }
 
-type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+interface PendingSnapshot {
+  index: number;
+  bytes: Uint8Array;
+  confState: ConfState;
+}
+
+export type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const ROLES: Record<StateType, Role> = {
   [StateType.Follower]: 'follower',
@@ -168,6 +176,9 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private outbox: Message[] = [];
   private appending: Promise<void> | null = null;
   private applying: Promise<void> | null = null;
+  /** A state machine snapshot waiting for its index's commit to be durable. */
+  private pendingSnapshot: PendingSnapshot | null = null;
+  private snapshotting: Promise<void> | null = null;
 
   constructor(options: RaftNodeOptions<R>) {
     super();
@@ -323,6 +334,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     this.rejectPending((o) => new ErrStopped(o));
     await this.transport?.stop();
     await Promise.allSettled([this.appending, this.applying]);
+    await this.snapshotting;
     await this.storage.close().catch((err: unknown) => {
       this.logger.warn({ err }, 'closing storage failed');
     });
@@ -332,6 +344,11 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private closeWatchers(): void {
+    // A stopped node knows no leader.
+    const cur = this.leaderCell.get();
+    if (cur.leader !== null || cur.role !== 'follower') {
+      this.leaderCell.set({ leader: null, term: cur.term, role: 'follower' });
+    }
     this.leaderCell.close();
     this.appliedCell.close();
   }
@@ -492,6 +509,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         this.stats.saves++;
         this.stats.entriesSaved += b.entries.length;
         if (this.lifecycle !== 'running') break;
+        this.persistSnapshotWhenDurable();
         if (b.snapshot !== null) await this.installSnapshot(b.snapshot);
         this.deliver(b.responses);
       }
@@ -529,6 +547,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
     let batch: AppliedEntry[] = [];
     let seqs: number[] = [];
+    let upTo = this.applied;
     for (const e of entries) {
       if (e.index <= this.applied) continue; // already in the restored snapshot
       if (e.type === EntryType.EntryNormal) {
@@ -539,23 +558,27 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         }
       } else {
         if (batch.length > 0) {
-          await this.applyBatch(batch, seqs);
+          await this.applyBatch(batch, seqs, upTo);
           batch = [];
           seqs = [];
         }
+        this.applied = e.index;
         this.applyConfEntry(e);
       }
+      upTo = e.index;
       this.stats.entriesApplied++;
     }
-    if (batch.length > 0) await this.applyBatch(batch, seqs);
-    const last = entries[entries.length - 1];
-    if (last !== undefined && last.index > this.applied) this.applied = last.index;
+    if (batch.length > 0) await this.applyBatch(batch, seqs, upTo);
+    if (upTo > this.applied) this.applied = upTo;
   }
 
-  private async applyBatch(batch: AppliedEntry[], seqs: number[]): Promise<void> {
+  /** Applies a batch of normal entries, the last entry handled being `upTo`. */
+  private async applyBatch(batch: AppliedEntry[], seqs: number[], upTo: number): Promise<void> {
     const t0 = performance.now();
     const results = await this.sm.apply(batch);
     this.stats.apply.observe((performance.now() - t0) / 1000);
+    // Applied before anyone hears of it: a resolved proposal implies appliedIndex() covers it.
+    this.applied = upTo;
     for (let i = 0; i < seqs.length; i++) {
       if (seqs[i]! >= 0) this.proposals.applied(seqs[i]!, results[i]);
     }
@@ -608,28 +631,48 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   // ---- snapshots -------------------------------------------------------------------------
 
   /**
-   * Every snapshotInterval applied entries: snapshot the state machine, record it, and compact
-   * the log, keeping snapshotCatchUpEntries for followers that are a little behind.
+   * Every snapshotInterval applied entries: snapshot the state machine (here, between two
+   * applies, so it is the state as of `applied`), and have it recorded once it may be.
    */
   private async maybeSnapshot(): Promise<void> {
     const index = this.applied;
-    if (index - this.snapshotIndex < this.cfg.snapshotInterval) return;
-    // A snapshot must not be ahead of the durable commit index (a restart would refuse it);
-    // the write that carries the commit is at most one batch behind: try again next time.
-    if (this.storage.hardState().commit < index) return;
+    const last = Math.max(this.snapshotIndex, this.pendingSnapshot?.index ?? 0);
+    if (index - last < this.cfg.snapshotInterval || this.snapshotting !== null) return;
     const data = await this.sm.snapshot();
-    if (this.lifecycle !== 'running') return;
     const bytes = encodeSnapshotData({ members: this.membership.toRecord() }, data);
+    this.pendingSnapshot = { index, bytes, confState: cloneConfState(this.membership.confState) };
+    this.persistSnapshotWhenDurable();
+  }
+
+  /**
+   * A snapshot must not be ahead of the durable commit index (a restart would refuse it), and
+   * the write carrying the commit may still be in flight when the apply is done: record the
+   * snapshot once it has landed (this runs after each write too).
+   */
+  private persistSnapshotWhenDurable(): void {
+    const p = this.pendingSnapshot;
+    if (p === null || this.snapshotting !== null || this.lifecycle !== 'running') return;
+    if (this.storage.hardState().commit < p.index) return;
+    this.pendingSnapshot = null;
+    this.snapshotting = this.persistSnapshot(p)
+      .catch((err: unknown) => this.fail(err))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  /** Records the snapshot and compacts the log, keeping snapshotCatchUpEntries behind it. */
+  private async persistSnapshot(p: PendingSnapshot): Promise<void> {
     try {
-      await this.storage.createSnapshot(index, this.membership.confState, bytes);
+      await this.storage.createSnapshot(p.index, p.confState, p.bytes);
     } catch (err) {
       if (err instanceof ErrSnapOutOfDate) return; // a newer one was installed meanwhile
       throw err;
     }
-    this.snapshotIndex = index;
+    if (p.index > this.snapshotIndex) this.snapshotIndex = p.index;
     this.stats.snapshotsCreated++;
-    this.logger.info({ index, bytes: bytes.length }, 'snapshot created');
-    const compactTo = index - this.cfg.snapshotCatchUpEntries;
+    this.logger.info({ index: p.index, bytes: p.bytes.length }, 'snapshot created');
+    const compactTo = p.index - this.cfg.snapshotCatchUpEntries;
     if (compactTo > this.storage.firstIndex() - 1) {
       try {
         await this.storage.compact(compactTo);
@@ -878,6 +921,11 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   // ---- observation -----------------------------------------------------------------------
+
+  /** 'new', 'starting', 'running', 'stopping' or 'stopped' (after stop() or a failure). */
+  get state(): Lifecycle {
+    return this.lifecycle;
+  }
 
   status(): NodeStatus {
     if (this.lifecycle === 'new' || this.lifecycle === 'starting') throw this.notRunning('dropped');

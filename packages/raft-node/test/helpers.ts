@@ -66,7 +66,7 @@ export class Counter implements StateMachine<number> {
   }
 }
 
-export type TestNode = RaftNode<number> & { sm: Counter; dir: string; address: string };
+export type TestNode = RaftNode<number> & { counter: Counter; dir: string; address: string };
 
 export type NodeOverrides = Partial<RaftNodeOptions<number>>;
 
@@ -90,7 +90,7 @@ export function makeNode(
     ...FAST,
     ...overrides,
   }) as TestNode;
-  node.sm = sm;
+  node.counter = sm;
   node.dir = dir;
   node.address = address;
   return node;
@@ -121,7 +121,7 @@ export class Cluster {
   }
 
   running(): TestNode[] {
-    return [...this.nodes.values()];
+    return [...this.nodes.values()].filter((n) => n.state === 'running');
   }
 
   /** Waits until every running node agrees on one leader; returns it. */
@@ -153,7 +153,7 @@ export class Cluster {
   }
 
   async stopAll(): Promise<void> {
-    await Promise.all(this.running().map((n) => n.stop()));
+    await Promise.all([...this.nodes.values()].map((n) => n.stop()));
     await Promise.all(this.dirs.map((d) => rm(d, { recursive: true, force: true })));
   }
 }
