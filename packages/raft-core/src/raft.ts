@@ -18,7 +18,12 @@ import {
   leaveJoint,
   restore,
 } from './confchange/index.js';
-import { ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, RaftError } from './errors.js';
+import {
+  ErrLogTemporarilyUnavailable,
+  ErrProposalDropped,
+  ErrSnapshotTemporarilyUnavailable,
+  RaftError,
+} from './errors.js';
 import type { Logger } from './logger.js';
 import { RaftLog } from './log.js';
 import { VoteResult } from './quorum/majority.js';
@@ -540,7 +545,15 @@ export class Raft {
     const hi = log.committed + 1;
     // Page through with the apply size budget, so a long tail is not loaded at once.
     while (lo < hi) {
-      const ents = log.slice(lo, hi, log.maxApplyingEntsSize);
+      let ents: Entry[];
+      try {
+        ents = log.slice(lo, hi, log.maxApplyingEntsSize);
+      } catch (err) {
+        // The storage is still loading them (async log fetch): we cannot tell, so assume a
+        // conf change may be there and do not campaign now (the apply fetch will catch up).
+        if (err instanceof ErrLogTemporarilyUnavailable) return true;
+        throw err;
+      }
       for (const e of ents) {
         if (e.type === EntryType.EntryConfChange || e.type === EntryType.EntryConfChangeV2)
           return true;
