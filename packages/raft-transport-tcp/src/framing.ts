@@ -13,15 +13,17 @@ export const FrameKind = {
   SnapChunk: 3,
   /** body: u32 stream id, u8 status (0 delivered, 1 failed). Receiver -> sender. */
   SnapAck: 4,
-  /** body: empty. Sent to probe a connection that may be stale; ignored on receipt. */
+  /** body: empty. Probes a connection that may be stale; answered with Pong. */
   Ping: 5,
   /** body: u32 bytes of data frames consumed since the last Window frame (flow control). */
   Window: 6,
+  /** body: empty. The answer to a Ping. */
+  Pong: 7,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const FRAME_HEADER = 5;
-const MAX_KIND = FrameKind.Window;
+const MAX_KIND = FrameKind.Pong;
 
 export type FrameSink = (kind: FrameKind, body: Buffer) => void;
 

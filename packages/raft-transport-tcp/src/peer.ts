@@ -7,8 +7,8 @@
 //   higher id drops its own dial, the lower id refuses the HELLO with DUPLICATE.
 // - A HELLO from the peer while a connection is open: if the peer had dialed that one, the peer
 //   has given it up (it only dials when it has none), so the new one replaces it; if we had
-//   dialed it, it is refused with DUPLICATE and our connection is pinged, so that a stale one
-//   fails fast and we redial.
+//   dialed it, it is refused with DUPLICATE and our connection is pinged: a stale one fails
+//   (no Pong within handshakeTimeout, or a reset) and we redial.
 import type { Socket } from 'node:net';
 import {
   type Logger,
@@ -87,6 +87,8 @@ export interface PeerHost {
   running(): boolean;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 const MALFORMED = new Set<TransportErrorCode>([
   TransportErrorCode.BadMagic,
   TransportErrorCode.BadHandshake,
@@ -129,6 +131,9 @@ export class Peer {
   private nextStreamId = 1;
   private snapIn: IncomingSnapshot | null = null;
   private readonly acks: Buffer[] = [];
+  /** Ping and Pong frames to send with the next batch. */
+  private readonly control: FrameKind[] = [];
+  private pingTimer: NodeJS.Timeout | null = null;
 
   // Flow control (see README, "Flow control"): bytes of bulk frames (appends, proposals,
   // snapshot frames) we sent that the peer has not yet credited back, and bytes of such frames
@@ -301,6 +306,8 @@ export class Peer {
     const limits = this.host.limits;
     for (const ack of this.acks) batch.add(FrameKind.SnapAck, null, ack);
     this.acks.length = 0;
+    for (const kind of this.control) batch.add(kind, null, EMPTY);
+    this.control.length = 0;
     if (this.creditOwed > 0) {
       const n = Math.min(this.creditOwed, 0xffffffff);
       const b = Buffer.allocUnsafe(4);
@@ -491,12 +498,28 @@ export class Peer {
     return null;
   }
 
+  /**
+   * Probes a connection the peer seems to have lost (it dialed us while we hold one we dialed):
+   * without a Pong within handshakeTimeout it is closed, and we redial. A dead connection with
+   * a live peer behind it usually fails at once (RST); the timeout covers a silent one.
+   */
   private ping(c: Connection): void {
-    const batch = this.batch;
-    if (batch.count !== 0) return;
-    batch.add(FrameKind.Ping, null, Buffer.alloc(0));
-    this.s.bytesSent += batch.bytes;
-    c.write(batch.take());
+    if (this.pingTimer !== null) return;
+    this.pingTimer = setTimeout(() => {
+      this.pingTimer = null;
+      if (this.conn !== c) return;
+      c.close(
+        new TransportError(TransportErrorCode.Socket, 'no answer to ping: connection is stale'),
+      );
+    }, this.host.limits.handshakeTimeout);
+    this.pingTimer.unref();
+    this.control.push(FrameKind.Ping);
+    this.scheduleFlush();
+  }
+
+  private clearPing(): void {
+    if (this.pingTimer !== null) clearTimeout(this.pingTimer);
+    this.pingTimer = null;
   }
 
   private attach(c: Connection): void {
@@ -505,6 +528,8 @@ export class Peer {
     this.snapIn = null;
     this.inflight = 0;
     this.creditOwed = 0;
+    this.control.length = 0;
+    this.clearPing();
     c.onFrame = (kind, body) => this.onFrame(kind, body);
     c.onDrain = this.flushFn;
     c.onClose = (err) => this.onConnClosed(c, err);
@@ -520,6 +545,8 @@ export class Peer {
     this.conn = null;
     this.snapIn = null;
     this.acks.length = 0;
+    this.control.length = 0;
+    this.clearPing();
     this.s.lastError = err.code;
     if (isMalformed(err.code)) this.s.malformed++;
     this.host.logger[isMalformed(err.code) ? 'warn' : 'info'](
@@ -602,6 +629,11 @@ export class Peer {
         return;
       }
       case FrameKind.Ping:
+        this.control.push(FrameKind.Pong);
+        this.scheduleFlush();
+        return;
+      case FrameKind.Pong:
+        this.clearPing();
         return;
     }
   }
@@ -648,6 +680,7 @@ export class Peer {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.immediate !== null) clearImmediate(this.immediate);
+    this.clearPing();
     this.retryTimer = null;
     this.immediate = null;
     this.queue.clear();

@@ -1,10 +1,12 @@
 // Handshake refusals and malformed input: each closes that one connection with a typed, logged
 // reason, and the other connections keep working.
+import net from 'node:net';
 import { MessageType, encodeMessage, newMessage } from '@tsraft/raft-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind } from '../src/framing.js';
-import { HandshakeKind } from '../src/handshake.js';
+import { HandshakeKind, encodeHandshake } from '../src/handshake.js';
 import {
+  CLUSTER,
   type Node,
   RawPeer,
   app,
@@ -188,5 +190,59 @@ describe('malformed input closes that connection only', () => {
     g.t.send([app(6, 5, 2)]);
     await waitFor(() => g.got.length === 1 && t.got.some((m) => m.from === 6), 'good peer');
     expect(peerStats(t, 6).connects).toBe(1);
+  });
+});
+
+describe('a HELLO from a peer we already have a connection with', () => {
+  it('is refused while our connection answers a ping', async () => {
+    nodes = await cluster([1, 2], () => ({ handshakeTimeout: 200 }));
+    const [a, b] = nodes as [Node, Node];
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'connection');
+    expect(peerStats(a, 2).direction).toBe('outbound');
+    const r = new RawPeer(a.t.addr!);
+    await r.connected();
+    r.hello({ from: 2, to: 1 });
+    expect(await r.reply()).toMatchObject({ kind: HandshakeKind.Reject, reason: 5 });
+    await r.closed;
+    await new Promise((res) => setTimeout(res, 400)); // past the ping's deadline
+    expect(peerStats(a, 2).connects).toBe(1);
+    expect(connected(a, 2)).toBe(true);
+  });
+
+  it('replaces a connection that does not answer the ping (stale)', async () => {
+    // "Node 2" accepts node 1's dial, then goes silent without closing: a half-open connection.
+    const silent = net.createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', () =>
+        s.write(
+          encodeHandshake({
+            kind: HandshakeKind.Accept,
+            reason: 0,
+            from: 2,
+            to: 1,
+            clusterId: CLUSTER,
+          }),
+        ),
+      );
+    });
+    await new Promise<void>((res) => silent.listen(0, '127.0.0.1', () => res()));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      const a = makeNode(1, { handshakeTimeout: 200 });
+      nodes = [a];
+      await a.t.start();
+      a.t.addPeer(2, `127.0.0.1:${port}`);
+      await waitFor(() => connected(a, 2), 'connection to the silent node');
+      const r = new RawPeer(a.t.addr!); // the real node 2, which lost its end, dials
+      await r.connected();
+      r.hello({ from: 2, to: 1 });
+      expect(await r.reply()).toMatchObject({ kind: HandshakeKind.Reject, reason: 5 });
+      await waitFor(() => peerStats(a, 2).connects === 2, 'stale connection replaced by a redial');
+      expect(peerStats(a, 2).lastError).toBe('TRANSPORT_SOCKET');
+    } finally {
+      silent.close();
+      for (const n of nodes) await n.t.stop();
+      nodes = [];
+    }
   });
 });
