@@ -1,4 +1,5 @@
 // /v1/members: list, add (voter or learner), promote, remove; /v1/leader/transfer.
+import { isPeerAddr } from '../addr.js';
 import type { ConsensusMember } from '../consensus.js';
 import { onlyFields, parseJsonObject, readBody } from './body.js';
 import { consensusHttpError } from './consensus-errors.js';
@@ -77,14 +78,6 @@ function findMember(ctx: ApiContext, id: number): MemberView {
   const m = memberViews(ctx).find((x) => x.id === id);
   if (m === undefined) throw new HttpError(404, ErrorCode.MemberNotFound, `no member ${id}`);
   return m;
-}
-
-/** host:port with a port from 1 to 65535 (IPv6 hosts in brackets). */
-export function isPeerAddr(s: string): boolean {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(s);
-  if (m === null) return false;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535;
 }
 
 async function addMember(ctx: ApiContext, r: ApiRequest): Promise<void> {

@@ -1,4 +1,4 @@
-// The server's own metrics (HTTP requests, proposals, reads, apply) and the gauges read from
+// The server's own metrics (HTTP requests, proposals, reads) and the gauges read from
 // the store at scrape time. Raft-level figures (elections, fsync, transport bytes) are added
 // by the raft adapter from raft-node's statistics.
 import type { KvStateMachine } from '../kv/state-machine.js';
@@ -12,8 +12,6 @@ export class KvMetrics {
   readonly proposalDuration: Histogram;
   readonly reads: Counter;
   readonly readIndexDuration: Histogram;
-  readonly applyDuration: Histogram;
-  readonly appliedEntries: Counter;
 
   constructor() {
     const r = this.registry;
@@ -40,14 +38,6 @@ export class KvMetrics {
     this.readIndexDuration = r.histogram(
       'kv_read_index_duration_seconds',
       'Time a linearizable read waits for its ReadIndex barrier, in seconds.',
-    );
-    this.applyDuration = r.histogram(
-      'kv_apply_duration_seconds',
-      'Time the state machine takes to apply one batch of committed entries, in seconds.',
-    );
-    this.appliedEntries = r.counter(
-      'kv_applied_entries_total',
-      'Committed entries applied to the state machine on this node.',
     );
   }
 

@@ -96,6 +96,34 @@ export const LATENCY_BUCKETS = [
   0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** Cumulative buckets as another component keeps them: observations <= le. */
+export interface HistogramData {
+  buckets: ReadonlyArray<{ le: number; count: number }>;
+  sum: number;
+  count: number;
+}
+
+/** A histogram read at scrape time from another component's cumulative buckets. */
+export class CollectedHistogram extends Base {
+  constructor(
+    name: string,
+    help: string,
+    private readonly collect: () => HistogramData | undefined,
+  ) {
+    super(name, help, 'histogram');
+  }
+
+  override render(out: string[]): void {
+    const h = this.collect();
+    if (h === undefined) return;
+    this.header(out);
+    for (const b of h.buckets) out.push(`${this.name}_bucket{le="${fmt(b.le)}"} ${b.count}`);
+    out.push(`${this.name}_bucket{le="+Inf"} ${h.count}`);
+    out.push(`${this.name}_sum ${fmt(h.sum)}`);
+    out.push(`${this.name}_count ${h.count}`);
+  }
+}
+
 interface HistogramSeries {
   counts: number[];
   sum: number;
@@ -183,6 +211,10 @@ export class Registry {
     collect: () => number | ReadonlyArray<[Labels, number]> | undefined,
   ): void {
     this.register(new Collected(name, help, type, collect));
+  }
+
+  collectedHistogram(name: string, help: string, collect: () => HistogramData | undefined): void {
+    this.register(new CollectedHistogram(name, help, collect));
   }
 
   /** The text exposition format. */

@@ -1,0 +1,187 @@
+// raft-kv's command line: node:util parseArgs into a validated ServerConfig.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FollowerWrites } from '../http/context.js';
+import { isPeerAddr } from '../addr.js';
+import { type ClusterMember, ConfigError, parseClusterSpec } from './cluster-spec.js';
+
+export const DEFAULT_CLIENT = '127.0.0.1:2379';
+export const DEFAULT_PEER = '127.0.0.1:2380';
+
+export const USAGE = `raft-kv — a replicated key-value server on tsraft
+
+usage: raft-kv [options]
+
+With no options it runs a one-node cluster: client API on http://${DEFAULT_CLIENT},
+raft on ${DEFAULT_PEER}, data in ./raft-kv-data/1.
+
+options:
+  --id <n>                   this node's id, a positive integer (default 1)
+  --listen-client <h:p>      client HTTP address (default ${DEFAULT_CLIENT}, or this
+                             node's clientUrl in a cluster file)
+  --listen-peer <h:p>        raft address (default: this node's address in
+                             --initial-cluster, else ${DEFAULT_PEER})
+  --advertise-client <url>   client URL the other members hand out (default
+                             http://<listen-client>)
+  --advertise-peer <h:p>     raft address the other members dial (default <listen-peer>)
+  --data-dir <dir>           where the log and snapshots live (default ./raft-kv-data/<id>)
+  --initial-cluster <spec>   the members of a new cluster: "1=127.0.0.1:7001,2=…" or the path
+                             of a JSON file ({"1": "h:p", …} or {"members": [{"id", "peerUrl",
+                             "clientUrl"}]}); used only to bootstrap an empty data dir
+  --join <url>               join a running cluster through any member's client URL: asks it
+                             to add this node, then starts with an empty log
+  --learner                  with --join: join as a learner (promote it later with
+                             POST /v1/members/<id>/promote)
+  --cluster-id <s>           nodes of different cluster ids refuse each other (default tsraft)
+  --snapshot-interval <n>    snapshot every n applied entries (default 10000)
+  --snapshot-catch-up <n>    entries kept behind a snapshot for slow followers (default 5000)
+  --tick-ms <n>              milliseconds per raft tick (default 100)
+  --election-tick <n>        ticks before a follower campaigns (default 10)
+  --request-timeout <ms>     deadline of one client request (default 5000)
+  --follower-writes <mode>   forward (default): a follower proposes and raft forwards to the
+                             leader; redirect: 307 to the leader's client URL
+  --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
+                             (default info)
+  -h, --help                 this text
+
+Stop with SIGTERM or Ctrl+C (graceful); restart with the same --id and --data-dir.`;
+
+export interface ServerConfig {
+  id: number;
+  clientListen: string;
+  peerListen: string;
+  advertiseClient: string;
+  advertisePeer: string;
+  dataDir: string;
+  /** The initial cluster (this node included); just this node when none was given. */
+  cluster: ClusterMember[];
+  join?: string;
+  learner: boolean;
+  clusterId: string;
+  snapshotInterval?: number;
+  snapshotCatchUpEntries?: number;
+  tickMs?: number;
+  electionTick?: number;
+  requestTimeoutMs: number;
+  followerWrites: FollowerWrites;
+  logLevel: string;
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^[0-9]+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(`--${name} must be an integer >= ${min}, got "${v}"`);
+  }
+  return n;
+}
+
+function addr(name: string, v: string): string {
+  if (!isPeerAddr(v)) throw new ConfigError(`--${name} must be host:port, got "${v}"`);
+  return v;
+}
+
+function hostPort(url: string): string {
+  return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
+}
+
+/** Parses argv; returns 'help' for -h/--help. Throws ConfigError on bad input. */
+export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerConfig | 'help' {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return 'help';
+  if (parsed.positionals.length > 0) {
+    throw new ConfigError(`unexpected argument "${parsed.positionals[0]}"`);
+  }
+  const id = int('id', v.id, 1) ?? 1;
+  const cluster =
+    v['initial-cluster'] === undefined ? undefined : parseClusterSpec(v['initial-cluster']);
+  const self = cluster?.find((m) => m.id === id);
+  if (cluster !== undefined && self === undefined && v.join === undefined) {
+    throw new ConfigError(`--initial-cluster does not list this node (--id ${id})`);
+  }
+  const peerListen = addr('listen-peer', v['listen-peer'] ?? self?.peerUrl ?? DEFAULT_PEER);
+  const clientListen = addr(
+    'listen-client',
+    v['listen-client'] ?? (self?.clientUrl ? hostPort(self.clientUrl) : DEFAULT_CLIENT),
+  );
+  const advertiseClient = v['advertise-client'] ?? self?.clientUrl ?? `http://${clientListen}`;
+  if (!/^https?:\/\/[^/]+\/?$/.test(advertiseClient)) {
+    throw new ConfigError(`--advertise-client must be http://host:port, got "${advertiseClient}"`);
+  }
+  const advertisePeer = addr('advertise-peer', v['advertise-peer'] ?? peerListen);
+  if (v.join !== undefined && !/^https?:\/\/[^/]+\/?$/.test(v.join)) {
+    throw new ConfigError(
+      `--join must be a member's client URL (http://host:port), got "${v.join}"`,
+    );
+  }
+  if (v.learner && v.join === undefined) throw new ConfigError('--learner needs --join');
+  const followerWrites = v['follower-writes'] ?? 'forward';
+  if (followerWrites !== 'forward' && followerWrites !== 'redirect') {
+    throw new ConfigError(`--follower-writes must be forward or redirect, got "${followerWrites}"`);
+  }
+  const logLevel = v['log-level'] ?? 'info';
+  if (!LEVELS.includes(logLevel)) {
+    throw new ConfigError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  }
+  const cfg: ServerConfig = {
+    id,
+    clientListen,
+    peerListen,
+    advertiseClient: advertiseClient.replace(/\/$/, ''),
+    advertisePeer,
+    dataDir: resolve(cwd, v['data-dir'] ?? `raft-kv-data/${id}`),
+    cluster: cluster ?? [{ id, peerUrl: advertisePeer }],
+    learner: v.learner ?? false,
+    clusterId: v['cluster-id'] ?? 'tsraft',
+    requestTimeoutMs: int('request-timeout', v['request-timeout'], 1) ?? 5000,
+    followerWrites,
+    logLevel,
+  };
+  if (v.join !== undefined) cfg.join = v.join.replace(/\/$/, '');
+  const optional = {
+    snapshotInterval: int('snapshot-interval', v['snapshot-interval'], 1),
+    snapshotCatchUpEntries: int('snapshot-catch-up', v['snapshot-catch-up'], 0),
+    tickMs: int('tick-ms', v['tick-ms'], 1),
+    electionTick: int('election-tick', v['election-tick'], 2),
+  };
+  for (const [k, x] of Object.entries(optional)) {
+    if (x !== undefined) (cfg as unknown as Record<string, number>)[k] = x;
+  }
+  return cfg;
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: true,
+    options: {
+      id: { type: 'string' },
+      'listen-client': { type: 'string' },
+      'listen-peer': { type: 'string' },
+      'advertise-client': { type: 'string' },
+      'advertise-peer': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'initial-cluster': { type: 'string' },
+      join: { type: 'string' },
+      learner: { type: 'boolean' },
+      'cluster-id': { type: 'string' },
+      'snapshot-interval': { type: 'string' },
+      'snapshot-catch-up': { type: 'string' },
+      'tick-ms': { type: 'string' },
+      'election-tick': { type: 'string' },
+      'request-timeout': { type: 'string' },
+      'follower-writes': { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

@@ -1,0 +1,19 @@
+export { KvServer } from './server.js';
+export { KvStateMachine, type ApplyResult, type AppliedEntry } from './kv/state-machine.js';
+export { KvStore, type KeyValue, type MemberRecord, type CommandResult } from './kv/store.js';
+export { type Command, encodeCommand, decodeCommand, COMMAND_FORMAT } from './kv/command.js';
+export { encodeSnapshot, decodeSnapshot, SNAPSHOT_FORMAT } from './kv/snapshot.js';
+export { KvCodecError } from './kv/bytes.js';
+export {
+  KvClient,
+  KvHttpError,
+  type Consistency,
+  type MemberView,
+  type NodeStatusView,
+} from './client.js';
+export { type ServerConfig, parseCli, USAGE } from './cli/args.js';
+export { type ClusterMember, ConfigError, parseClusterSpec } from './cli/cluster-spec.js';
+export type { Consensus, ConsensusStatus, ConsensusMember } from './consensus.js';
+export { ConsensusError } from './consensus.js';
+export { ErrorCode } from './http/errors.js';
+export type { FollowerWrites } from './http/context.js';

@@ -1,0 +1,49 @@
+// Each node publishes its own client and peer URLs into the replicated member records (as
+// etcd publishes its member attributes), so any node can tell clients where the leader is.
+// Retries until it succeeds or the signal aborts.
+import type { Logger } from 'pino';
+import type { Consensus } from './consensus.js';
+import { encodeCommand } from './kv/command.js';
+import type { KvStore } from './kv/store.js';
+
+export async function publishSelf(
+  consensus: Consensus,
+  store: KvStore,
+  self: { id: number; clientUrl: string; peerUrl: string },
+  logger: Logger,
+  signal: AbortSignal,
+): Promise<void> {
+  let delay = 200;
+  while (!signal.aborted) {
+    const rec = store.member(self.id);
+    if (rec !== undefined && rec.clientUrl === self.clientUrl && rec.peerUrl === self.peerUrl) {
+      return;
+    }
+    const isMember = consensus.members().some((m) => m.id === self.id);
+    if (isMember && consensus.status().leader !== 0) {
+      try {
+        await consensus.propose(
+          encodeCommand({ op: 'setMember', ...self }),
+          AbortSignal.any([signal, AbortSignal.timeout(5000)]),
+        );
+        logger.debug({ clientUrl: self.clientUrl }, 'published member attributes');
+        continue;
+      } catch (err) {
+        if (signal.aborted) return;
+        logger.debug({ err: (err as Error).message }, 'publishing member attributes: retrying');
+      }
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, delay);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+    delay = Math.min(2000, delay * 2);
+  }
+}

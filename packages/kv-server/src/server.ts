@@ -1,0 +1,107 @@
+// KvServer: one node of the replicated KV service — a RaftNode driving the KV state machine,
+// the HTTP API in front of it, and the member-attribute publishing. The CLI is a thin shell
+// around it; tests and embedders can use it directly.
+import type http from 'node:http';
+import type { Logger } from 'pino';
+import { splitHostPort } from './addr.js';
+import type { ServerConfig } from './cli/args.js';
+import type { ApiContext } from './http/context.js';
+import { closeServer, createApiServer } from './http/server.js';
+import { DEFAULT_LIMITS, type Limits } from './http/validate.js';
+import { joinCluster } from './join.js';
+import { KvStateMachine } from './kv/state-machine.js';
+import { KvMetrics } from './metrics/kv-metrics.js';
+import { publishSelf } from './publish.js';
+import { RaftConsensus } from './raft-consensus.js';
+
+export class KvServer {
+  readonly sm = new KvStateMachine();
+  readonly metrics = new KvMetrics();
+  private raft: RaftConsensus | null = null;
+  private http: http.Server | null = null;
+  private readonly background = new AbortController();
+  private publishing: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly config: ServerConfig,
+    readonly logger: Logger,
+    /** The logger raft-node derives its own from (it adds {node: id}); default `logger`. */
+    private readonly raftLogger: Logger = logger,
+    readonly limits: Limits = DEFAULT_LIMITS,
+  ) {
+    this.metrics.watchStore(this.sm);
+  }
+
+  get consensus(): RaftConsensus {
+    if (this.raft === null) throw new Error('the server is not started');
+    return this.raft;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    let peers = new Map(cfg.cluster.map((m) => [m.id, m.peerUrl] as const));
+    if (cfg.join !== undefined) {
+      peers = await joinCluster(
+        { via: cfg.join, id: cfg.id, peerUrl: cfg.advertisePeer, learner: cfg.learner },
+        this.logger,
+      );
+    }
+    this.raft = new RaftConsensus({
+      config: cfg,
+      peers,
+      join: cfg.join !== undefined,
+      stateMachine: this.sm,
+      logger: this.raftLogger,
+    });
+    await this.raft.start();
+    // A one-voter cluster need not wait out an election timeout to elect itself.
+    const st = this.raft.status();
+    if (st.voters.length === 1 && st.voters[0] === cfg.id && st.leader === 0) {
+      this.raft.node.campaign();
+    }
+    this.raft.registerMetrics(this.metrics.registry);
+
+    const ctx: ApiContext = {
+      consensus: this.raft,
+      sm: this.sm,
+      metrics: this.metrics,
+      logger: this.logger,
+      options: {
+        limits: this.limits,
+        requestTimeoutMs: cfg.requestTimeoutMs,
+        followerWrites: cfg.followerWrites,
+      },
+    };
+    const server = createApiServer(ctx);
+    const { host, port } = splitHostPort(cfg.clientListen);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.http = server;
+    this.publishing = publishSelf(
+      this.raft,
+      this.sm.store,
+      { id: cfg.id, clientUrl: cfg.advertiseClient, peerUrl: cfg.advertisePeer },
+      this.logger,
+      this.background.signal,
+    );
+  }
+
+  /** Graceful: stop taking requests, let those in flight finish (2 s at most), stop raft. */
+  async stop(): Promise<void> {
+    this.background.abort();
+    if (this.http !== null) {
+      await closeServer(this.http, 2000);
+      this.http = null;
+    }
+    await this.publishing;
+    if (this.raft !== null) {
+      await this.raft.stop();
+      this.raft = null;
+    }
+  }
+}
