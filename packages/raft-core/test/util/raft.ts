@@ -135,8 +135,9 @@ export function nextEnts(r: Raft, s: MemoryStorage): Entry[] {
   const log = r.raftLog;
   const snap = log.unstable.snapshot;
   if (snap !== null) {
+    // Persisted, and the state machine restored from it: applied moves to its index.
     s.applySnapshot(snap);
-    log.stableSnapTo(snap.metadata.index);
+    r.appliedSnap(snap);
   }
   const ents = log.nextUnstableEnts();
   s.append(ents);

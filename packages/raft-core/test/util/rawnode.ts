@@ -18,8 +18,13 @@ export interface TestNode {
   readonly id: NodeId;
   readonly node: RawNode;
   readonly storage: MemoryStorage;
-  /** Every committed entry this node applied, in order. */
+  /** Every committed entry this node applied, in order (not those a snapshot replaced). */
   readonly applied: Entry[];
+  /**
+   * The state machine: the payloads of the normal entries applied, in order. A snapshot's
+   * data is this list as JSON (see snapshotAndCompact), and restoring one replaces it.
+   */
+  state: string[];
 }
 
 /** A RawNode over a MemoryStorage whose initial ConfState has `voters` (and `learners`). */
@@ -31,7 +36,7 @@ export function newTestNode(
 ): TestNode {
   const storage = voters.length === 0 ? new MemoryStorage() : newTestStorage(voters, learners);
   const node = new RawNode(testConfig(id, 10, 1, storage, extra));
-  return { id, node, storage, applied: [] };
+  return { id, node, storage, applied: [], state: [] };
 }
 
 /**
@@ -39,11 +44,17 @@ export function newTestNode(
  * apply the committed entries (conf changes included), advance. Returns the messages to send.
  */
 export function persistAndApply(n: TestNode, rd: Ready): Message[] {
-  if (rd.snapshot !== undefined) n.storage.applySnapshot(rd.snapshot);
+  if (rd.snapshot !== undefined) {
+    n.storage.applySnapshot(rd.snapshot);
+    n.state = JSON.parse(new TextDecoder().decode(rd.snapshot.data)) as string[];
+  }
   n.storage.append(rd.entries);
   if (rd.hardState !== undefined) n.storage.setHardState(rd.hardState);
   for (const e of rd.committedEntries) {
     n.applied.push(e);
+    if (e.type === EntryType.EntryNormal && e.data.length > 0) {
+      n.state.push(new TextDecoder().decode(e.data));
+    }
     if (e.type === EntryType.EntryConfChange) n.node.applyConfChange(decodeConfChange(e.data));
     else if (e.type === EntryType.EntryConfChangeV2) {
       n.node.applyConfChange(decodeConfChangeV2(e.data));
@@ -94,3 +105,21 @@ export function appliedData(n: TestNode): string[] {
 }
 
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/**
+ * Snapshots the node's state machine at its applied index (data: the state as JSON) and
+ * compacts its storage up to `compactTo` (default: the snapshot index).
+ */
+export function snapshotAndCompact(n: TestNode, compactTo?: number): void {
+  const st = n.node.status();
+  const applied = st.applied;
+  const cs = {
+    voters: st.config.voters,
+    learners: st.config.learners,
+    votersOutgoing: st.config.votersOutgoing,
+    learnersNext: st.config.learnersNext,
+    autoLeave: st.config.autoLeave,
+  };
+  n.storage.createSnapshot(applied, cs, enc(JSON.stringify(n.state)));
+  n.storage.compact(compactTo ?? applied);
+}
