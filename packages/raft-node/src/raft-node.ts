@@ -179,6 +179,8 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   /** A state machine snapshot waiting for its index's commit to be durable. */
   private pendingSnapshot: PendingSnapshot | null = null;
   private snapshotting: Promise<void> | null = null;
+  /** Take a snapshot after the next apply, whatever snapshotInterval says. */
+  private snapshotSoon = false;
 
   constructor(options: RaftNodeOptions<R>) {
     super();
@@ -600,6 +602,12 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       if (seq >= 0) this.proposals.reject(seq, new ErrBadMembership(err.message));
       return;
     }
+    // A new member whose log must start with a snapshot can only use one that lists it: the
+    // one we have predates it, so take a fresh one (else the leader resends the old in a loop).
+    const adds = v2.changes.some(
+      (c) => c.type !== ConfChangeType.ConfChangeRemoveNode && !this.membership.has(c.nodeId),
+    );
+    if (adds && this.storage.firstIndex() > 1) this.snapshotSoon = true;
     this.updatePeers(this.membership.apply(v2, ctx, cs));
     this.logger.info({ index: e.index, members: this.membership.list() }, 'membership changed');
     const removedSelf = v2.changes.some(
@@ -637,7 +645,9 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private async maybeSnapshot(): Promise<void> {
     const index = this.applied;
     const last = Math.max(this.snapshotIndex, this.pendingSnapshot?.index ?? 0);
-    if (index - last < this.cfg.snapshotInterval || this.snapshotting !== null) return;
+    const due = index - last >= this.cfg.snapshotInterval || (this.snapshotSoon && index > last);
+    if (!due || this.snapshotting !== null) return;
+    this.snapshotSoon = false;
     const data = await this.sm.snapshot();
     const bytes = encodeSnapshotData({ members: this.membership.toRecord() }, data);
     this.pendingSnapshot = { index, bytes, confState: cloneConfState(this.membership.confState) };

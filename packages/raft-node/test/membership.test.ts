@@ -1,0 +1,109 @@
+// Membership changes through conf changes: a node joins a running cluster knowing nothing but
+// its own address, learners are added and promoted, members are removed.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster, freePorts, makeNode, op, tempDir, until } from './helpers.js';
+
+let cluster: Cluster | null = null;
+afterEach(async () => {
+  await cluster?.stopAll();
+  cluster = null;
+});
+
+/** Starts a node that joins with no peers at all: it waits for the leader to call. */
+async function joiner(c: Cluster, id: number, overrides = {}) {
+  const [port] = await freePorts(1);
+  const addr = `127.0.0.1:${port}`;
+  const dir = await tempDir();
+  c.dirs.push(dir);
+  c.peers[id] = addr;
+  const n = makeNode(id, addr, dir, {}, { join: true, ...overrides });
+  c.nodes.set(id, n);
+  await n.start();
+  return n;
+}
+
+describe('membership', () => {
+  it('adds a 4th node through a follower, then removes one', async () => {
+    cluster = await Cluster.start(3);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 5; i++) await leader.propose(op(1));
+
+    const n4 = await joiner(cluster, 4);
+    expect(n4.members()).toEqual([]);
+    // Any member will do: a follower's conf change is forwarded like a proposal.
+    const via = cluster.followers(leader.id).find((n) => n.id !== 4)!;
+    const members = await via.addNode(4, n4.address);
+    expect(members.map((m) => [m.id, m.role])).toEqual([
+      [1, 'voter'],
+      [2, 'voter'],
+      [3, 'voter'],
+      [4, 'voter'],
+    ]);
+    await until(() => n4.counter.total === 5, 10_000, 'joiner caught up');
+    expect(n4.leader()).toBe(leader.id);
+    // It learned every address from the log.
+    expect(n4.members().map((m) => m.addr)).toEqual([1, 2, 3, 4].map((i) => cluster!.peers[i]));
+    expect(await n4.propose(op(1))).toBe(6);
+
+    // Remove a follower other than the new one.
+    const gone = cluster.followers(leader.id).find((n) => n.id !== 4)!;
+    const after = await leader.removeNode(gone.id);
+    expect(after.map((m) => m.id)).not.toContain(gone.id);
+    expect(after).toHaveLength(3);
+    await gone.stop();
+    // The remaining three still make progress (a quorum of 2 out of 3).
+    expect(await n4.propose(op(1))).toBe(7);
+    expect(await leader.propose(op(1))).toBe(8);
+
+    // A joined node restarts like any other: members and addresses come from its data dir.
+    const again = await cluster.restart(4, { join: false });
+    await until(() => again.counter.total === 8, 10_000, 'restarted joiner caught up');
+    expect(again.members().map((m) => m.id)).toEqual(after.map((m) => m.id));
+  });
+
+  it('adds a learner that catches up by snapshot, then promotes it', async () => {
+    const opts = { snapshotInterval: 10, snapshotCatchUpEntries: 2 };
+    cluster = await Cluster.start(3, opts);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 30; i++) await leader.propose(op(1));
+    expect(leader.status().firstIndex).toBeGreaterThan(1);
+
+    const n5 = await joiner(cluster, 5, opts);
+    const members = await leader.addLearner(5, n5.address);
+    expect(members.find((m) => m.id === 5)?.role).toBe('learner');
+    await until(() => n5.counter.total === 30, 10_000, 'learner caught up');
+    expect(n5.counter.restores).toBe(1); // the log it needed was compacted: a snapshot
+    expect(n5.members().find((m) => m.id === 5)?.role).toBe('learner');
+    expect(n5.members().map((m) => m.addr)).toEqual([1, 2, 3, 5].map((i) => cluster!.peers[i]));
+    // A learner's proposals are forwarded like a follower's; its reads are linearizable.
+    expect(await n5.propose(op(1))).toBe(31);
+    await n5.read();
+    expect(n5.counter.total).toBe(31);
+
+    const promoted = await leader.promote(5);
+    expect(promoted.find((m) => m.id === 5)?.role).toBe('voter');
+    await until(
+      () => n5.members().find((m) => m.id === 5)?.role === 'voter',
+      5000,
+      'promotion applied on the node',
+    );
+    // As a voter it can lead.
+    await leader.transferLeadership(5);
+    expect(n5.isLeader()).toBe(true);
+    expect(await n5.propose(op(1))).toBe(32);
+  });
+
+  it('refuses membership requests that make no sense', async () => {
+    cluster = await Cluster.start(3);
+    const leader = await cluster.leader();
+    await expect(leader.addNode(2, '127.0.0.1:1')).rejects.toMatchObject({
+      code: 'RAFT_NODE_BAD_MEMBERSHIP',
+      outcome: 'dropped',
+    });
+    await expect(leader.removeNode(9)).rejects.toMatchObject({ code: 'RAFT_NODE_BAD_MEMBERSHIP' });
+    await expect(leader.promote(2)).rejects.toMatchObject({ code: 'RAFT_NODE_BAD_MEMBERSHIP' });
+    await expect(leader.transferLeadership(9)).rejects.toMatchObject({
+      code: 'RAFT_NODE_BAD_MEMBERSHIP',
+    });
+  });
+});
