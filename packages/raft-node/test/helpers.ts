@@ -135,7 +135,8 @@ export class Cluster {
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    throw new Error('no agreed leader in time');
+    const seen = this.running().map((n) => `${n.id}:${JSON.stringify(n.leaderState())}`);
+    throw new Error(`no agreed leader in time (${seen.join(' ')})`);
   }
 
   followers(leader: number): TestNode[] {
