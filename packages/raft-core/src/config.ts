@@ -98,7 +98,16 @@ export function validateConfig(c: Config): ResolvedConfig {
   }
   if (c.storage == null) bad('storage cannot be nil');
   const maxSizePerMsg = c.maxSizePerMsg ?? 1 << 20;
-  if (maxSizePerMsg < 0) bad('maxSizePerMsg must not be negative');
+  if (!(maxSizePerMsg >= 0)) bad('maxSizePerMsg must be a non-negative number');
+  // Byte limits: NaN or a negative value (say -1 meant as "no limit") would stall or unbound.
+  const limits = {
+    maxCommittedSizePerReady: c.maxCommittedSizePerReady,
+    maxUncommittedEntriesSize: c.maxUncommittedEntriesSize,
+    maxInflightBytes: c.maxInflightBytes,
+  };
+  for (const [k, v] of Object.entries(limits)) {
+    if (v !== undefined && !(v >= 0)) bad(`${k} must be a non-negative number`);
+  }
   const maxInflightMsgs = c.maxInflightMsgs ?? 256;
   if (!Number.isInteger(maxInflightMsgs) || maxInflightMsgs <= 0) {
     bad('maxInflightMsgs must be greater than 0');
