@@ -26,13 +26,13 @@ async function main(): Promise<number> {
   const server = new KvServer(cfg, logger, root);
 
   let stopping = false;
-  const shutdown = (signal: NodeJS.Signals): void => {
+  const shutdown = (reason: string): void => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
+      logger.warn({ reason }, 'asked to stop again: exiting now');
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'shutting down');
+    logger.info({ reason }, 'shutting down');
     server.stop().then(
       () => {
         logger.info('stopped');
@@ -46,6 +46,11 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // A removed member cannot serve any more (as etcd's members do, it exits).
+  server.on('removed', () => shutdown('removed from the cluster'));
+  server.on('failed', () => {
+    server.stop().finally(() => process.exit(1));
+  });
 
   try {
     await server.start();

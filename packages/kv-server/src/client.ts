@@ -149,6 +149,9 @@ export interface NodeStatusView {
   leader: number;
   commit: number;
   applied: number;
+  snapshotIndex: number;
+  firstIndex: number;
+  lastIndex: number;
   revision: number;
   keys: number;
   voters: number[];

@@ -25,6 +25,10 @@ export interface ConsensusStatus {
   leader: number;
   commit: number;
   applied: number;
+  /** The index of the latest snapshot, and the log kept beside it: [firstIndex, lastIndex]. */
+  snapshotIndex: number;
+  firstIndex: number;
+  lastIndex: number;
   voters: number[];
   learners: number[];
   /** Each peer's replication progress; empty unless this node leads. */

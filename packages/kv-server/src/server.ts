@@ -1,6 +1,7 @@
 // KvServer: one node of the replicated KV service — a RaftNode driving the KV state machine,
 // the HTTP API in front of it, and the member-attribute publishing. The CLI is a thin shell
 // around it; tests and embedders can use it directly.
+import { EventEmitter } from 'node:events';
 import type http from 'node:http';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
@@ -14,7 +15,14 @@ import { KvMetrics } from './metrics/kv-metrics.js';
 import { publishSelf } from './publish.js';
 import { RaftConsensus } from './raft-consensus.js';
 
-export class KvServer {
+export interface KvServerEvents {
+  /** This node was removed from the cluster; it can no longer serve. */
+  removed: [];
+  /** raft-node failed (storage or state machine error) and stopped. */
+  failed: [Error];
+}
+
+export class KvServer extends EventEmitter<KvServerEvents> {
   readonly sm = new KvStateMachine();
   readonly metrics = new KvMetrics();
   private raft: RaftConsensus | null = null;
@@ -29,6 +37,7 @@ export class KvServer {
     private readonly raftLogger: Logger = logger,
     readonly limits: Limits = DEFAULT_LIMITS,
   ) {
+    super();
     this.metrics.watchStore(this.sm);
   }
 
@@ -52,6 +61,14 @@ export class KvServer {
       join: cfg.join !== undefined,
       stateMachine: this.sm,
       logger: this.raftLogger,
+    });
+    this.raft.node.on('removed', () => {
+      this.logger.warn('this node was removed from the cluster');
+      this.emit('removed');
+    });
+    this.raft.node.on('error', (err) => {
+      this.logger.error({ err }, 'raft node failed');
+      this.emit('failed', err);
     });
     await this.raft.start();
     // A one-voter cluster need not wait out an election timeout to elect itself.
