@@ -25,7 +25,7 @@ import { ErrProposalIndeterminate } from '../src/errors.js';
 import { ProposalTracker } from '../src/proposals.js';
 import { Latest } from '../src/watch.js';
 
-const ent = (index: number, term: number, data = new Uint8Array(0)): Entry => ({
+const ent = (index: number, term: number, data: Uint8Array = new Uint8Array(0)): Entry => ({
   index,
   term,
   type: EntryType.EntryNormal,
