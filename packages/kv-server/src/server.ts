@@ -71,11 +71,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       this.emit('failed', err);
     });
     await this.raft.start();
-    // A one-voter cluster need not wait out an election timeout to elect itself.
-    const st = this.raft.status();
-    if (st.voters.length === 1 && st.voters[0] === cfg.id && st.leader === 0) {
-      this.raft.node.campaign();
-    }
+    void this.campaignIfAlone(this.raft);
     this.raft.registerMetrics(this.metrics.registry);
 
     const ctx: ApiContext = {
@@ -106,6 +102,23 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       this.logger,
       this.background.signal,
     );
+  }
+
+  /**
+   * A one-voter cluster need not wait out an election timeout to elect itself: campaign as
+   * soon as the configuration in the log is applied (raft refuses to campaign before).
+   */
+  private async campaignIfAlone(raft: RaftConsensus): Promise<void> {
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && !this.background.signal.aborted) {
+      const st = raft.status();
+      if (st.leader !== 0 || st.voters.length !== 1 || st.voters[0] !== this.config.id) return;
+      if (st.applied >= st.commit && st.commit > 0) {
+        raft.node.campaign();
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Graceful: stop taking requests, let those in flight finish (2 s at most), stop raft. */

@@ -1,0 +1,155 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type ServerConfig, parseCli } from '../src/cli/args.js';
+import { ConfigError, parseClusterSpec, parseInlineCluster } from '../src/cli/cluster-spec.js';
+
+function cfg(argv: string[]): ServerConfig {
+  const c = parseCli(argv, '/work');
+  if (c === 'help') throw new Error('help');
+  return c;
+}
+
+describe('raft-kv arguments', () => {
+  it('runs a single node on the defaults with no flags', () => {
+    expect(cfg([])).toEqual({
+      id: 1,
+      clientListen: '127.0.0.1:2379',
+      peerListen: '127.0.0.1:2380',
+      advertiseClient: 'http://127.0.0.1:2379',
+      advertisePeer: '127.0.0.1:2380',
+      dataDir: '/work/raft-kv-data/1',
+      cluster: [{ id: 1, peerUrl: '127.0.0.1:2380' }],
+      learner: false,
+      clusterId: 'tsraft',
+      requestTimeoutMs: 5000,
+      followerWrites: 'forward',
+      logLevel: 'info',
+    });
+    expect(parseCli(['--help'])).toBe('help');
+    expect(parseCli(['-h'])).toBe('help');
+  });
+
+  it('takes its peer address from an inline initial cluster', () => {
+    const c = cfg([
+      '--id',
+      '2',
+      '--initial-cluster',
+      '1=127.0.0.1:7001,2=127.0.0.1:7002',
+      '--listen-client',
+      '127.0.0.1:8002',
+    ]);
+    expect(c.peerListen).toBe('127.0.0.1:7002');
+    expect(c.clientListen).toBe('127.0.0.1:8002');
+    expect(c.cluster.map((m) => m.id)).toEqual([1, 2]);
+    expect(c.dataDir).toBe('/work/raft-kv-data/2');
+  });
+
+  it('takes both addresses from a JSON cluster file with client URLs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const file = join(dir, 'cluster.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        members: [
+          { id: 1, peerUrl: '127.0.0.1:7001', clientUrl: 'http://127.0.0.1:8001' },
+          { id: 3, peerUrl: '127.0.0.1:7003', clientUrl: 'http://127.0.0.1:8003' },
+        ],
+      }),
+    );
+    const c = cfg(['--id', '3', '--initial-cluster', file]);
+    expect(c).toMatchObject({
+      peerListen: '127.0.0.1:7003',
+      clientListen: '127.0.0.1:8003',
+      advertiseClient: 'http://127.0.0.1:8003',
+    });
+    const simple = join(dir, 'simple.json');
+    writeFileSync(simple, '{"1": "127.0.0.1:7001", "2": "127.0.0.1:7002"}');
+    expect(parseClusterSpec(simple)).toEqual([
+      { id: 1, peerUrl: '127.0.0.1:7001' },
+      { id: 2, peerUrl: '127.0.0.1:7002' },
+    ]);
+  });
+
+  it('parses the tuning flags and --join', () => {
+    const c = cfg([
+      '--id',
+      '4',
+      '--join',
+      'http://127.0.0.1:2379/',
+      '--learner',
+      '--snapshot-interval',
+      '100',
+      '--snapshot-catch-up',
+      '0',
+      '--tick-ms',
+      '20',
+      '--election-tick',
+      '5',
+      '--request-timeout',
+      '900',
+      '--follower-writes',
+      'redirect',
+      '--log-level',
+      'debug',
+      '--data-dir',
+      'x',
+    ]);
+    expect(c).toMatchObject({
+      join: 'http://127.0.0.1:2379',
+      learner: true,
+      snapshotInterval: 100,
+      snapshotCatchUpEntries: 0,
+      tickMs: 20,
+      electionTick: 5,
+      requestTimeoutMs: 900,
+      followerWrites: 'redirect',
+      logLevel: 'debug',
+      dataDir: '/work/x',
+    });
+  });
+
+  it.each([
+    [['--bogus']],
+    [['positional']],
+    [['--id', '0']],
+    [['--id', 'one']],
+    [['--id']],
+    [['--listen-client', 'localhost']],
+    [['--listen-peer', '127.0.0.1:70000']],
+    [['--advertise-client', 'ftp://x:1']],
+    [['--initial-cluster', '1=127.0.0.1:7001,1=127.0.0.1:7002']],
+    [['--initial-cluster', '1=127.0.0.1:7001,2=127.0.0.1:7001']],
+    [['--initial-cluster', '1=127.0.0.1']],
+    [['--initial-cluster', '/nonexistent/cluster.json']],
+    [['--id', '5', '--initial-cluster', '1=127.0.0.1:7001']],
+    [['--learner']],
+    [['--join', '127.0.0.1:2379']],
+    [['--snapshot-interval', '0']],
+    [['--tick-ms', '-5']],
+    [['--follower-writes', 'proxy']],
+    [['--log-level', 'loud']],
+  ])('rejects %j with a ConfigError', (argv) => {
+    expect(() => parseCli(argv)).toThrow(ConfigError);
+  });
+
+  it('rejects malformed cluster specs and files', () => {
+    expect(() => parseInlineCluster('')).toThrow(/no members/);
+    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    for (const [name, text] of [
+      ['bad.json', '{'],
+      ['arr.json', '[1]'],
+      ['field.json', '{"members": [{"id": 1, "peerUrl": "127.0.0.1:1", "port": 2}]}'],
+      ['id.json', '{"members": [{"id": "1", "peerUrl": "127.0.0.1:1"}]}'],
+      [
+        'url.json',
+        '{"members": [{"id": 1, "peerUrl": "127.0.0.1:1", "clientUrl": "127.0.0.1:2"}]}',
+      ],
+    ]) {
+      const f = join(dir, name!);
+      writeFileSync(f, text!);
+      expect(() => parseClusterSpec(f), name).toThrow(ConfigError);
+    }
+  });
+});
