@@ -444,6 +444,35 @@ describe('Raft thesis chapter 4', () => {
   });
 
   describe('a conf change proposed around a change of leader', () => {
+    it('an auto-leave joint configuration is left by the next leader if the old one cannot', () => {
+      const env = cluster(3, {}, 1);
+      // n1 is cut off the moment it applies the joint change: its automatic leave proposal,
+      // and the news that the change committed, never leave it.
+      env.onApply = (n, e) => {
+        if (n.id === 1 && e.type === EntryType.EntryConfChangeV2) env.isolate(1);
+      };
+      env.node(1).rawNode.proposeConfChange(v2('v4', IMPLICIT));
+      env.stabilize();
+      expect(confState(env.node(1))).toMatchObject({ votersOutgoing: [1, 2, 3], autoLeave: true });
+      expect(lastEntry(env.node(1)).type).toBe(EntryType.EntryConfChangeV2); // the leave, stuck
+      env.onApply = undefined;
+      run(env, 30);
+      const leader = env.leaders().find((n) => n.id !== 1)!;
+      expect(leader).toBeDefined();
+      // The new leader committed the joint change with its first entry, applied it, and then
+      // proposed the leave itself.
+      for (const id of [2, 3, 4]) {
+        expect(confState(env.node(id))).toMatchObject({
+          voters: [1, 2, 3, 4],
+          votersOutgoing: [],
+          autoLeave: false,
+        });
+      }
+      env.blocked.clear();
+      run(env, 10);
+      expect(confState(env.node(1))).toMatchObject({ voters: [1, 2, 3, 4], votersOutgoing: [] });
+    });
+
     it('an uncommitted change the old leader alone holds is discarded: no one ever applies it', () => {
       const env = cluster(3, {}, 1);
       env.isolate(1);
