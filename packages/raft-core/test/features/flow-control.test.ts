@@ -11,6 +11,7 @@ import {
   type Message,
   MessageType,
   RawNode,
+  SnapshotStatus,
   entsSize,
   newConfState,
   payloadsSize,
@@ -117,6 +118,40 @@ describe('maxInflightMsgs and maxInflightBytes', () => {
     env.stabilize();
     expect(pr().state).toBe(1); // StateReplicate
     expect(env.node(2).applied).toEqual(['e0', 'e1', 'e2', 'e3', 'e4', 'a', 'b', 'c']);
+  });
+});
+
+describe('snapshots to a follower', () => {
+  it('a failed snapshot is retried after the next heartbeat; a finished one resumes replication', () => {
+    const env = cluster(3);
+    env.isolate(3);
+    env.propose(1, 'x');
+    env.stabilize();
+    const leader = env.node(1);
+    leader.storage.compact(leader.rawNode.raft.raftLog.applied);
+    env.blocked.clear();
+    env.node(1).rawNode.reportUnreachable(3);
+    const pr3 = () => leader.rawNode.status().progress.get(3)!;
+    env.trace = [];
+    env.tick(1, [1]);
+    // Run until the snapshot is sent, and lose it.
+    for (let i = 0; i < 10 && pr3().state !== 2; i++) env.stabilizeRound([1, 3]);
+    expect(pr3()).toMatchObject({ state: 2, pendingSnapshot: 4 });
+    env.stabilizeRound([1]);
+    expect(env.trace.filter((m) => m.type === MessageType.MsgSnap)).toHaveLength(1);
+    env.deliverMsgs(3, { type: MessageType.MsgSnap, drop: true });
+    leader.rawNode.reportSnapshot(3, SnapshotStatus.Failure);
+    expect(pr3()).toMatchObject({ state: 0, pendingSnapshot: 0 });
+    // Paused until the follower is heard from again.
+    env.stabilize([1]);
+    expect(env.trace.filter((m) => m.type === MessageType.MsgSnap)).toHaveLength(1);
+    env.tick(1, [1]);
+    env.stabilize();
+    expect(env.trace.filter((m) => m.type === MessageType.MsgSnap)).toHaveLength(2);
+    leader.rawNode.reportSnapshot(3, SnapshotStatus.Finish);
+    env.stabilize();
+    expect(pr3()).toMatchObject({ state: 1, match: 4 });
+    expect(env.node(3).applied).toEqual(['x']);
   });
 });
 

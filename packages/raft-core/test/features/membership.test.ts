@@ -297,6 +297,26 @@ describe('learners', () => {
     expect(state(env.node(4))).toBe(StateType.Follower);
   });
 
+  it('a learner that does not yet know it was promoted still votes', () => {
+    // voters (1 2), learner 3. n1 and n2 commit "v3", n3 has not heard of it when n1 fails:
+    // n2 needs n3's vote in (1 2 3), and n3, a learner in its own eyes, must give it.
+    const env = cluster(2, {}, 1);
+    env.node(1).rawNode.proposeConfChange(v2('l3'));
+    env.stabilize();
+    env.isolate(3);
+    env.node(1).rawNode.proposeConfChange(v2('v3'));
+    env.stabilize();
+    expect(confState(env.node(2)).voters).toEqual([1, 2, 3]);
+    expect(env.node(3).rawNode.raft.isLearner).toBe(true);
+    env.blocked.clear();
+    env.isolate(1);
+    env.node(2).rawNode.campaign();
+    env.stabilize();
+    expect(state(env.node(2))).toBe(StateType.Leader);
+    env.stabilize();
+    expect(env.node(3).rawNode.raft.isLearner).toBe(false);
+  });
+
   it('do not keep a checkQuorum leader in office', () => {
     const env = cluster(3, { config: { checkQuorum: true } }, 1);
     env.node(1).rawNode.proposeConfChange(v2('l4'));
@@ -471,6 +491,21 @@ describe('Raft thesis chapter 4', () => {
       env.blocked.clear();
       run(env, 10);
       expect(confState(env.node(1))).toMatchObject({ voters: [1, 2, 3, 4], votersOutgoing: [] });
+    });
+
+    it('a leader that is only in the outgoing half leads until the joint state is left, then steps down', () => {
+      const env = cluster(3, {}, 1);
+      env.node(1).rawNode.proposeConfChange(v2('r1 v4', EXPLICIT));
+      env.stabilize();
+      expect(state(env.node(1))).toBe(StateType.Leader);
+      expect(env.propose(1, 'joint')).toBeUndefined();
+      env.node(1).rawNode.proposeConfChange(v2(''));
+      env.stabilize();
+      expect(state(env.node(1))).toBe(StateType.Follower);
+      expect(confState(env.node(2))).toMatchObject({ voters: [2, 3, 4], votersOutgoing: [] });
+      run(env, 30);
+      expect([2, 3, 4]).toContain(env.leaders()[0]?.id);
+      expect(env.node(4).applied).toEqual(['joint']);
     });
 
     it('an uncommitted change the old leader alone holds is discarded: no one ever applies it', () => {
