@@ -13,6 +13,24 @@
 // files under test/features/testdata/ are checked by runGoldenFile and rewritten when the
 // UPDATE_GOLDEN=1 environment variable is set. Nothing here uses wall-clock time: tests tick,
 // and each node's election jitter comes from a PRNG seeded by its id.
+//
+// Commands (node ids are positional; `key=(a,b)` lists):
+//   add-nodes N [voters=() learners=() index=I async-storage-writes= prevote= checkquorum=
+//                read-only=safe|lease-based inflight= max-inflight-bytes= max-size-per-msg=
+//                max-committed-size-per-ready= max-uncommitted-size= election-tick=
+//                step-down-on-removal= disable-proposal-forwarding=
+//                disable-conf-change-validation=]
+//   campaign ID | propose ID DATA | propose-conf-change ID [v1=true] [transition=auto|implicit|
+//     explicit] + a line of changes (v2 l4 r1 u3; empty leaves a joint config)
+//   process-ready IDS | process-append-thread IDS | process-apply-thread IDS
+//   deliver-msgs IDS [type=MsgApp] [drop=(IDS)] | stabilize [IDS]
+//   tick ID [N] | tick-heartbeat ID | tick-election ID | set-randomized-election-timeout ID timeout=N
+//   transfer-leadership from=ID to=ID | forget-leader ID | read-index ID CTX
+//   report-unreachable ID PEER | compact ID INDEX
+//   isolate ID | partition IDS | IDS | heal
+//   cold-storage ID below=I | load-entries ID          (async log fetch)
+//   raft-log ID | unstable ID | raft-state | status ID | applied ID | log-level LEVEL
+// The same env is used programmatically (addNodes, stabilize, propose, hooks) by the tests.
 import { readFileSync, writeFileSync } from 'node:fs';
 import {
   type Config,
@@ -24,6 +42,7 @@ import {
   type Entry,
   EntryType,
   ErrLogTemporarilyUnavailable,
+  type FetchContext,
   type HardState,
   type Logger,
   MemoryStorage,
@@ -45,7 +64,6 @@ import {
   isLocalMsgTarget,
   newConfState,
 } from '../../src/index.js';
-import type { FetchContext } from '../../src/storage.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -66,7 +84,8 @@ export function seededRandom(seed: number): () => number {
  * MemoryStorage as a node of the env uses it: `snapshot()` returns the state machine as of
  * the last applied entry (so a leader can always send a current snapshot), and entries below
  * `coldBelow` are "on disk": `entries()` refuses them with ErrLogTemporarilyUnavailable and
- * remembers who asked, until `loadCold()` (the async log fetch of Storage).
+ * remembers who asked in `pendingFetches`, for the test to report with onEntriesFetched once
+ * it lowers `coldBelow` (script: cold-storage / load-entries).
  */
 export class EnvStorage extends MemoryStorage {
   coldBelow = 0;
