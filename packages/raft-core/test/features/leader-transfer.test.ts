@@ -135,6 +135,17 @@ describe('transferLeader', () => {
     expect(rn.status().leadTransferee).toBe(3);
   });
 
+  it('asking to transfer back to the leader itself aborts the transfer in progress', () => {
+    const env = cluster(3);
+    env.isolate(3);
+    const rn = env.node(1).rawNode;
+    rn.transferLeader(3);
+    expect(env.propose(1, 'refused')).toBeInstanceOf(ErrProposalDropped);
+    rn.transferLeader(1);
+    expect(rn.status().leadTransferee).toBe(0);
+    expect(env.propose(1, 'accepted')).toBeUndefined();
+  });
+
   it('to a learner, to itself, or to a non-member: ignored', () => {
     const env = cluster(3);
     env.addNodes(1);

@@ -6,6 +6,7 @@
 // testdata/read_index*.txt.
 import { describe, expect, it } from 'vitest';
 import {
+  ConfChangeTransition,
   EMPTY_BYTES,
   ErrInvalidConfig,
   MemoryStorage,
@@ -15,7 +16,12 @@ import {
   StateType,
   newConfState,
 } from '../../src/index.js';
-import { type AddNodesOptions, InteractionEnv, seededRandom } from '../util/interaction.js';
+import {
+  type AddNodesOptions,
+  InteractionEnv,
+  parseConfChanges,
+  seededRandom,
+} from '../util/interaction.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -103,6 +109,24 @@ describe('ReadIndex, ReadOnlySafe', () => {
     expect(reads.get('f')).toEqual({ node: 3, index: env.node(1).rawNode.raft.raftLog.committed });
     // The follower has applied up to the read index, so it may serve the read now.
     expect(env.node(3).rawNode.raft.raftLog.applied).toBeGreaterThanOrEqual(reads.get('f')!.index);
+  });
+
+  it('a learner reads through the leader like a follower', () => {
+    const env = cluster(2);
+    env.addNodes(1);
+    env.node(1).rawNode.proposeConfChange({
+      transition: ConfChangeTransition.ConfChangeTransitionAuto,
+      changes: parseConfChanges('l3'),
+      context: EMPTY_BYTES,
+    });
+    env.stabilize();
+    const reads = collectReads(env);
+    env.node(3).rawNode.readIndex(enc.encode('learner'));
+    env.stabilize();
+    expect(reads.get('learner')).toEqual({
+      node: 3,
+      index: env.node(1).rawNode.raft.raftLog.committed,
+    });
   });
 
   it('without a known leader the read is dropped, not queued', () => {
