@@ -212,7 +212,12 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     if (o.peers) {
       ctx.log(`${etcd.PEER}: run.sh -runs ${o.runs} (GOMAXPROCS=1)`);
       const out = await etcd.run(o.runs, log(etcd.PEER));
-      if (out.ok) ctx.log(`${etcd.PEER}: ${out.version}`);
+      if (out.ok) {
+        ctx.log(`${etcd.PEER}: ${out.version}`);
+        for (const r of out.rows) {
+          ctx.log(`  ${etcd.PEER}| ${key(r.workload, r.batch)}: ${fmt(r.median)} entries/s median`);
+        }
+      }
       addPeer(peers, out);
     }
     for (const { workload, batch } of o.rows) {
