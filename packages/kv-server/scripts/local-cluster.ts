@@ -66,7 +66,10 @@ async function waitForLeader(urls: string[], timeoutMs: number): Promise<number>
 }
 
 async function main(): Promise<void> {
+  // `pnpm start -- --fresh` passes the "--" through: drop it.
+  const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   const { values } = parseArgs({
+    args: argv,
     options: {
       fresh: { type: 'boolean' },
       dir: { type: 'string' },
@@ -75,9 +78,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    process.stdout.write(
-      'usage: pnpm start [-- --fresh] [-- --dir <path>] [-- --log-level <level>]\n',
-    );
+    process.stdout.write('usage: pnpm start [--fresh] [--dir <path>] [--log-level <level>]\n');
     return;
   }
   const baseDir = resolve(values.dir ?? '.local-cluster');
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
       `  curl ${a}/status`,
       `  curl ${a}/v1/members`,
       `  curl ${a}/metrics`,
-      'Ctrl+C stops the cluster (its data stays; `pnpm start -- --fresh` starts over).',
+      'Ctrl+C stops the cluster (its data stays; `pnpm start --fresh` starts over).',
       '',
     ].join('\n'),
   );
