@@ -114,6 +114,11 @@ export interface RaftNodeEvents {
   error: [Error];
 }
 
+interface LeaderWaiter {
+  run(): void;
+  fail(err: Error): void;
+}
+
 interface PendingSnapshot {
   index: number;
   bytes: Uint8Array;
@@ -176,6 +181,8 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private outbox: Message[] = [];
   private appending: Promise<void> | null = null;
   private applying: Promise<void> | null = null;
+  /** Proposals waiting for a leader to be known before they are stepped. */
+  private readonly leaderWaiters = new Set<LeaderWaiter>();
   /** A state machine snapshot waiting for its index's commit to be durable. */
   private pendingSnapshot: PendingSnapshot | null = null;
   private snapshotting: Promise<void> | null = null;
@@ -356,6 +363,9 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private rejectPending(err: (outcome: Outcome) => Error): void {
+    const ws = [...this.leaderWaiters];
+    this.leaderWaiters.clear();
+    for (const w of ws) w.fail(err('dropped'));
     this.proposals.rejectAll(() => err('indeterminate'));
     this.reads.rejectAll(() => err('dropped'));
   }
@@ -466,6 +476,11 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         }
       }
       this.logger.info({ leader, term: this.term, role }, 'leader changed');
+      if (leader !== null && this.leaderWaiters.size > 0) {
+        const ws = [...this.leaderWaiters];
+        this.leaderWaiters.clear();
+        for (const w of ws) w.run();
+      }
     }
     queueMicrotask(() => this.emit('leaderChange', state));
   }
@@ -718,10 +733,10 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
 
   /**
    * Proposes `data` for the log. Resolves with the state machine's result for it once it is
-   * applied on this node. Rejects with raft-core's ErrProposalDropped when raft refused it
-   * (no leader, transfer in progress, too much uncommitted), ErrProposalIndeterminate when
-   * leadership changed before it was known to commit, ErrStopped or ErrAborted (see outcomeOf).
-   * A follower forwards the proposal to the leader.
+   * applied on this node. Waits for a leader if none is known; a follower forwards the
+   * proposal to the leader. Rejects with raft-core's ErrProposalDropped when raft refused it
+   * (transfer in progress, too much uncommitted, ...), ErrProposalIndeterminate when leadership
+   * changed before it was known to commit, ErrStopped or ErrAborted (see outcomeOf).
    */
   propose(data: Uint8Array, options: RequestOptions = {}): Promise<R> {
     return this.submit<R>(
@@ -779,7 +794,10 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     }, options);
   }
 
-  /** Steps a proposal into raft and tracks it until its entry is applied (or its fate is lost). */
+  /**
+   * Steps a proposal into raft and tracks it until its entry is applied (or its fate is lost).
+   * With no leader known it waits for one first, as etcd's Node.Propose does.
+   */
   private submit<T>(step: (seq: number) => void, options: RequestOptions): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.lifecycle !== 'running') {
@@ -791,42 +809,74 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         reject(new ErrAborted('dropped', signal.reason));
         return;
       }
-      const onAbort = (): void => {
-        if (!this.proposals.remove(seq)) return;
-        this.stats.proposalsFailed++;
-        reject(new ErrAborted('indeterminate', signal?.reason));
-      };
-      const raft = this.raw.raft;
-      const seq = this.proposals.add(
-        raft.term,
-        raft.lead,
-        (v) => {
-          signal?.removeEventListener('abort', onAbort);
-          this.stats.proposalsApplied++;
-          resolve(v as T);
-        },
-        (e) => {
-          signal?.removeEventListener('abort', onAbort);
-          this.stats.proposalsFailed++;
-          reject(e);
-        },
-      );
-      try {
-        step(seq);
-      } catch (err) {
-        this.proposals.remove(seq);
-        if (err instanceof ErrProposalDropped) this.stats.proposalsDropped++;
-        reject(err);
+      const go = (): void => this.submitNow(step, signal, resolve as (v: unknown) => void, reject);
+      if (this.raw.raft.lead !== 0) {
+        go();
         return;
       }
-      // As leader the entry is in our log now: remember where, to notice a refusal or overwrite.
-      if (raft.state === StateType.Leader) {
-        this.proposals.appendedAt(seq, raft.raftLog.lastIndex(), raft.term);
-      }
-      this.stats.proposalsSubmitted++;
+      const waiter: LeaderWaiter = {
+        run: () => {
+          signal?.removeEventListener('abort', onAbort);
+          go();
+        },
+        fail: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      };
+      const onAbort = (): void => {
+        if (this.leaderWaiters.delete(waiter)) reject(new ErrAborted('dropped', signal?.reason));
+      };
+      this.leaderWaiters.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.schedule();
     });
+  }
+
+  private submitNow(
+    step: (seq: number) => void,
+    signal: AbortSignal | undefined,
+    resolve: (v: unknown) => void,
+    reject: (e: unknown) => void,
+  ): void {
+    if (this.lifecycle !== 'running') {
+      reject(this.notRunning('dropped'));
+      return;
+    }
+    const onAbort = (): void => {
+      if (!this.proposals.remove(seq)) return;
+      this.stats.proposalsFailed++;
+      reject(new ErrAborted('indeterminate', signal?.reason));
+    };
+    const raft = this.raw.raft;
+    const seq = this.proposals.add(
+      raft.term,
+      raft.lead,
+      (v) => {
+        signal?.removeEventListener('abort', onAbort);
+        this.stats.proposalsApplied++;
+        resolve(v);
+      },
+      (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        this.stats.proposalsFailed++;
+        reject(e);
+      },
+    );
+    try {
+      step(seq);
+    } catch (err) {
+      this.proposals.remove(seq);
+      if (err instanceof ErrProposalDropped) this.stats.proposalsDropped++;
+      reject(err);
+      return;
+    }
+    // As leader the entry is in our log now: remember where, to notice a refusal or overwrite.
+    if (raft.state === StateType.Leader) {
+      this.proposals.appendedAt(seq, raft.raftLog.lastIndex(), raft.term);
+    }
+    this.stats.proposalsSubmitted++;
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.schedule();
   }
 
   /**

@@ -42,7 +42,7 @@ describe('request errors', () => {
     expect(n.leader()).toBeNull();
   });
 
-  it('drops proposals when there is no leader', async () => {
+  it('waits for a leader: a proposal without one is dropped only when its signal fires', async () => {
     // One member of a three-node cluster, alone: it never learns of a leader.
     const ports = await freePorts(3);
     const peers = {
@@ -53,16 +53,35 @@ describe('request errors', () => {
     const n = makeNode(1, peers[1], await tempDir(), peers);
     await n.start();
     try {
-      const err = await n.propose(op(1)).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ErrProposalDropped);
-      expect(outcomeOf(err)).toBe('dropped');
-      expect(n.metrics().proposalsDropped).toBe(1);
-      // A read waits for a leader instead; the signal bounds it.
+      const err = await n
+        .propose(op(1), { signal: AbortSignal.timeout(100) })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ErrAborted);
+      expect(outcomeOf(err)).toBe('dropped'); // it never reached raft
+      // A read waits the same way.
       const r = await n.read({ signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
       expect(r).toBeInstanceOf(ErrAborted);
+      // And stop() ends the wait as dropped too.
+      const p = n.propose(op(1)).catch((e: unknown) => e);
+      await n.stop();
+      const stopped = await p;
+      expect(stopped).toBeInstanceOf(ErrStopped);
+      expect(outcomeOf(stopped)).toBe('dropped');
+      expect(n.metrics().proposalsSubmitted).toBe(0);
     } finally {
       await n.stop();
     }
+  });
+
+  it('drops proposals raft refuses: forwarding disabled on a follower', async () => {
+    cluster = await Cluster.start(3, { disableProposalForwarding: true });
+    const leader = await cluster.leader();
+    const f = cluster.followers(leader.id)[0]!;
+    const err = await f.propose(op(1)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ErrProposalDropped);
+    expect(outcomeOf(err)).toBe('dropped');
+    expect(f.metrics().proposalsDropped).toBe(1);
+    expect(await leader.propose(op(1))).toBe(1);
   });
 
   it('an aborted signal: dropped before submission, indeterminate after', async () => {
