@@ -214,7 +214,13 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   }
 
   private async doStart(): Promise<void> {
-    const storage = await LevelStorage.open(this.opts.dataDir, this.opts.storage ?? {});
+    let storage: LevelStorage;
+    try {
+      storage = await LevelStorage.open(this.opts.dataDir, this.opts.storage ?? {});
+    } catch (err) {
+      this.lifecycle = 'stopped';
+      throw err;
+    }
     this.storage = storage;
     try {
       const fresh =
@@ -229,7 +235,8 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
           [...this.cfg.peers].map(([id, addr]) => ({ id, context: encodeConfContext({ addr }) })),
         );
       }
-      const t = this.createTransport();
+      // A node joining with an empty log hears first from a leader it does not know yet.
+      const t = this.createTransport(fresh && this.opts.join === true);
       this.transport = t;
       this.lifecycle = 'running';
       await t.start();
@@ -290,15 +297,14 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     return c;
   }
 
-  private createTransport(): TcpTransport {
+  private createTransport(acceptUnknownPeers: boolean): TcpTransport {
     const t = new TcpTransport({
       ...(this.opts.transport ?? {}),
       ...(this.opts.tls !== undefined ? { tls: this.opts.tls } : {}),
       id: this.id,
       clusterId: this.cfg.clusterId,
       listen: this.opts.listen,
-      // A joining node hears first from a leader it does not know yet.
-      acceptUnknownPeers: this.opts.join === true,
+      acceptUnknownPeers,
       onMessage: (m) => this.onMessage(m),
       onUnreachable: (id) => {
         if (this.lifecycle !== 'running') return;

@@ -133,6 +133,21 @@ describe('request errors', () => {
     expect(await leader.propose(op(1))).toBe(1);
   });
 
+  it('start() fails cleanly when the data dir is in use', async () => {
+    const [p1, p2] = await freePorts(2);
+    const dir = await tempDir();
+    const a = makeNode(1, `127.0.0.1:${p1}`, dir, {});
+    const b = makeNode(1, `127.0.0.1:${p2}`, dir, {});
+    await a.start();
+    try {
+      await expect(b.start()).rejects.toMatchObject({ code: 'RAFT_STORAGE_LOCKED' });
+      expect(b.state).toBe('stopped');
+      await b.stop();
+    } finally {
+      await a.stop();
+    }
+  });
+
   it('a throwing state machine fails the node', async () => {
     const [port] = await freePorts(1);
     const sm = new Counter();
