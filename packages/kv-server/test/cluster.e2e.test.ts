@@ -94,7 +94,8 @@ describe('a 3-node raft-kv cluster of processes', () => {
   it('restarts the killed node from its data dir; it catches up by snapshot', async () => {
     await onFailure(
       (async () => {
-        tc.cluster.restart(killed);
+        // It comes back redirecting writes instead of forwarding them (checked below).
+        tc.cluster.node(killed).spawn(['--follower-writes', 'redirect']);
         const leader = await tc.leader();
         const commit = (await tc.status(leader)).commit;
         const s = await tc.caughtUp(killed, commit);
@@ -105,6 +106,21 @@ describe('a 3-node raft-kv cluster of processes', () => {
         const metrics = await (await fetch(`${tc.cluster.node(killed).clientUrl}/metrics`)).text();
         const restored = Number(/^raft_snapshots_restored_total (\d+)/m.exec(metrics)?.[1]);
         expect(restored).toBeGreaterThanOrEqual(1);
+
+        // --follower-writes redirect: 307 to the leader's client URL, which fetch follows.
+        const now = await tc.leader();
+        if (now !== killed) {
+          const url = `${tc.cluster.node(killed).clientUrl}/v1/kv/redirected`;
+          const body = JSON.stringify({ value: 'via 307' });
+          const r = await fetch(url, { method: 'PUT', body, redirect: 'manual' });
+          expect(r.status).toBe(307);
+          expect(r.headers.get('location')).toBe(
+            `${tc.cluster.node(now).clientUrl}/v1/kv/redirected`,
+          );
+          const followed = await fetch(url, { method: 'PUT', body });
+          expect(followed.status).toBe(200);
+          ledger.acked.set('redirected', 'via 307');
+        }
       })(),
     );
   });

@@ -58,16 +58,11 @@ export class ByteWriter {
   }
 
   str(s: string): this {
-    // At most 3 bytes per UTF-16 unit: encode straight into the buffer after room for the
-    // longest length prefix, then move the bytes back if the real prefix is shorter.
-    const max = s.length * 3;
-    const lenBytes = varintSize(max);
-    this.ensure(Math.max(lenBytes, 8) + max);
-    const start = this.pos + lenBytes;
-    const { written } = encoder.encodeInto(s, this.buf.subarray(start, start + max));
-    const realLen = varintSize(written);
-    if (realLen !== lenBytes) this.buf.copyWithin(this.pos + realLen, start, start + written);
-    this.uvarint(written);
+    // The exact UTF-8 length first (native, no allocation), then encode in place.
+    const n = Buffer.byteLength(s, 'utf8');
+    this.uvarint(n);
+    this.ensure(n);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos, this.pos + n));
     this.pos += written;
     return this;
   }
@@ -75,15 +70,6 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
   }
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
 }
 
 export class ByteReader {

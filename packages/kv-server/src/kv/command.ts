@@ -77,7 +77,8 @@ const CAS_EXPECT_REVISION = 2;
 const CAS_PUT = 4;
 
 export function encodeCommand(cmd: Command): Uint8Array {
-  const w = new ByteWriter(cmd.op === 'put' || cmd.op === 'cas' ? 32 + cmd.key.length : 32);
+  // Room for the usual case at once (ASCII keys and values), so the buffer rarely grows.
+  const w = new ByteWriter(32 + sizeHint(cmd));
   w.u8(COMMAND_FORMAT);
   switch (cmd.op) {
     case 'put':
@@ -108,6 +109,23 @@ export function encodeCommand(cmd: Command): Uint8Array {
       break;
   }
   return w.finish();
+}
+
+function sizeHint(cmd: Command): number {
+  switch (cmd.op) {
+    case 'put':
+      return cmd.key.length + cmd.value.length;
+    case 'cas':
+      return cmd.key.length + (cmd.value?.length ?? 0) + (cmd.expectValue?.length ?? 0);
+    case 'delete':
+      return cmd.key.length;
+    case 'deletePrefix':
+      return cmd.prefix.length;
+    case 'setMember':
+      return cmd.clientUrl.length + cmd.peerUrl.length;
+    case 'removeMember':
+      return 0;
+  }
 }
 
 export function decodeCommand(data: Uint8Array): Command {
