@@ -2,7 +2,9 @@
 // the HTTP API in front of it, and the member-attribute publishing. The CLI is a thin shell
 // around it; tests and embedders can use it directly.
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import type http from 'node:http';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
 import type { ServerConfig } from './cli/args.js';
@@ -49,7 +51,15 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   async start(): Promise<void> {
     const cfg = this.config;
     let peers = new Map(cfg.cluster.map((m) => [m.id, m.peerUrl] as const));
-    if (cfg.join !== undefined) {
+    // Once the data dir holds a log (raft-node keeps it in <dataDir>/db), membership and
+    // addresses come from it: a restarted node does not ask to join again.
+    const hasLog = existsSync(join(cfg.dataDir, 'db'));
+    if (cfg.join !== undefined && hasLog) {
+      this.logger.info(
+        { dataDir: cfg.dataDir },
+        '--join ignored: the data dir already holds a log',
+      );
+    } else if (cfg.join !== undefined) {
       peers = await joinCluster(
         { via: cfg.join, id: cfg.id, peerUrl: cfg.advertisePeer, learner: cfg.learner },
         this.logger,
