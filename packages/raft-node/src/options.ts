@@ -109,7 +109,7 @@ export interface RaftNodeOptions<R = unknown> {
   tls?: TlsOptions;
   /** Further TcpTransport options (queue sizes, backoff, breaker, ...). */
   transport?: TransportTuning;
-  /** Further LevelStorage options. */
+  /** Further LevelStorage options. Default entryCacheBytes here: 64 MiB. */
   storage?: LevelStorageOptions;
 }
 

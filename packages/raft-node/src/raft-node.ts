@@ -216,7 +216,9 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private async doStart(): Promise<void> {
     let storage: LevelStorage;
     try {
-      storage = await LevelStorage.open(this.opts.dataDir, this.opts.storage ?? {});
+      // Bound the memory of entry payloads: older ones are read back from LevelDB.
+      const so = { entryCacheBytes: 64 << 20, ...this.opts.storage };
+      storage = await LevelStorage.open(this.opts.dataDir, so);
     } catch (err) {
       this.lifecycle = 'stopped';
       throw err;
