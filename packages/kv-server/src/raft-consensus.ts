@@ -22,6 +22,7 @@ import {
 } from './consensus.js';
 import type { ApplyResult, KvStateMachine } from './kv/state-machine.js';
 import type { Registry } from './metrics/registry.js';
+import { ReadBatcher } from './read-batcher.js';
 
 const PROGRESS_STATES = ['probe', 'replicate', 'snapshot'];
 
@@ -70,6 +71,7 @@ export function toConsensusError(err: unknown): unknown {
 export class RaftConsensus implements Consensus {
   readonly id: number;
   readonly node: RaftNode<ApplyResult>;
+  private readonly reads: ReadBatcher;
 
   constructor(o: RaftConsensusOptions) {
     const c = o.config;
@@ -90,6 +92,13 @@ export class RaftConsensus implements Consensus {
     if (c.tickMs !== undefined) opts.tickMs = c.tickMs;
     if (c.electionTick !== undefined) opts.electionTick = c.electionTick;
     this.node = new RaftNode<ApplyResult>(opts);
+    this.reads = new ReadBatcher(async (signal) => {
+      try {
+        await this.node.read({ signal });
+      } catch (err) {
+        throw toConsensusError(err);
+      }
+    }, c.requestTimeoutMs);
   }
 
   start(): Promise<void> {
@@ -108,12 +117,9 @@ export class RaftConsensus implements Consensus {
     }
   }
 
-  async read(signal: AbortSignal): Promise<void> {
-    try {
-      await this.node.read({ signal });
-    } catch (err) {
-      throw toConsensusError(err);
-    }
+  /** A linearizable read barrier, shared with the reads that arrived since the last one began. */
+  read(signal: AbortSignal): Promise<void> {
+    return this.reads.read(signal);
   }
 
   isLeader(): boolean {
