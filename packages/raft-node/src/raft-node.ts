@@ -14,13 +14,11 @@ import {
   type AnyConfChange,
   ConfChangeType,
   type Config,
-  type ConfState,
   type Entry,
   EntryType,
   ErrCompacted,
   ErrInvalidConfChange,
   ErrProposalDropped,
-  ErrSnapOutOfDate,
   ErrUsage,
   LocalAppendThread,
   LocalApplyThread,
@@ -73,6 +71,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { ProposalTracker } from './proposals.js';
+import { Snapshotter, type TakenSnapshot } from './snapshotter.js';
 import { ReadTracker } from './reads.js';
 import { Latest } from './watch.js';
 
@@ -119,12 +118,6 @@ interface LeaderWaiter {
   fail(err: Error): void;
 }
 
-interface PendingSnapshot {
-  index: number;
-  bytes: Uint8Array;
-  confState: ConfState;
-}
-
 export type Lifecycle = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 const ROLES: Record<StateType, Role> = {
@@ -161,13 +154,13 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   });
   private readonly appliedCell = new Latest<number>(0);
 
-  // What the loop has seen of raft's state. Invariant: snapshotIndex <= applied <= commit.
+  // What the loop has seen of raft's state. Invariant: snapshot index <= applied <= commit.
   private term = 0;
   private lead: NodeId = 0;
   private raftState = StateType.Follower;
   private commit = 0;
   private applied = 0;
-  private snapshotIndex = 0;
+  private readonly snapshots: Snapshotter;
 
   private ticks = 0;
   private ticker: NodeJS.Timeout | null = null;
@@ -183,11 +176,6 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private applying: Promise<void> | null = null;
   /** Proposals waiting for a leader to be known before they are stepped. */
   private readonly leaderWaiters = new Set<LeaderWaiter>();
-  /** A state machine snapshot waiting for its index's commit to be durable. */
-  private pendingSnapshot: PendingSnapshot | null = null;
-  private snapshotting: Promise<void> | null = null;
-  /** Take a snapshot after the next apply, whatever snapshotInterval says. */
-  private snapshotSoon = false;
 
   constructor(options: RaftNodeOptions<R>) {
     super();
@@ -197,6 +185,15 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     this.sm = options.stateMachine;
     const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
     this.logger = base.child({ node: options.id });
+    this.snapshots = new Snapshotter({
+      storage: () => this.storage,
+      logger: this.logger,
+      stats: this.stats,
+      interval: this.cfg.snapshotInterval,
+      catchUpEntries: this.cfg.snapshotCatchUpEntries,
+      running: () => this.lifecycle === 'running',
+      fail: (err) => this.fail(err),
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------------------
@@ -351,7 +348,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     this.rejectPending((o) => new ErrStopped(o));
     await this.transport?.stop();
     await Promise.allSettled([this.appending, this.applying]);
-    await this.snapshotting;
+    await this.snapshots.idle();
     await this.storage.close().catch((err: unknown) => {
       this.logger.warn({ err }, 'closing storage failed');
     });
@@ -431,6 +428,12 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       this.fail(err);
       return;
     }
+    // Proposals that waited for a leader go now (they schedule the next turn).
+    if (this.leaderWaiters.size > 0 && this.raw.raft.lead !== 0) {
+      const ws = [...this.leaderWaiters];
+      this.leaderWaiters.clear();
+      for (const w of ws) w.run();
+    }
     this.flushOutbox();
     if (this.appendQueue.length > 0 && this.appending === null) this.appending = this.runAppends();
     if (this.applyQueue.length > 0 && this.applying === null) this.applying = this.runApplies();
@@ -484,11 +487,6 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         }
       }
       this.logger.info({ leader, term: this.term, role }, 'leader changed');
-      if (leader !== null && this.leaderWaiters.size > 0) {
-        const ws = [...this.leaderWaiters];
-        this.leaderWaiters.clear();
-        for (const w of ws) w.run();
-      }
     }
     queueMicrotask(() => this.emit('leaderChange', state));
   }
@@ -534,7 +532,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
         this.stats.saves++;
         this.stats.entriesSaved += b.entries.length;
         if (this.lifecycle !== 'running') break;
-        this.persistSnapshotWhenDurable();
+        this.snapshots.afterWrite();
         if (b.snapshot !== null) await this.installSnapshot(b.snapshot);
         this.deliver(b.responses);
       }
@@ -561,7 +559,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
           this.deliver(m.responses);
         }
         this.afterApply();
-        await this.maybeSnapshot();
+        await this.snapshots.afterApply(this.applied, () => this.takeSnapshot());
       }
     } catch (err) {
       this.fail(err);
@@ -630,7 +628,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     const adds = v2.changes.some(
       (c) => c.type !== ConfChangeType.ConfChangeRemoveNode && !this.membership.has(c.nodeId),
     );
-    if (adds && this.storage.firstIndex() > 1) this.snapshotSoon = true;
+    if (adds && this.storage.firstIndex() > 1) this.snapshots.requestSoon();
     this.updatePeers(this.membership.apply(v2, ctx, cs));
     this.logger.info({ index: e.index, members: this.membership.list() }, 'membership changed');
     const removedSelf = v2.changes.some(
@@ -661,58 +659,12 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
 
   // ---- snapshots -------------------------------------------------------------------------
 
-  /**
-   * Every snapshotInterval applied entries: snapshot the state machine (here, between two
-   * applies, so it is the state as of `applied`), and have it recorded once it may be.
-   */
-  private async maybeSnapshot(): Promise<void> {
+  /** The state machine's snapshot as of `applied`, with what RaftNode keeps beside it. */
+  private async takeSnapshot(): Promise<TakenSnapshot> {
     const index = this.applied;
-    const last = Math.max(this.snapshotIndex, this.pendingSnapshot?.index ?? 0);
-    const due = index - last >= this.cfg.snapshotInterval || (this.snapshotSoon && index > last);
-    if (!due || this.snapshotting !== null) return;
-    this.snapshotSoon = false;
     const data = await this.sm.snapshot();
     const bytes = encodeSnapshotData({ members: this.membership.toRecord() }, data);
-    this.pendingSnapshot = { index, bytes, confState: cloneConfState(this.membership.confState) };
-    this.persistSnapshotWhenDurable();
-  }
-
-  /**
-   * A snapshot must not be ahead of the durable commit index (a restart would refuse it), and
-   * the write carrying the commit may still be in flight when the apply is done: record the
-   * snapshot once it has landed (this runs after each write too).
-   */
-  private persistSnapshotWhenDurable(): void {
-    const p = this.pendingSnapshot;
-    if (p === null || this.snapshotting !== null || this.lifecycle !== 'running') return;
-    if (this.storage.hardState().commit < p.index) return;
-    this.pendingSnapshot = null;
-    this.snapshotting = this.persistSnapshot(p)
-      .catch((err: unknown) => this.fail(err))
-      .finally(() => {
-        this.snapshotting = null;
-      });
-  }
-
-  /** Records the snapshot and compacts the log, keeping snapshotCatchUpEntries behind it. */
-  private async persistSnapshot(p: PendingSnapshot): Promise<void> {
-    try {
-      await this.storage.createSnapshot(p.index, p.confState, p.bytes);
-    } catch (err) {
-      if (err instanceof ErrSnapOutOfDate) return; // a newer one was installed meanwhile
-      throw err;
-    }
-    if (p.index > this.snapshotIndex) this.snapshotIndex = p.index;
-    this.stats.snapshotsCreated++;
-    this.logger.info({ index: p.index, bytes: p.bytes.length }, 'snapshot created');
-    const compactTo = p.index - this.cfg.snapshotCatchUpEntries;
-    if (compactTo > this.storage.firstIndex() - 1) {
-      try {
-        await this.storage.compact(compactTo);
-      } catch (err) {
-        if (!(err instanceof ErrCompacted)) throw err;
-      }
-    }
+    return { index, bytes, confState: cloneConfState(this.membership.confState) };
   }
 
   /** A snapshot from the leader is durable: replace the state machine with it. */
@@ -732,7 +684,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     await this.sm.restore(data);
     const index = snap.metadata.index;
     this.applied = index;
-    this.snapshotIndex = index;
+    this.snapshots.installed(index);
     if (this.commit < index) this.commit = index;
     this.updatePeers(this.membership.reset(snap.metadata.confState, meta.members));
   }
@@ -1005,7 +957,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       role: l.role,
       leader: l.leader,
       appliedIndex: this.applied,
-      snapshotIndex: this.snapshotIndex,
+      snapshotIndex: this.snapshots.index,
       firstIndex: open ? this.storage.firstIndex() : 0,
       lastIndex: open ? this.storage.lastIndex() : 0,
       members: this.membership.list(),
