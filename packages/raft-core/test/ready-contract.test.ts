@@ -97,7 +97,9 @@ function checkedReady(t: Tracked): Message[] {
     expect(rd.committedEntries, `node ${n.id}: entries applied with a snapshot`).toEqual([]);
     from = rd.snapshot.metadata.index;
   }
-  rd.committedEntries.forEach((e, i) => expect(e.index).toBe(from + 1 + i));
+  expect(rd.committedEntries.map((e) => e.index)).toEqual(
+    rd.committedEntries.map((_, i) => from + 1 + i),
+  );
   // Persist, apply, advance.
   const msgs = persistAndApply(n, rd);
   t.persisted = next;
