@@ -124,8 +124,8 @@ describe('request errors', () => {
     const [f1] = cluster.followers(leader.id);
     await f1!.stop();
     const transfer = leader.transferLeadership(f1!.id).catch((e: unknown) => e);
-    // While raft waits for the transferee, it refuses proposals (etcd does the same).
-    await new Promise((r) => setTimeout(r, 20));
+    // While raft waits for the transferee, it refuses proposals (etcd does the same). The
+    // transfer was stepped synchronously by the call above.
     const dropped = await leader.propose(op(1)).catch((e: unknown) => e);
     expect(dropped).toBeInstanceOf(ErrProposalDropped);
     expect(await transfer).toBeInstanceOf(ErrTransferFailed);
