@@ -120,6 +120,7 @@ export class MemoryStorage implements Storage {
     if (i > this.lastIndex()) {
       throw new ErrUsage(`snapshot ${i} is out of bound lastindex(${this.lastIndex()})`);
     }
+    if (i < offset) throw new ErrCompacted(); // its term went with the compaction
     const cs = confState ?? this.snap.metadata.confState;
     this.snap = {
       data,
