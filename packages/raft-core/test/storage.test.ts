@@ -147,6 +147,22 @@ describe('MemoryStorage', () => {
     expectTyped(() => s.createSnapshot(6, cs, data), ErrUsage, 'RAFT_USAGE');
   });
 
+  it('createSnapshot at an index compaction already dropped is ErrCompacted', () => {
+    // Compacted past 4 without a snapshot there: entry 4's term is gone.
+    const s = storage345(entsFrom(6, 6, 6));
+    s.compact(6);
+    expectTyped(
+      () => s.createSnapshot(4, undefined, new Uint8Array(0)),
+      ErrCompacted,
+      'RAFT_COMPACTED',
+    );
+    // The compaction point itself still has its term.
+    expect(s.createSnapshot(6, undefined, new Uint8Array(0)).metadata).toMatchObject({
+      index: 6,
+      term: 6,
+    });
+  });
+
   it('append: ignores the compacted part, truncates a conflicting tail, refuses gaps', () => {
     const cases: Array<{
       name: string;
