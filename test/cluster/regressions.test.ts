@@ -98,4 +98,50 @@ describe('raft-core regressions found by the randomized runs', () => {
     expect(pr.match).toBe(k + 3);
     expect(pr.inflights.count).toBe(0);
   });
+
+  it('a restarted single-voter leader serves no read before it commits in its term (seed 17)', () => {
+    // The sole voter committed and applied entry k, but the commit index is written without
+    // a sync when nothing else changes (mustSync false), and a crash lost it. Restarted, it
+    // knows only k-1 committed; elected again it answered a ReadIndex at once with k-1 (the
+    // singleton shortcut skipped the rule of thesis §6.4), so a read could miss a write that
+    // had been acknowledged. Reads must wait for the leader's first commit in its term.
+    const p = peer(1, [1]);
+    p.node.campaign();
+    ready(p);
+    ready(p);
+    expect(p.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+    p.node.propose(prop('acknowledged'));
+    // Handle the Readys by hand to see the commit index of each.
+    let k = 0;
+    for (let i = 0; i < 5 && p.node.hasReady(); i++) {
+      const rd = p.node.ready();
+      p.storage.append(rd.entries);
+      if (rd.hardState) p.storage.setHardState(rd.hardState);
+      for (const e of rd.committedEntries) if (e.data.length > 0) k = e.index;
+      p.node.advance();
+    }
+    expect(k).toBeGreaterThan(0);
+    // The crash loses the unsynced commit index: the durable hard state says k - 1.
+    const hs = p.storage.initialState().hardState;
+    p.storage.setHardState({ ...hs, commit: k - 1 });
+    const restarted: Peer = {
+      id: 1,
+      storage: p.storage,
+      node: new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1, storage: p.storage }),
+    };
+    restarted.node.campaign();
+    ready(restarted); // the self-vote is durable: leader, and the empty entry appended
+    expect(restarted.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+    restarted.node.readIndex(prop('read'));
+    const reads: number[] = [];
+    for (let i = 0; i < 5 && restarted.node.hasReady(); i++) {
+      const rd = restarted.node.ready();
+      restarted.storage.append(rd.entries);
+      if (rd.hardState) restarted.storage.setHardState(rd.hardState);
+      for (const rs of rd.readStates) reads.push(rs.index);
+      restarted.node.advance();
+    }
+    expect(reads).toHaveLength(1);
+    expect(reads[0]).toBeGreaterThanOrEqual(k);
+  });
 });

@@ -801,13 +801,9 @@ export class Raft {
         this.handleProposal(m);
         return;
       case MessageType.MsgReadIndex:
-        // Alone in the cluster: no one to confirm with.
-        if (this.trk.isSingleton()) {
-          this.respondToReadIndex(m, this.raftLog.committed);
-          return;
-        }
         // §6.4: a new leader does not know the commit index until it commits an entry of its
-        // own term; reads wait for that.
+        // own term; reads wait for that. A single voter too (unlike etcd): after a restart its
+        // commit index may lag what it committed before (the commit is written unsynced).
         if (!this.committedEntryInCurrentTerm()) {
           this.pendingReadIndexMessages.push(m);
           return;
@@ -1473,7 +1469,8 @@ export class Raft {
   }
 
   private sendMsgReadIndexResponse(m: Message): void {
-    if (this.readOnly.option === ReadOnlyOption.Safe) {
+    // Alone in the cluster there is no one to confirm the leadership with.
+    if (this.readOnly.option === ReadOnlyOption.Safe && !this.trk.isSingleton()) {
       // Confirm leadership with a heartbeat round carrying the request's context.
       const ctx = m.entries[0]!.data;
       this.readOnly.addRequest(this.raftLog.committed, m);
