@@ -26,12 +26,18 @@ describe('randomized fault runs (sync storage writes)', () => {
   }, () => {
     const failures: string[] = [];
     const started = Date.now();
+    const totals = new Map<string, number>();
     for (const seed of seeds) {
       try {
         const res = withSeedReport(FILE, seed, (h) =>
           runScenario(seed, { trace, onCluster: (c) => (h.cluster = c) }),
         );
-        if (replay !== undefined || process.env.VERBOSE) console.log(res.summary);
+        if (replay !== undefined || process.env.VERBOSE === '2') console.log(res.summary);
+        const add = (k: string, v: number) => totals.set(k, (totals.get(k) ?? 0) + v);
+        add('ticks', res.ticks);
+        add('elections', res.elections);
+        add('confChanges', res.confChanges);
+        for (const [k, v] of Object.entries(res.stats)) add(k, v);
       } catch (err) {
         failures.push((err as Error).message);
         if (replay !== undefined || failures.length >= 5) break;
@@ -39,6 +45,7 @@ describe('randomized fault runs (sync storage writes)', () => {
     }
     if (process.env.VERBOSE) {
       console.log(`${seeds.length} seeds in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log([...totals].map(([k, v]) => `${k} ${v}`).join(', '));
     }
     expect(failures, failures.join('\n\n')).toEqual([]);
   });

@@ -30,6 +30,7 @@ import {
   MessageType,
   type NodeId,
   RawNode,
+  ReadOnlyOption,
   type Ready,
   type Snapshot,
   SnapshotStatus,
@@ -161,6 +162,8 @@ export class SimNode {
   applyBusyUntil = 0;
   /** The highest index this node ever knew (and persisted) as committed. */
   commitChecked = 0;
+  /** A conf change was applied since the last snapshot: take one once it can be durable. */
+  confSnapshotWanted = false;
   /** Ready handling steps, for stats. */
   readies = 0;
 
@@ -229,6 +232,21 @@ export interface ClusterStats {
   readies: number;
   crashes: number;
   restarts: number;
+  /** MsgSnap delivered. */
+  snapshots: number;
+  /** Conf-change entries applied (on any node). */
+  confChangesApplied: number;
+  /** Times a leader applied a conf change that entered a joint configuration. */
+  jointEntered: number;
+  /** ReadIndex requests made, and ReadStates returned. */
+  reads: number;
+  readsServed: number;
+}
+
+function readKey(ctx: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < ctx.length; i++) s += String.fromCharCode(ctx[i]!);
+  return s;
 }
 
 function termAtRaft(raw: RawNode): TermAt {
@@ -266,9 +284,17 @@ export class Cluster {
     readies: 0,
     crashes: 0,
     restarts: 0,
+    snapshots: 0,
+    confChangesApplied: 0,
+    jointEntered: 0,
+    reads: 0,
+    readsServed: 0,
   };
   /** Called after every conf change a node applies (scenario drivers track membership). */
   onConfChange: ((node: SimNode, cs: ConfState, e: Entry) => void) | null = null;
+  /** Pending reads by context: the index a linearizable read must reach (see readIndex). */
+  private readonly reads = new Map<string, { node: NodeId; minIndex: Index }>();
+  private readSeq = 0;
   private readonly events = new EventHeap<SimEvent>();
   private seq = 0;
   private readonly reports: Report[] = [];
@@ -548,6 +574,45 @@ export class Cluster {
     this.afterStep(node);
   }
 
+  /**
+   * Requests a linearizable read (ReadIndex) at node id. When its ReadState comes back, its
+   * index must cover everything known committed anywhere when the read was requested.
+   */
+  readIndex(id: NodeId): void {
+    const node = this.node(id);
+    if (node.raw === null) return;
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setFloat64(0, ++this.readSeq);
+    this.reads.set(readKey(ctx), { node: id, minIndex: this.checker.maxCommitted });
+    this.stats.reads++;
+    node.raw.readIndex(ctx);
+    this.afterStep(node);
+  }
+
+  private checkReadStates(node: SimNode, rd: Ready): void {
+    for (const rs of rd.readStates) {
+      const key = readKey(rs.requestCtx);
+      const req = this.reads.get(key);
+      if (req === undefined) continue; // a duplicate answer
+      this.reads.delete(key);
+      this.stats.readsServed++;
+      if (req.node !== node.id) {
+        throw new Error(`node ${node.id} got the ReadState of a read made at node ${req.node}`);
+      }
+      // Lease-based reads are not linearizable in etcd's design either: a partitioned leader
+      // keeps its lease until the next CheckQuorum round, up to two election timeouts after it
+      // last heard from a quorum, while followers may elect a new leader after one
+      // (etcd-io/raft#166). Only ReadOnlySafe reads are held to linearizability.
+      if (node.raftOpts.readOnlyOption === ReadOnlyOption.LeaseBased) continue;
+      if (rs.index < req.minIndex) {
+        throw new SafetyViolation(
+          'linearizable reads',
+          `node ${node.id} got read index ${rs.index}, but ${req.minIndex} was committed before the read was requested`,
+        );
+      }
+    }
+  }
+
   transferLeader(id: NodeId, to: NodeId): void {
     const node = this.node(id);
     if (node.raw === null) return;
@@ -611,6 +676,7 @@ export class Cluster {
     node.readies++;
     this.stats.readies++;
     if (this.tracing) this.traceReady(node, rd);
+    if (rd.readStates.length > 0) this.checkReadStates(node, rd);
     if (node.asyncWrites) {
       for (const m of rd.messages) {
         if (m.to === LocalAppendThread) this.queueWrite(node, m, EventKind.AppendDone);
@@ -699,6 +765,7 @@ export class Cluster {
       node.commitChecked = cur.commit;
       this.checker.observeCommit(node.id, cur.term, cur.commit, (i) => st.termAt(i), from);
     }
+    this.snapshotAfterConfChange(node);
   }
 
   private applyEntries(node: SimNode, ents: readonly Entry[]): void {
@@ -720,6 +787,9 @@ export class Cluster {
       if (cc !== null) {
         const cs = raw.applyConfChange(cc);
         sm.confState = cs;
+        node.confSnapshotWanted = true;
+        this.stats.confChangesApplied++;
+        if (node.isLeader && cs.votersOutgoing.length > 0) this.stats.jointEntered++;
         this.snapshotAfterConfChange(node);
         this.trace(
           `apply conf change ${e.term}/${e.index} at ${node.id}: voters [${cs.voters}] outgoing [${cs.votersOutgoing}] learners [${cs.learners}] next [${cs.learnersNext}]${cs.autoLeave ? ' autoleave' : ''}`,
@@ -735,12 +805,18 @@ export class Cluster {
    * the member refuses it (etcd: "should never happen"; applications snapshot often enough).
    */
   private snapshotAfterConfChange(node: SimNode): void {
+    if (!node.confSnapshotWanted) return;
     const st = node.storage;
     const sm = node.sm;
     const idx = sm.appliedIndex;
-    if (st.firstIndex() <= 1 || idx <= st.snapshot().metadata.index) return;
-    // A snapshot above the durable commit index would not survive a restart (async writes).
+    if (st.firstIndex() <= 1 || idx <= st.snapshot().metadata.index) {
+      node.confSnapshotWanted = false;
+      return;
+    }
+    // A snapshot above the durable commit index would not survive a restart (async writes:
+    // applies may overtake the append thread); wait until the commit index is written.
     if (idx > st.persistedHardState().commit || idx > st.lastIndex()) return;
+    node.confSnapshotWanted = false;
     st.createSnapshot(idx, sm.confState, sm.snapshotData());
     // Writing a snapshot syncs the disk (as etcd's WAL does), the hard state included.
     node.disk.syncedHardState = st.persistedHardState();
@@ -851,6 +927,7 @@ export class Cluster {
     this.stats.delivered++;
     if (this.tracing) this.trace(`deliver ${describeMessage(m)}`);
     if (m.type === MessageType.MsgSnap) {
+      this.stats.snapshots++;
       this.reports.push({ node: e.from, peer: e.node, snapshot: SnapshotStatus.Finish });
     }
     this.stepNode(node, m);

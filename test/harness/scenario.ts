@@ -13,9 +13,16 @@ import {
   type ConfState,
   EMPTY_BYTES,
   type NodeId,
+  ReadOnlyOption,
   StateType,
 } from '@tsraft/raft-core';
-import { type Cluster as ClusterT, Cluster, type ClusterOptions, crashPoints } from './cluster.js';
+import {
+  type Cluster as ClusterT,
+  Cluster,
+  type ClusterOptions,
+  type ClusterStats,
+  crashPoints,
+} from './cluster.js';
 import { Rng } from './prng.js';
 
 export interface ScenarioOptions {
@@ -39,6 +46,7 @@ export interface ScenarioResult {
   confChanges: number;
   members: NodeId[];
   summary: string;
+  stats: ClusterStats;
 }
 
 type Action = () => void;
@@ -60,12 +68,13 @@ function isJoint(cs: ConfState): boolean {
 
 /** Draws the cluster's configuration for a seed. */
 export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): ClusterOptions {
-  const nVoters = rng.pick([1, 3, 3, 3, 5, 5]);
+  const nVoters = rng.pick([1, 2, 3, 3, 3, 4, 5, 5, 5]);
   const voters = Array.from({ length: nVoters }, (_, i) => i + 1);
   const init = rng.chance(0.5) ? 'bootstrap' : 'snapshot';
   const learners = init === 'snapshot' && rng.chance(0.3) ? [nVoters + 1] : [];
   const asyncStorageWrites = o.asyncStorageWrites ?? false;
   const checkQuorum = rng.chance(0.6);
+  const tickSkipRate = rng.pick([0, 0, 0.02, 0.1]);
   return {
     seed,
     voters,
@@ -73,13 +82,18 @@ export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): 
     init,
     codec: rng.chance(0.2),
     trace: o.trace ?? false,
-    tickSkipRate: rng.pick([0, 0, 0.02, 0.1]),
+    tickSkipRate,
     storageDelay: { min: 0, max: rng.pick([0, 1, 2, 4]) },
     raft: {
       electionTick: 10,
       heartbeatTick: rng.pick([1, 1, 2, 3]),
       preVote: rng.chance(0.6),
       checkQuorum,
+      // Lease-based reads trust the clocks: only without clock drift (tickSkipRate 0).
+      readOnlyOption:
+        checkQuorum && tickSkipRate === 0 && rng.chance(0.4)
+          ? ReadOnlyOption.LeaseBased
+          : ReadOnlyOption.Safe,
       asyncStorageWrites,
       maxSizePerMsg: rng.pick([0, 64, 1024, 1 << 20]),
       maxInflightMsgs: rng.pick([1, 2, 8, 256]),
@@ -134,9 +148,17 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   const propose = () => {
     const ups = upIds();
     if (ups.length === 0) return;
-    const leader = c.leader();
-    const at = leader !== undefined && rng.chance(0.8) ? leader.id : rng.pick(ups);
     const n = rng.range(1, 4);
+    if (rng.chance(0.3)) {
+      // At every node that believes it leads, stale leaders included: divergent tails.
+      for (const node of c.nodes.values()) {
+        if (node.isLeader)
+          for (let i = 0; i < n; i++) c.propose(node.id, payload(rng, nextPayload++));
+      }
+      return;
+    }
+    const leader = c.leader();
+    const at = leader !== undefined && rng.chance(0.7) ? leader.id : rng.pick(ups);
     for (let i = 0; i < n; i++) c.propose(at, payload(rng, nextPayload++));
   };
 
@@ -174,16 +196,18 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
       }
     }
     partitioned = true;
-    later(rng.range(5, 80), () => {
+    later(rng.range(3, 60), () => {
       c.heal();
       partitioned = false;
     });
   };
 
-  const crashOne = () => {
+  const crashOne = (leaderOnly: boolean) => {
     const ups = upIds().filter((id) => !retired.has(id));
     if (ups.length === 0) return;
-    const id = rng.pick(ups);
+    const l = c.leader();
+    const id = leaderOnly ? l?.id : rng.pick(ups);
+    if (id === undefined) return;
     c.crash(id, rng.pick(crashPoints));
     const down = rng.chance(0.2) ? 0 : rng.range(1, 60);
     later(down, () => {
@@ -311,23 +335,41 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   // have not yet learned the removal still need.
 
   // ---- the fault phase ----
+  // How often each kind of event happens, drawn per seed: some runs are calm, some chaotic.
+  const rate = {
+    propose: rng.pick([0.3, 0.6, 0.9]),
+    partition: rng.pick([0.01, 0.03, 0.06]),
+    lossBurst: rng.pick([0, 0.01, 0.02]),
+    crash: rng.pick([0.005, 0.015, 0.03]),
+    crashLeader: rng.pick([0, 0.005, 0.015]),
+    confChange: rng.pick([0, 0.02, 0.05]),
+    compact: rng.pick([0, 0.02, 0.05]),
+    transfer: rng.pick([0, 0.005, 0.02]),
+    campaign: rng.pick([0, 0.005, 0.02]),
+    read: rng.pick([0, 0.1, 0.4]),
+  };
   for (let t = 0; t < faultTicks; t++) {
     runTimers();
-    if (rng.chance(0.5)) propose();
-    if (!partitioned && rng.chance(0.015)) startPartition();
-    if (rng.chance(0.008)) lossBurst();
-    if (rng.chance(0.012)) crashOne();
-    if (rng.chance(0.025)) confChange();
-    if (rng.chance(0.02)) {
+    if (rng.chance(rate.propose)) propose();
+    if (!partitioned && rng.chance(rate.partition)) startPartition();
+    if (rng.chance(rate.lossBurst)) lossBurst();
+    if (rng.chance(rate.crash)) crashOne(false);
+    if (rng.chance(rate.crashLeader)) crashOne(true);
+    if (rng.chance(rate.confChange)) confChange();
+    if (rng.chance(rate.compact)) {
       const ups = upIds();
       if (ups.length > 0) c.compact(rng.pick(ups), rng.pick([0, 2, 10]));
     }
-    if (rng.chance(0.005)) {
+    if (rng.chance(rate.transfer)) {
       const l = c.leader();
       const ups = upIds();
       if (l !== undefined && ups.length > 0) c.transferLeader(l.id, rng.pick(ups));
     }
-    if (rng.chance(0.003)) {
+    if (rng.chance(rate.read)) {
+      const ups = upIds();
+      if (ups.length > 0) c.readIndex(rng.pick(ups));
+    }
+    if (rng.chance(rate.campaign)) {
       const ups = upIds();
       if (ups.length > 0) c.campaign(rng.pick(ups));
     }
@@ -409,6 +451,7 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
     crashes: c.stats.crashes,
     confChanges,
     members: finalMembers,
+    stats: c.stats,
     summary:
       `seed ${seed}: ${c.now} ticks, ${c.checker.elections} elections, applied ${applied}, ` +
       `${c.stats.crashes} crashes, ${confChanges} conf changes, members [${finalMembers}], ` +
