@@ -280,6 +280,7 @@ export class Raft {
     if (pr.state === ProgressStateType.StateReplicate) {
       pr.pendingApp = m;
       pr.pendingAppBytes = entsSize(ents);
+      pr.pendingAppOwned = false;
     }
     return true;
   }
@@ -304,8 +305,17 @@ export class Raft {
       const bytes = payloadsSize(ents);
       // A commit-only MsgApp has no inflight slot yet: it becomes a new inflight message.
       const wasEmpty = m.entries.length === 0;
-      if (wasEmpty) m.entries = ents;
-      else for (let i = 0; i < ents.length; i++) m.entries.push(ents[i]!);
+      if (wasEmpty) {
+        m.entries = ents;
+        pr.pendingAppOwned = false;
+      } else {
+        // The array may be the one Storage.entries() returned: copy it before growing it.
+        if (!pr.pendingAppOwned) {
+          m.entries = m.entries.slice();
+          pr.pendingAppOwned = true;
+        }
+        for (let i = 0; i < ents.length; i++) m.entries.push(ents[i]!);
+      }
       pr.pendingAppBytes += size;
       if (wasEmpty) pr.sentEntries(ents.length, bytes);
       else pr.mergedEntries(ents.length, bytes);

@@ -117,9 +117,10 @@ export class RawNode {
       }),
     }));
     r.raftLog.append(ents);
-    // Commit them, and apply them here so that campaign() works at once; the application
-    // still sees them in committedEntries and applies them again (harmless: adding a member
-    // twice is a no-op).
+    // Commit them, and apply them here so that the configuration is known at once; the
+    // application still sees them in committedEntries and applies them again (harmless:
+    // adding a member twice is a no-op). As in etcd, campaign() only works once they are
+    // applied, i.e. after the first Ready is handled.
     r.raftLog.committed = ents.length;
     for (const p of peers) {
       r.applyConfChange(

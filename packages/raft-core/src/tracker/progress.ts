@@ -40,6 +40,8 @@ export class Progress {
   pendingApp: Message | null = null;
   /** The size (entsSize) of pendingApp's entries, bounded by maxSizePerMsg. */
   pendingAppBytes = 0;
+  /** Whether pendingApp.entries is an array raft made itself (safe to grow in place). */
+  pendingAppOwned = false;
 
   constructor(next: Index, inflights: Inflights, isLearner: boolean, match: Index = 0) {
     this.match = match;
