@@ -1,6 +1,8 @@
 // Regression tests for raft-core bugs found by the randomized runs (random.test.ts), each
 // replaying the minimized scenario of the failing seed step by step on bare RawNodes.
 import {
+  ConfChangeTransition,
+  ConfChangeType,
   EMPTY_BYTES,
   MemoryStorage,
   type Message,
@@ -11,6 +13,7 @@ import {
   newConfState,
 } from '@tsraft/raft-core';
 import { describe, expect, it } from 'vitest';
+import { decodeConfChangeEntry } from '../harness/index.js';
 
 interface Peer {
   id: number;
@@ -28,23 +31,31 @@ function peer(id: number, voters: number[]): Peer {
   return { id, node, storage };
 }
 
-/** Handles one Ready (persist, apply nothing, advance) and returns its messages. */
+/** Handles one Ready (persist, apply conf changes, advance) and returns its messages. */
 function ready(p: Peer): Message[] {
   if (!p.node.hasReady()) return [];
   const rd: Ready = p.node.ready();
   if (rd.snapshot) p.storage.applySnapshot(rd.snapshot);
   p.storage.append(rd.entries);
   if (rd.hardState) p.storage.setHardState(rd.hardState);
+  for (const e of rd.committedEntries) {
+    const cc = decodeConfChangeEntry(e);
+    if (cc !== null) p.node.applyConfChange(cc);
+  }
   p.node.advance();
   return rd.messages;
 }
 
-/** Delivers messages (and the answers they cause) between the peers until none are left. */
+/**
+ * Delivers messages (and the answers they cause) between the peers until none are left;
+ * messages to or from a peer not in `peers` are dropped.
+ */
 function exchange(peers: Peer[], msgs: Message[]): void {
   const q = [...msgs];
   for (let i = 0; i < 1000 && q.length > 0; i++) {
     const m = q.shift()!;
-    const to = peers.find((p) => p.id === m.to)!;
+    const to = peers.find((p) => p.id === m.to);
+    if (to === undefined || !peers.some((p) => p.id === m.from)) continue;
     to.node.step(m);
     for (const p of peers) q.push(...ready(p));
   }
@@ -143,5 +154,39 @@ describe('raft-core regressions found by the randomized runs', () => {
     }
     expect(reads).toHaveLength(1);
     expect(reads[0]).toBeGreaterThanOrEqual(k);
+  });
+
+  it('a joint configuration is left once a transfer that refused the auto-leave aborts (seed 777)', () => {
+    // The leader applied a joint configuration (auto-leave) while a leadership transfer was in
+    // progress: proposals are refused during a transfer, so the automatic leave was dropped
+    // and, as in etcd, only retried on the next applied entry. The transfer then timed out;
+    // with nothing more proposed, the group stayed joint forever.
+    const [a, b, c] = [peer(1, [1, 2, 3]), peer(2, [1, 2, 3]), peer(3, [1, 2, 3])];
+    a.node.campaign();
+    exchange([a, b, c], ready(a));
+    expect(a.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+    // Node 3 becomes unreachable; 1 and 2 still make a quorum, in both halves of the joint
+    // configuration that demotes 3.
+    const live = [a, b];
+    a.node.proposeConfChange({
+      transition: ConfChangeTransition.ConfChangeTransitionJointImplicit,
+      changes: [{ type: ConfChangeType.ConfChangeAddLearnerNode, nodeId: 3 }],
+      context: EMPTY_BYTES,
+    });
+    a.node.transferLeader(3); // never completes: 3 is unreachable
+    exchange(live, ready(a));
+    const cfg = () => a.node.status().config;
+    expect(cfg().votersOutgoing).toEqual([1, 2, 3]);
+    expect(a.node.basicStatus().leadTransferee).toBe(3);
+    // The transfer is abandoned after an election timeout; the joint state must then be left.
+    for (let i = 0; i < 30; i++) {
+      a.node.tick();
+      exchange(live, ready(a));
+    }
+    expect(a.node.basicStatus().leadTransferee).toBe(0);
+    expect(a.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+    expect(cfg().votersOutgoing).toEqual([]);
+    expect(cfg().voters).toEqual([1, 2]);
+    expect(cfg().learners).toEqual([3]);
   });
 });

@@ -510,6 +510,11 @@ export class Raft {
       // A transfer that did not finish within an election timeout is abandoned.
       if (this.state === StateType.Leader && this.leadTransferee !== None) {
         this.abortLeaderTransfer();
+        // The transfer refused the automatic leave of a joint configuration: propose it now
+        // rather than on the next apply, which an idle group never has (etcd waits for it).
+        if (this.trk.config.autoLeave && this.raftLog.applied >= this.pendingConfIndex) {
+          this.stepQuietly(confChangeToMsg(null));
+        }
       }
     }
     if (this.state !== StateType.Leader) return;
