@@ -18,7 +18,8 @@ const replay = seedFromEnv();
 const count = Number(process.env.SEEDS ?? DEFAULT_SEEDS);
 const first = Number(process.env.SEED_BASE ?? 1);
 const seeds = replay !== undefined ? [replay] : Array.from({ length: count }, (_, i) => first + i);
-const trace = process.env.TRACE !== undefined;
+// TRACE=1 keeps the last 5000 events for the failure report; TRACE=<n> keeps n.
+const trace = Number(process.env.TRACE ?? 0) > 1 ? Number(process.env.TRACE) : process.env.TRACE !== undefined;
 
 describe('randomized fault runs (sync storage writes)', () => {
   it(`${seeds.length} seeds keep the safety properties and converge`, {

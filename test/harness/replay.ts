@@ -1,4 +1,5 @@
 // Seeds and replay instructions for randomized tests.
+import { SafetyViolation } from './checkers.js';
 import type { Cluster } from './cluster.js';
 
 /** The replay command line for a test file and seed (printed when a seeded run fails). */
@@ -35,6 +36,11 @@ export function withSeedReport<T>(
       `seed ${seed} failed at tick ${c?.now ?? '?'}: ${(err as Error).message}`,
       `replay: ${replayCommand(testFile, seed)}   (add TRACE=1 for the event trace)`,
     ];
+    if (!(err instanceof SafetyViolation)) {
+      // Not a property violation: where it was thrown (raft-core or the harness).
+      const stack = ((err as Error).stack ?? '').split('\n').slice(1, 9);
+      lines.push(...stack);
+    }
     if (c !== null) {
       lines.push(c.describeNodes());
       const tail = c.traceTail(Number(process.env.TRACE_LINES ?? 300));

@@ -32,7 +32,8 @@ export interface ScenarioOptions {
   healTicks?: number;
   /** Force asyncStorageWrites on (true), off (false), or draw it (undefined: off). */
   asyncStorageWrites?: boolean;
-  trace?: boolean;
+  /** Keep an event trace (true: the last 5000 events; a number: that many). */
+  trace?: boolean | number;
   /** Called with the cluster as soon as it exists (for failure reports). */
   onCluster?: (c: ClusterT) => void;
 }
@@ -412,13 +413,16 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
       if (n !== undefined && !n.up && !retired.has(id)) c.restart(id);
     }
     if (settled) {
-      // Nodes outside the settled configuration would only disrupt it: stop them.
+      // Nodes outside the settled configuration would only disrupt it: stop them (as a
+      // removed etcd member shuts down). That includes a removed leader that did not step
+      // down (stepDownOnRemoval off): it takes no proposals, so the group needs a new one.
       for (const n of c.nodes.values()) {
         if (n.up && !m.has(n.id)) {
           retired.add(n.id);
           c.crash(n.id);
         }
       }
+      if (!leader.up) return false;
     }
     if (markerTerm !== r.term) {
       markerTerm = r.term;
