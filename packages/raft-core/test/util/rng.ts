@@ -1,6 +1,6 @@
 // A small seeded random number generator for deterministic tests. Every randomized test takes
-// its seed from TSRAFT_SEED when set (to replay a failure) or draws one, and reports it when
-// it fails.
+// its seed from TSRAFT_SEED when set (to replay a failure, or `random` to explore new seeds),
+// else a fixed default, so CI runs are reproducible; it reports the seed when it fails.
 
 /** mulberry32: a 32-bit state PRNG, uniform in [0, 1). Good enough for tests, and fast. */
 export function seededRandom(seed: number): () => number {
@@ -14,10 +14,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** The seed to use: TSRAFT_SEED if set, else a fresh one. */
+/** The default seed of every randomized test (CI is deterministic). */
+export const DEFAULT_SEED = 20261123;
+
+/** The seed to use: TSRAFT_SEED if set (`random` draws a fresh one), else DEFAULT_SEED. */
 export function pickSeed(): number {
   const env = process.env.TSRAFT_SEED;
-  if (env !== undefined && env !== '') {
+  if (env === undefined || env === '') return DEFAULT_SEED;
+  if (env !== 'random') {
     const n = Number(env);
     if (!Number.isSafeInteger(n)) throw new Error(`TSRAFT_SEED must be an integer, got ${env}`);
     return n;
