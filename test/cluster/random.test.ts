@@ -19,7 +19,8 @@ const count = Number(process.env.SEEDS ?? DEFAULT_SEEDS);
 const first = Number(process.env.SEED_BASE ?? 1);
 const seeds = replay !== undefined ? [replay] : Array.from({ length: count }, (_, i) => first + i);
 // TRACE=1 keeps the last 5000 events for the failure report; TRACE=<n> keeps n.
-const trace = Number(process.env.TRACE ?? 0) > 1 ? Number(process.env.TRACE) : process.env.TRACE !== undefined;
+const trace =
+  Number(process.env.TRACE ?? 0) > 1 ? Number(process.env.TRACE) : process.env.TRACE !== undefined;
 
 describe('randomized fault runs (sync storage writes)', () => {
   it(`${seeds.length} seeds keep the safety properties and converge`, {
@@ -38,6 +39,10 @@ describe('randomized fault runs (sync storage writes)', () => {
         add('ticks', res.ticks);
         add('elections', res.elections);
         add('confChanges', res.confChanges);
+        if (res.stuck !== undefined) {
+          add('stuck', 1);
+          console.log(res.summary);
+        }
         for (const [k, v] of Object.entries(res.stats)) add(k, v);
       } catch (err) {
         failures.push((err as Error).message);
