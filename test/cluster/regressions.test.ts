@@ -4,13 +4,18 @@ import {
   ConfChangeTransition,
   ConfChangeType,
   EMPTY_BYTES,
+  EntryType,
+  LocalAppendThread,
+  LocalApplyThread,
   MemoryStorage,
   type Message,
   MessageType,
   RawNode,
   type Ready,
   StateType,
+  encodeConfChange,
   newConfState,
+  newMessage,
 } from '@tsraft/raft-core';
 import { describe, expect, it } from 'vitest';
 import { decodeConfChangeEntry } from '../harness/index.js';
@@ -188,5 +193,71 @@ describe('raft-core regressions found by the randomized runs', () => {
     expect(cfg().votersOutgoing).toEqual([]);
     expect(cfg().voters).toEqual([1, 2]);
     expect(cfg().learners).toEqual([3]);
+  });
+
+  it('no snapshot is restored while committed entries are being applied (async writes, seed 99)', () => {
+    // With asyncStorageWrites, a follower handed a conf change to its apply thread, then
+    // restored a newer snapshot (a newer configuration) before that apply finished; the
+    // application then applied the old conf change on top of the snapshot's configuration
+    // ("can't apply simple config change in joint config", or silently a wrong one). Here:
+    // entry 2 makes 4 a learner, and the snapshot at 5 already has 4 as a voter.
+    const storage = new MemoryStorage();
+    storage.applySnapshot({
+      data: EMPTY_BYTES,
+      metadata: { index: 1, term: 1, confState: newConfState({ voters: [1, 2, 3] }) },
+    });
+    const n = new RawNode({
+      id: 3,
+      electionTick: 10,
+      heartbeatTick: 1,
+      storage,
+      asyncStorageWrites: true,
+    });
+    const addLearner4 = encodeConfChange({
+      type: ConfChangeType.ConfChangeAddLearnerNode,
+      nodeId: 4,
+      context: EMPTY_BYTES,
+      id: 0,
+    });
+    // Leader 1 appends and commits entry 2.
+    n.step(
+      newMessage({
+        type: MessageType.MsgApp,
+        from: 1,
+        to: 3,
+        term: 1,
+        index: 1,
+        logTerm: 1,
+        commit: 2,
+        entries: [{ term: 1, index: 2, type: EntryType.EntryConfChange, data: addLearner4 }],
+      }),
+    );
+    const local = (to: number) => n.ready().messages.filter((m) => m.to === to);
+    const [append] = local(LocalAppendThread);
+    storage.append(append!.entries);
+    storage.setHardState({ term: append!.term, vote: append!.vote, commit: append!.commit });
+    for (const r of append!.responses) if (r.to === 3) n.step(r);
+    const [apply] = local(LocalApplyThread); // entry 2 goes to the apply thread...
+    expect(apply!.entries.map((e) => e.index)).toEqual([2]);
+    // ...and before it is applied, the leader's snapshot at 5 arrives.
+    const snap = newMessage({
+      type: MessageType.MsgSnap,
+      from: 1,
+      to: 3,
+      term: 1,
+      snapshot: {
+        data: EMPTY_BYTES,
+        metadata: { index: 5, term: 1, confState: newConfState({ voters: [1, 2, 3, 4] }) },
+      },
+    });
+    n.step(snap);
+    // The apply thread finishes: the application applies entry 2's conf change.
+    n.applyConfChange(decodeConfChangeEntry(apply!.entries[0]!)!);
+    for (const r of apply!.responses) n.step(r);
+    // The snapshot may be restored now (the leader sends it again).
+    n.step(snap);
+    const cfg = n.status().config;
+    expect(cfg.voters).toEqual([1, 2, 3, 4]);
+    expect(cfg.learners).toEqual([]);
   });
 });

@@ -1293,6 +1293,16 @@ export class Raft {
       this.raftLog.commitTo(s.metadata.index);
       return false;
     }
+    if (this.raftLog.applying > this.raftLog.applied) {
+      // Committed entries handed to the application are still being applied; conf changes
+      // among them would then be applied on top of the snapshot's configuration. Ignore the
+      // snapshot until they are; the leader sends it again. (etcd restores regardless.)
+      this.logger.info(
+        { id: this.id, applying: this.raftLog.applying, applied: this.raftLog.applied },
+        'ignored snapshot while applying committed entries',
+      );
+      return false;
+    }
     this.raftLog.restore(s);
     this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
     const restored = restore(this.trk, this.raftLog.lastIndex(), cs);
