@@ -406,6 +406,18 @@ export class Cluster {
         for (const m of rd.messages) this.send(node, m);
       }
       if (point === 'afterApply') this.applyEntries(node, rd.committedEntries);
+    } else if (point !== 'idle' && point !== 'beforePersist' && node.asyncWrites) {
+      // The storage threads die mid-way: the oldest write is durable (and, past afterSend,
+      // its responses to peers are out), but nothing was stepped back into raft.
+      const m = node.appendQueue.shift();
+      if (m !== undefined) {
+        this.persistAppend(node, m);
+        if (point === 'afterSend' || point === 'afterApply') {
+          for (const r of m.responses) if (r.to !== node.id) this.send(node, r);
+        }
+      }
+      const a = point === 'afterApply' ? node.applyQueue.shift() : undefined;
+      if (a !== undefined) this.applyEntries(node, a.entries);
     }
     node.raw = null;
     node.incarnation++;
@@ -946,12 +958,17 @@ export class Cluster {
     const m = node.appendQueue.shift();
     if (m === undefined) throw new Error(`node ${node.id}: append thread event without a write`);
     if (this.tracing) this.trace(`append done at ${node.id}: ${describeMessage(m)}`);
+    this.persistAppend(node, m);
+    this.deliverResponses(node, m.responses);
+  }
+
+  /** Writes what a MsgStorageAppend carries (an all-zero hard state means unchanged). */
+  private persistAppend(node: SimNode, m: Message): void {
     const hs =
       m.term !== 0 || m.vote !== 0 || m.commit !== 0
         ? { term: m.term, vote: m.vote, commit: m.commit }
         : undefined;
     this.persist(node, m.snapshot, m.entries, hs, true);
-    this.deliverResponses(node, m.responses);
   }
 
   private completeApply(node: SimNode): void {

@@ -148,6 +148,7 @@ export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): 
       maxCommittedSizePerReady: rng.pick([0, 0, 100, 4096]),
       maxUncommittedEntriesSize: rng.pick([0, 0, 0, 2048]),
       stepDownOnRemoval: rng.chance(0.9),
+      disableProposalForwarding: rng.chance(0.1),
     },
     network: {
       dropRate: rng.pick([0, 0.01, 0.05, 0.1]),
@@ -434,6 +435,7 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
     transfer: rng.pick([0, 0.005, 0.02]),
     campaign: rng.pick([0, 0.005, 0.02]),
     read: rng.pick([0, 0.1, 0.4]),
+    forgetLeader: rng.pick([0, 0, 0.01]),
   };
   for (let t = 0; t < faultTicks; t++) {
     runTimers();
@@ -452,6 +454,10 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
       const l = c.leader();
       const ups = upIds();
       if (l !== undefined && ups.length > 0) c.transferLeader(l.id, rng.pick(ups));
+    }
+    if (rng.chance(rate.forgetLeader)) {
+      const ups = upIds();
+      if (ups.length > 0) c.forgetLeader(rng.pick(ups));
     }
     if (rng.chance(rate.read)) {
       const ups = upIds();
