@@ -16,6 +16,7 @@ import {
   type Config,
   type Entry,
   EntryType,
+  type HardState,
   ErrCompacted,
   ErrInvalidConfChange,
   ErrProposalDropped,
@@ -23,6 +24,7 @@ import {
   LocalAppendThread,
   LocalApplyThread,
   type Message,
+  MessageType,
   type NodeId,
   RawNode,
   type Ready,
@@ -37,11 +39,12 @@ import {
   decodeConfChangeV2,
   isEmptyHardState,
   isEmptySnap,
+  newMessage,
 } from '@tsraft/raft-core';
 import { LevelStorage } from '@tsraft/raft-storage-level';
 import { TcpTransport, type TransportStats } from '@tsraft/raft-transport-tcp';
 import { type Logger, pino } from 'pino';
-import { takeAppendBatch } from './append-batch.js';
+import { type AppendBatch, takeAppendBatch } from './append-batch.js';
 import { type CommittedEntry, toCommittedEntry } from './committed.js';
 import {
   Session,
@@ -172,8 +175,15 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private readonly applyQueue: Message[] = [];
   /** Messages for peers, sent at the end of each loop turn. */
   private outbox: Message[] = [];
-  private appending: Promise<void> | null = null;
-  private applying: Promise<void> | null = null;
+  /** The append worker, while appendRunning (a flag: a worker may finish synchronously). */
+  private appending: Promise<void> = Promise.resolve();
+  private appendRunning = false;
+  /** A commit-only hard state not yet written (see deferCommitOnly). */
+  private deferredCommit: HardState | null = null;
+  private deferredCommitTimer: NodeJS.Timeout | null = null;
+  private flushCommitNow = false;
+  private applying: Promise<void> = Promise.resolve();
+  private applyRunning = false;
   /** Proposals waiting for a leader to be known before they are stepped. */
   private readonly leaderWaiters = new Set<LeaderWaiter>();
 
@@ -349,6 +359,10 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     await this.transport?.stop();
     await Promise.allSettled([this.appending, this.applying]);
     await this.snapshots.idle();
+    if (this.deferredCommitTimer !== null) clearTimeout(this.deferredCommitTimer);
+    if (this.deferredCommit !== null && this.failure === null) {
+      await this.storage.save({ hardState: this.deferredCommit }).catch(() => {});
+    }
     await this.storage.close().catch((err: unknown) => {
       this.logger.warn({ err }, 'closing storage failed');
     });
@@ -435,8 +449,14 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       for (const w of ws) w.run();
     }
     this.flushOutbox();
-    if (this.appendQueue.length > 0 && this.appending === null) this.appending = this.runAppends();
-    if (this.applyQueue.length > 0 && this.applying === null) this.applying = this.runApplies();
+    if (this.appendQueue.length > 0 && !this.appendRunning) {
+      this.appendRunning = true;
+      this.appending = this.runAppends();
+    }
+    if (this.applyQueue.length > 0 && !this.applyRunning) {
+      this.applyRunning = true;
+      this.applying = this.runApplies();
+    }
   }
 
   private handleReady(rd: Ready): void {
@@ -520,6 +540,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     try {
       while (this.appendQueue.length > 0 && this.lifecycle === 'running') {
         const b = takeAppendBatch(this.appendQueue);
+        if (this.deferCommitOnly(b)) continue;
         // Entries before the snapshot must be applied before the state machine is replaced.
         if (b.snapshot !== null) await this.applyIdle();
         const t0 = performance.now();
@@ -540,11 +561,50 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
       this.fail(err);
     }
     // Same synchronous turn as the last queue check: a later push starts a new worker.
-    this.appending = null;
+    this.appendRunning = false;
+  }
+
+  /**
+   * A write that only moves the commit index needs no fsync of its own (etcd does not sync
+   * it either: a restart learns the commit index again from the leader), and nothing waits
+   * for it. Holding it back spares one fsync per round of proposals: it rides along with the
+   * next write, or goes out on its own after a tick (snapshots wait for a durable commit index).
+   */
+  private deferCommitOnly(b: AppendBatch): boolean {
+    const hs = b.hardState;
+    const saved = this.storage.hardState();
+    if (hs !== null && b.entries.length === 0 && b.snapshot === null && b.responses.length === 0) {
+      if (hs.term === saved.term && hs.vote === saved.vote && !this.flushCommitNow) {
+        this.deferredCommit = hs;
+        this.deferredCommitTimer ??= setTimeout(() => this.flushDeferredCommit(), this.cfg.tickMs);
+        return true;
+      }
+    }
+    this.flushCommitNow = false;
+    // Anything else carries the newest hard state it knows of, deferred or not.
+    if (this.deferredCommit !== null && hs === null) b.hardState = this.deferredCommit;
+    this.deferredCommit = null;
+    return false;
+  }
+
+  private flushDeferredCommit(): void {
+    this.deferredCommitTimer = null;
+    const hs = this.deferredCommit;
+    if (hs === null || this.lifecycle !== 'running') return;
+    this.flushCommitNow = true;
+    this.appendQueue.push(
+      newMessage({
+        type: MessageType.MsgStorageAppend,
+        term: hs.term,
+        vote: hs.vote,
+        commit: hs.commit,
+      }),
+    );
+    this.schedule();
   }
 
   private async applyIdle(): Promise<void> {
-    while (this.applying !== null) await this.applying;
+    while (this.applyRunning) await this.applying;
   }
 
   // ---- the apply worker ------------------------------------------------------------------
@@ -564,7 +624,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     } catch (err) {
       this.fail(err);
     }
-    this.applying = null;
+    this.applyRunning = false;
   }
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
