@@ -113,7 +113,7 @@ const BAD: Array<[string, string, unknown, number]> = [
 
 describe('bad requests', () => {
   it.each(BAD)('%s %s %j → %i, nothing changes', async (method, path, body, status) => {
-    const before = Buffer.from(h.sm.snapshot());
+    const before = Buffer.from(h.sm.snapshotSync());
     const proposals = h.consensus.proposals;
     const members = JSON.stringify(h.consensus.members());
     const r = await call(h.url, method, path, body);
@@ -122,14 +122,14 @@ describe('bad requests', () => {
     expect(r.body).toMatchObject({
       error: { code: expect.any(String), message: expect.any(String) },
     });
-    expect(Buffer.from(h.sm.snapshot()).equals(before)).toBe(true);
+    expect(Buffer.from(h.sm.snapshotSync()).equals(before)).toBe(true);
     expect(JSON.stringify(h.consensus.members())).toBe(members);
     // A failed CAS is proposed (the comparison runs in the state machine); nothing else is.
     if (status !== 409 || !path.endsWith('/cas')) expect(h.consensus.proposals).toBe(proposals);
   });
 
   it('rejects a body larger than the limit when it is streamed without a length', async () => {
-    const before = Buffer.from(h.sm.snapshot());
+    const before = Buffer.from(h.sm.snapshotSync());
     const { port } = new URL(h.url);
     const reply = await new Promise<string>((resolve, reject) => {
       const s = net.connect(Number(port), '127.0.0.1');
@@ -147,7 +147,7 @@ describe('bad requests', () => {
     });
     expect(reply).toMatch(/^HTTP\/1.1 413/);
     expect(reply).toMatch(/"payload_too_large"/);
-    expect(Buffer.from(h.sm.snapshot()).equals(before)).toBe(true);
+    expect(Buffer.from(h.sm.snapshotSync()).equals(before)).toBe(true);
   });
 
   it('still serves good requests afterwards', async () => {

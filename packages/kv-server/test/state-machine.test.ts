@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, KvCodecError } from '../src/kv/bytes.js';
 import { type Command, decodeCommand, encodeCommand } from '../src/kv/command.js';
-import { decodeSnapshot, encodeSnapshot } from '../src/kv/snapshot.js';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync } from '../src/kv/snapshot.js';
 import { KvStateMachine } from '../src/kv/state-machine.js';
 import { KvStore } from '../src/kv/store.js';
 
@@ -207,28 +207,70 @@ describe('KvStateMachine', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), (cmds) => {
         const a = run(cmds);
-        const snap = a.snapshot();
+        const snap = a.snapshotSync();
         const b = new KvStateMachine();
         b.restore(snap);
         expect([...b.store.entries()]).toEqual([...a.store.entries()]);
         expect(b.store.revision).toBe(a.store.revision);
         expect(b.store.memberList()).toEqual(a.store.memberList());
-        expect(Buffer.from(b.snapshot()).equals(Buffer.from(snap))).toBe(true);
+        expect(Buffer.from(b.snapshotSync()).equals(Buffer.from(snap))).toBe(true);
         // Replicas applying the same commands hold the same bytes.
-        expect(Buffer.from(run(cmds).snapshot()).equals(Buffer.from(snap))).toBe(true);
+        expect(Buffer.from(run(cmds).snapshotSync()).equals(Buffer.from(snap))).toBe(true);
         // The restored store keeps working like the original.
         const next: Command = { op: 'put', key: 'zz', value: 'after' };
         a.apply([{ index: 0, data: encodeCommand(next) }]);
         b.apply([{ index: 0, data: encodeCommand(next) }]);
-        expect(Buffer.from(b.snapshot()).equals(Buffer.from(a.snapshot()))).toBe(true);
+        expect(Buffer.from(b.snapshotSync()).equals(Buffer.from(a.snapshotSync()))).toBe(true);
       }),
       { numRuns: 200 },
     );
   });
 
+  it('ranges agree with a naive model under any interleaving of writes and ranges', () => {
+    const step = fc.oneof(
+      command,
+      fc.record({ op: fc.constant('range' as const), prefix: fc.string({ maxLength: 2 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+        const s = new KvStore();
+        const model = new Map<string, string>();
+        for (const st of steps) {
+          if (st.op === 'range') {
+            const want = [...model.keys()].filter((k) => k.startsWith(st.prefix)).sort();
+            expect(s.range(st.prefix).kvs.map((kv) => kv.key)).toEqual(want);
+            continue;
+          }
+          s.apply(st);
+          // Mirror the store's effect on the key set.
+          model.clear();
+          for (const kv of s.entries()) model.set(kv.key, kv.value);
+        }
+        let chars = 0;
+        for (const [k, v] of model) chars += k.length + v.length;
+        expect(s.contentChars).toBe(chars);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('encodes the same bytes in chunks, yielding in between', async () => {
+    const s = new KvStore();
+    for (let i = 0; i < 1000; i++)
+      s.apply({ op: 'put', key: `k${(i * 37) % 1000}`, value: `v${i}é` });
+    s.apply({ op: 'setMember', id: 1, clientUrl: 'http://a', peerUrl: 'a:1' });
+    const sync = Buffer.from(encodeSnapshot(s));
+    for (const chunk of [1, 7, 999, 1000, 5000]) {
+      expect(Buffer.from(await encodeSnapshotAsync(s, chunk)).equals(sync)).toBe(true);
+    }
+    const sm = new KvStateMachine();
+    sm.restore(sync);
+    expect(Buffer.from(await sm.snapshot()).equals(sync)).toBe(true);
+  });
+
   it('restore replaces what was there; an empty snapshot empties the store', () => {
     const sm = run([{ op: 'put', key: 'old', value: '1' }]);
-    sm.restore(run([{ op: 'put', key: 'new', value: '2' }]).snapshot());
+    sm.restore(run([{ op: 'put', key: 'new', value: '2' }]).snapshotSync());
     expect(sm.store.get('old')).toBeUndefined();
     expect(sm.store.get('new')?.value).toBe('2');
     sm.restore(new Uint8Array());
@@ -239,7 +281,7 @@ describe('KvStateMachine', () => {
     const snap = run([
       { op: 'put', key: 'a', value: '1' },
       { op: 'put', key: 'b', value: '2' },
-    ]).snapshot();
+    ]).snapshotSync();
     expect(() => decodeSnapshot(snap.subarray(0, snap.length - 2))).toThrow(KvCodecError);
     const bad = snap.slice();
     bad[0] = 0;

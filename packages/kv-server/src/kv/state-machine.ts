@@ -2,7 +2,7 @@
 // applies it to the KvStore; snapshots and restores the whole store.
 import { KvCodecError } from './bytes.js';
 import { decodeCommand } from './command.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync } from './snapshot.js';
 import { type CommandResult, KvStore } from './store.js';
 
 /** What apply returns for an entry whose data is not a command (the same on every replica). */
@@ -43,7 +43,13 @@ export class KvStateMachine {
     return this.store.apply(cmd);
   }
 
-  snapshot(): Uint8Array {
+  /** The whole store as bytes (raft-node applies nothing until the promise settles). */
+  snapshot(): Promise<Uint8Array> {
+    return encodeSnapshotAsync(this.store);
+  }
+
+  /** The same bytes at once, blocking until done. */
+  snapshotSync(): Uint8Array {
     return encodeSnapshot(this.store);
   }
 

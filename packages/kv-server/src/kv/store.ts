@@ -49,6 +49,8 @@ export class KvStore {
   private readonly map = new Map<string, Entry>();
   private readonly keys = new SortedKeys();
   private readonly members = new Map<number, MemberRecord>();
+  /** Sum of key and value lengths in UTF-16 units: sizes snapshot buffers up front. */
+  private chars = 0;
 
   get revision(): number {
     return this.rev;
@@ -56,6 +58,11 @@ export class KvStore {
 
   get size(): number {
     return this.map.size;
+  }
+
+  /** Key and value characters held (UTF-16 units; UTF-8 bytes for ASCII data). */
+  get contentChars(): number {
+    return this.chars;
   }
 
   get(key: string): KeyValue | undefined {
@@ -144,12 +151,32 @@ export class KvStore {
     for (const key of this.keys.all()) yield toKv(key, this.map.get(key)!);
   }
 
+  /**
+   * Keys [from, to) of the sorted order, without allocating a KeyValue per key (snapshot
+   * encoding). Do not change the store between calls that belong together.
+   */
+  forEachSorted(
+    from: number,
+    to: number,
+    fn: (key: string, value: string, create: number, mod: number, version: number) => void,
+  ): void {
+    const keys = this.keys.all();
+    const end = Math.min(to, keys.length);
+    for (let i = from; i < end; i++) {
+      const key = keys[i]!;
+      const e = this.map.get(key)!;
+      fn(key, e.value, e.createRevision, e.modRevision, e.version);
+    }
+  }
+
   /** Replaces the whole content (restore from a snapshot). `kvs` must be sorted by key. */
   reset(revision: number, kvs: Iterable<KeyValue>, members: Iterable<MemberRecord>): void {
     this.rev = revision;
     this.map.clear();
+    this.chars = 0;
     const keys: string[] = [];
     for (const kv of kvs) {
+      this.chars += kv.key.length + kv.value.length;
       this.map.set(kv.key, {
         value: kv.value,
         createRevision: kv.createRevision,
@@ -174,12 +201,19 @@ export class KvStore {
             modRevision: this.rev,
             version: prev.version + 1,
           };
-    if (prev === undefined) this.keys.insert(key);
+    if (prev === undefined) {
+      this.keys.insert(key);
+      this.chars += key.length + value.length;
+    } else {
+      this.chars += value.length - prev.value.length;
+    }
     this.map.set(key, e);
     return toKv(key, e);
   }
 
   private remove(key: string): void {
+    const e = this.map.get(key);
+    if (e !== undefined) this.chars -= key.length + e.value.length;
     this.map.delete(key);
     this.keys.remove(key);
   }
