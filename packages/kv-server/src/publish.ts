@@ -22,9 +22,10 @@ export async function publishSelf(
     const isMember = consensus.members().some((m) => m.id === self.id);
     if (isMember && consensus.status().leader !== 0) {
       try {
+        // Not tied to `signal`: stopping the node rejects the proposal anyway.
         await consensus.propose(
           encodeCommand({ op: 'setMember', ...self }),
-          AbortSignal.any([signal, AbortSignal.timeout(5000)]),
+          AbortSignal.timeout(5000),
         );
         logger.debug({ clientUrl: self.clientUrl }, 'published member attributes');
         continue;
@@ -34,15 +35,13 @@ export async function publishSelf(
       }
     }
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, delay);
-      signal.addEventListener(
-        'abort',
-        () => {
-          clearTimeout(t);
-          resolve();
-        },
-        { once: true },
-      );
+      const done = (): void => {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, delay);
+      signal.addEventListener('abort', done, { once: true });
     });
     delay = Math.min(2000, delay * 2);
   }

@@ -138,10 +138,10 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       await closeServer(this.http, 2000);
       this.http = null;
     }
-    await this.publishing;
     if (this.raft !== null) {
-      await this.raft.stop();
+      await this.raft.stop(); // rejects a member-record proposal still in flight
       this.raft = null;
     }
+    await this.publishing;
   }
 }
