@@ -66,6 +66,21 @@ export class Counter implements StateMachine<number> {
   }
 }
 
+/** Records every applied number in order; snapshots carry the whole list. */
+export class Recorder implements StateMachine<number> {
+  values: number[] = [];
+  apply(entries: readonly AppliedEntry[]): number[] {
+    for (const e of entries) this.values.push(Number(dec.decode(e.data)));
+    return entries.map(() => this.values.length);
+  }
+  snapshot(): Uint8Array {
+    return enc.encode(JSON.stringify(this.values));
+  }
+  restore(data: Uint8Array): void {
+    this.values = JSON.parse(dec.decode(data)) as number[];
+  }
+}
+
 export type TestNode = RaftNode<number> & { counter: Counter; dir: string; address: string };
 
 export type NodeOverrides = Partial<RaftNodeOptions<number>>;
