@@ -72,6 +72,12 @@ export interface ClusterOptions {
   codec?: boolean;
   /** asyncStorageWrites: a write or apply completes after [min, max] ticks. */
   storageDelay?: { min: number; max: number };
+  /**
+   * Synchronous mode, pipelined like a driver that keeps stepping messages (and ticking)
+   * while a Ready is being written, as etcd's Node does: the Ready is handled [min, max]
+   * ticks after ready(), and advance() follows; meanwhile the node receives messages.
+   */
+  pipelineDelay?: { min: number; max: number };
   /** Probability that a node misses a tick (clock drift between nodes). */
   tickSkipRate?: number;
   /** Keep a trace of events (the last `trace` lines; true: 5000). */
@@ -162,6 +168,8 @@ export class SimNode {
   applyBusyUntil = 0;
   /** The highest index this node ever knew (and persisted) as committed. */
   commitChecked = 0;
+  /** Pipelined sync mode: the Ready handed out and not yet written (advance() pending). */
+  pendingReady: Ready | null = null;
   /** A conf change was applied since the last snapshot: take one once it can be durable. */
   confSnapshotWanted = false;
   /** Ready handling steps, for stats. */
@@ -203,6 +211,8 @@ const enum EventKind {
   Deliver = 0,
   AppendDone = 1,
   ApplyDone = 2,
+  /** Pipelined sync mode: the pending Ready's write is done (persist, send, apply, advance). */
+  ReadyDone = 3,
 }
 
 interface SimEvent extends HeapItem {
@@ -399,8 +409,15 @@ export class Cluster {
     if (raw === null) return;
     this.trace(`crash ${id} at ${point}`);
     this.stats.crashes++;
-    if (point !== 'idle' && point !== 'beforePersist' && !node.asyncWrites && raw.hasReady()) {
-      const rd = raw.ready();
+    const pending = node.pendingReady;
+    node.pendingReady = null;
+    if (
+      point !== 'idle' &&
+      point !== 'beforePersist' &&
+      !node.asyncWrites &&
+      (pending !== null || raw.hasReady())
+    ) {
+      const rd = pending ?? raw.ready();
       this.persistReady(node, rd);
       if (point === 'afterSend' || point === 'afterApply') {
         for (const m of rd.messages) this.send(node, m);
@@ -513,7 +530,7 @@ export class Cluster {
       let busy = false;
       for (const node of this.nodes.values()) {
         const raw = node.raw;
-        if (raw?.hasReady()) {
+        if (node.pendingReady === null && raw?.hasReady()) {
           busy = true;
           this.handleReady(node);
         }
@@ -698,10 +715,32 @@ export class Cluster {
       this.afterStep(node);
       return;
     }
+    const pd = this.opts.pipelineDelay;
+    if (pd !== undefined) {
+      // Written later; until then the node keeps receiving messages but makes no Ready.
+      node.pendingReady = rd;
+      this.events.push({
+        at: this.now + (pd.max > pd.min ? this.rng.range(pd.min, pd.max) : pd.min),
+        key: this.nextKey(),
+        kind: EventKind.ReadyDone,
+        node: node.id,
+        from: node.id,
+        msg: null,
+        bytes: null,
+        inc: node.incarnation,
+      });
+      this.afterStep(node);
+      return;
+    }
+    this.finishReady(node, rd);
+  }
+
+  /** Persist, send, apply, advance: the rest of the synchronous Ready contract. */
+  private finishReady(node: SimNode, rd: Ready): void {
     this.persistReady(node, rd);
     for (const m of rd.messages) this.send(node, m);
     this.applyEntries(node, rd.committedEntries);
-    raw.advance();
+    node.raw!.advance();
     this.afterStep(node);
   }
 
@@ -926,7 +965,12 @@ export class Cluster {
     if (e.kind !== EventKind.Deliver) {
       if (node === undefined || node.raw === null || node.incarnation !== e.inc) return;
       if (e.kind === EventKind.AppendDone) this.completeAppend(node);
-      else this.completeApply(node);
+      else if (e.kind === EventKind.ApplyDone) this.completeApply(node);
+      else {
+        const rd = node.pendingReady!;
+        node.pendingReady = null;
+        this.finishReady(node, rd);
+      }
       return;
     }
     const m = e.bytes !== null ? decodeMessage(e.bytes) : { ...e.msg! };

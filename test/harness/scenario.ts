@@ -131,6 +131,9 @@ export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): 
     trace: o.trace ?? false,
     tickSkipRate,
     storageDelay: { min: 0, max: rng.pick([0, 1, 2, 4]) },
+    ...(!asyncStorageWrites && rng.chance(0.4)
+      ? { pipelineDelay: { min: 0, max: rng.pick([0, 1, 2]) } }
+      : {}),
     raft: {
       electionTick: 10,
       heartbeatTick: rng.pick([1, 1, 2, 3]),
@@ -170,7 +173,9 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   const c = new Cluster(copts);
   o.onCluster?.(c);
   const faultTicks = o.faultTicks ?? rng.range(200, 400);
-  const healTicks = o.healTicks ?? 1500;
+  // Generous: with one entry per MsgApp, one MsgApp in flight and slow Readys, catching up
+  // a long log takes a few ticks per entry.
+  const healTicks = o.healTicks ?? 5000;
   const timers: { at: number; fn: Action }[] = [];
   const later = (ticks: number, fn: Action) => timers.push({ at: c.now + ticks, fn });
   let nextId = Math.max(...c.nodes.keys()) + 1;
