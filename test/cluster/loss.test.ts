@@ -1,7 +1,7 @@
 // Issue 2: a 3-node cluster under 20% message loss elects one leader per term and commits
 // 10,000 proposals, applied identically, in the same order, on every node.
 import { describe, expect, it } from 'vitest';
-import { Cluster, seedFromEnv, withSeedReport } from '../harness/index.js';
+import { Cluster, type ClusterOptions, seedFromEnv, withSeedReport } from '../harness/index.js';
 
 const FILE = 'test/cluster/loss.test.ts';
 
@@ -15,7 +15,20 @@ function payloadId(b: Uint8Array): number {
   return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0);
 }
 
-describe('3-node cluster under 20% message loss', () => {
+const modes: {
+  name: string;
+  opts: Partial<ClusterOptions>;
+  async?: boolean;
+  /** Hand leadership to another node every this many ticks. */
+  churn?: number;
+}[] = [
+  { name: 'synchronous Ready handling', opts: {} },
+  { name: 'leadership moving every 40 ticks', opts: {}, churn: 40 },
+  { name: 'pipelined Ready handling', opts: { pipelineDelay: { min: 0, max: 1 } } },
+  { name: 'async storage writes', opts: { storageDelay: { min: 0, max: 1 } }, async: true },
+];
+
+describe.each(modes)('3-node cluster under 20% message loss ($name)', ({ opts, async, churn }) => {
   it('elects one leader per term and commits 10,000 proposals identically everywhere', () => {
     const seed = seedFromEnv() ?? 2;
     withSeedReport(FILE, seed, (h) => {
@@ -23,8 +36,15 @@ describe('3-node cluster under 20% message loss', () => {
         seed,
         network: { dropRate: 0.2 },
         // Small messages and a small window, so replication takes many round trips under loss.
-        raft: { preVote: true, checkQuorum: true, maxInflightMsgs: 16, maxSizePerMsg: 512 },
+        raft: {
+          preVote: true,
+          checkQuorum: true,
+          maxInflightMsgs: 16,
+          maxSizePerMsg: 512,
+          asyncStorageWrites: async === true,
+        },
         trace: process.env.TRACE !== undefined,
+        ...opts,
       });
       h.cluster = c;
       const total = 10_000;
@@ -49,6 +69,9 @@ describe('3-node cluster under 20% message loss', () => {
           if (done()) return true;
           const leader = c.leader();
           if (leader === undefined || leader.raw === null) return false;
+          if (churn !== undefined && c.now % churn === 0) {
+            c.transferLeader(leader.id, leader.id === 3 ? 1 : leader.id + 1);
+          }
           for (let i = 0; i < perTick && pending.size < maxOutstanding; i++) {
             const id = retry.length > 0 ? retry.pop()! : nextId < total ? nextId++ : -1;
             if (id < 0) break;
@@ -76,7 +99,7 @@ describe('3-node cluster under 20% message loss', () => {
       expect(new Set(seqs[0]).size).toBe(total);
       expect(seqs[1]).toEqual(seqs[0]);
       expect(seqs[2]).toEqual(seqs[0]);
-      expect(c.checker.elections).toBeGreaterThanOrEqual(1);
+      expect(c.checker.elections).toBeGreaterThanOrEqual(churn === undefined ? 1 : 5);
       if (process.env.VERBOSE) {
         console.log(
           `seed ${seed}: ${c.now} ticks, ${c.checker.elections} elections, ${c.stats.sent} sent, ${c.stats.dropped} dropped`,
