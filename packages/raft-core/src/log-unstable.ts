@@ -1,6 +1,6 @@
 // The part of the log not yet written to Storage: an optional incoming snapshot and the
 // entries after it. Entries leave once the application reports them stable.
-import type { Entry, Index, Snapshot, Term } from './raftpb.js';
+import { EMPTY_ENTRIES, type Entry, type Index, type Snapshot, type Term } from './raftpb.js';
 
 export class Unstable {
   /** An incoming snapshot, if any; it precedes every entry here. */
@@ -42,10 +42,11 @@ export class Unstable {
     return n < this.entries.length ? this.entries[n]!.term : undefined;
   }
 
-  /** The entries not yet handed to the application for writing (a fresh array). */
+  /** The entries not yet handed to the application for writing (a fresh array, or the
+   * shared frozen empty one). */
   nextEntries(): Entry[] {
     const inProgress = this.offsetInProgress - this.offset;
-    if (this.entries.length === inProgress) return [];
+    if (this.entries.length === inProgress) return EMPTY_ENTRIES;
     return this.entries.slice(inProgress);
   }
 
@@ -75,7 +76,9 @@ export class Unstable {
     if (gt === undefined || index < this.offset) return; // unknown or already stable
     if (gt !== term) return; // replaced by a later append; wait for that one
     const num = index + 1 - this.offset;
-    this.entries = num === this.entries.length ? [] : this.entries.slice(num);
+    // `entries` is never handed out (readers get copies), so it can be emptied in place.
+    if (num === this.entries.length) this.entries.length = 0;
+    else this.entries = this.entries.slice(num);
     this.offset = index + 1;
     if (this.offsetInProgress < this.offset) this.offsetInProgress = this.offset;
   }

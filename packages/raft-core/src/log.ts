@@ -3,7 +3,15 @@
 import { ErrCompacted, ErrLogTemporarilyUnavailable, ErrUnavailable, RaftError } from './errors.js';
 import type { Logger } from './logger.js';
 import { Unstable } from './log-unstable.js';
-import { type Entry, type Index, type Snapshot, type Term, entsSize, limitSize } from './raftpb.js';
+import {
+  EMPTY_ENTRIES,
+  type Entry,
+  type Index,
+  type Snapshot,
+  type Term,
+  entsSize,
+  limitSize,
+} from './raftpb.js';
 import type { FetchContext, Storage } from './storage.js';
 
 export class RaftLog {
@@ -138,18 +146,18 @@ export class RaftLog {
    * them first).
    */
   nextCommittedEnts(allowUnstable: boolean): Entry[] {
-    if (this.applyingEntsPaused || this.applyFetchPending) return [];
-    if (this.hasNextOrInProgressSnapshot()) return [];
+    if (this.applyingEntsPaused || this.applyFetchPending) return EMPTY_ENTRIES;
+    if (this.hasNextOrInProgressSnapshot()) return EMPTY_ENTRIES;
     const lo = this.applying + 1;
     const hi = this.maxAppliableIndex(allowUnstable) + 1;
-    if (lo >= hi) return [];
+    if (lo >= hi) return EMPTY_ENTRIES;
     const maxSize = this.maxApplyingEntsSize - this.applyingEntsSize;
     try {
       return this.slice(lo, hi, maxSize, APPLY_FETCH);
     } catch (err) {
       if (err instanceof ErrLogTemporarilyUnavailable) {
         this.applyFetchPending = true;
-        return [];
+        return EMPTY_ENTRIES;
       }
       throw err;
     }

@@ -42,6 +42,7 @@ import {
   None,
   type Snapshot,
   type Term,
+  blankMessage,
   entsSize,
   isEmptySnap,
   newMessage,
@@ -264,14 +265,11 @@ export class Raft {
     const committed = this.raftLog.committed;
     if (this.tryMergeAppend(pr, prevIndex, ents, committed)) return true;
 
-    const m = newMessage({
-      to,
-      type: MessageType.MsgApp,
-      index: prevIndex,
-      logTerm: prevTerm,
-      entries: ents,
-      commit: committed,
-    });
+    const m = blankMessage(MessageType.MsgApp, to);
+    m.index = prevIndex;
+    m.logTerm = prevTerm;
+    m.entries = ents;
+    m.commit = committed;
     this.send(m);
     const bytes = payloadsSize(ents);
     pr.sentEntries(ents.length, bytes);
@@ -358,7 +356,10 @@ export class Raft {
   private sendHeartbeat(to: NodeId, ctx: Uint8Array): void {
     const pr = this.trk.progress.get(to)!;
     const commit = Math.min(pr.match, this.raftLog.committed);
-    this.send(newMessage({ to, type: MessageType.MsgHeartbeat, commit, context: ctx }));
+    const m = blankMessage(MessageType.MsgHeartbeat, to);
+    m.commit = commit;
+    m.context = ctx;
+    this.send(m);
     pr.sentCommitTo(commit);
   }
 
@@ -1196,12 +1197,16 @@ export class Raft {
     const log = this.raftLog;
     if (m.index < log.committed) {
       // Everything up to our commit index is known to match: tell the leader where we are.
-      this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: log.committed }));
+      const resp = blankMessage(MessageType.MsgAppResp, m.from);
+      resp.index = log.committed;
+      this.send(resp);
       return;
     }
     const lastNewIndex = log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNewIndex !== undefined) {
-      this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: lastNewIndex }));
+      const resp = blankMessage(MessageType.MsgAppResp, m.from);
+      resp.index = lastNewIndex;
+      this.send(resp);
       return;
     }
     this.logger.debug(
@@ -1437,7 +1442,9 @@ export class Raft {
     ) {
       prev.index = li;
     } else {
-      this.send(newMessage({ to: this.id, type: MessageType.MsgAppResp, index: li }));
+      const ack = blankMessage(MessageType.MsgAppResp, this.id);
+      ack.index = li;
+      this.send(ack);
     }
     return true;
   }

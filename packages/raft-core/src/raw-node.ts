@@ -24,6 +24,7 @@ import {
   ConfChangeType,
   type ConfState,
   EMPTY_BYTES,
+  EMPTY_MESSAGES,
   type Entry,
   EntryType,
   type HardState,
@@ -32,6 +33,7 @@ import {
   type NodeId,
   None,
   type Snapshot,
+  blankMessage,
   emptyHardState,
   entsSize,
   isEmptyHardState,
@@ -83,6 +85,7 @@ export class RawNode {
   private prevHardSt: HardState;
   /** Messages stepped back in by advance() (synchronous mode). */
   private stepsOnAdvance: Message[] = [];
+  private spareSteps: Message[] = [];
   private readyPending = false;
 
   constructor(config: Config) {
@@ -149,13 +152,10 @@ export class RawNode {
 
   /** Proposes data for the log. Throws ErrProposalDropped when it cannot be appended. */
   propose(data: Uint8Array): void {
-    this.raft.step(
-      newMessage({
-        type: MessageType.MsgProp,
-        from: this.raft.id,
-        entries: [{ term: 0, index: 0, type: EntryType.EntryNormal, data }],
-      }),
-    );
+    const m = blankMessage(MessageType.MsgProp, 0);
+    m.from = this.raft.id;
+    m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
+    this.raft.step(m);
   }
 
   /** Proposes a configuration change (ConfChange or ConfChangeV2). */
@@ -232,6 +232,8 @@ export class RawNode {
     // Term, vote and entries must be durable before messages that rely on them go out.
     rd.mustSync = rd.entries.length > 0 || termOrVoteChanged;
 
+    // rd.messages is raft's outbox itself (acceptReady gives raft a new one), so pushing
+    // onto it hands the messages out.
     if (this.asyncStorageWrites) {
       if (this.needStorageAppendMsg(rd)) rd.messages.push(this.newStorageAppendMsg(rd));
       if (rd.committedEntries.length > 0)
@@ -240,8 +242,11 @@ export class RawNode {
       // The Ready contract sends messages only after entries are persisted, so responses
       // that wait for durability can go out with this Ready (except self-addressed ones,
       // which advance() steps back in).
-      for (const m of r.msgsAfterAppend) if (m.to !== r.id) rd.messages.push(m);
+      const after = r.msgsAfterAppend;
+      for (let i = 0; i < after.length; i++) if (after[i]!.to !== r.id) rd.messages.push(after[i]!);
     }
+    // Nothing to send: hand out the shared empty array and let raft keep its (empty) outbox.
+    if (rd.messages.length === 0) rd.messages = EMPTY_MESSAGES;
     return rd;
   }
 
@@ -252,14 +257,15 @@ export class RawNode {
     if (rd.readStates.length > 0) r.readStates = [];
     if (!this.asyncStorageWrites) {
       const steps = this.stepsOnAdvance;
-      for (const m of r.msgsAfterAppend) if (m.to === r.id) steps.push(m);
+      const after = r.msgsAfterAppend;
+      for (let i = 0; i < after.length; i++) if (after[i]!.to === r.id) steps.push(after[i]!);
       if (this.needStorageAppendRespMsg(rd)) steps.push(this.newStorageAppendRespMsg(rd));
       if (rd.committedEntries.length > 0)
         steps.push(newStorageApplyRespMsg(r.id, rd.committedEntries));
       this.readyPending = true;
     }
-    r.msgs = [];
-    r.msgsAfterAppend = [];
+    if (rd.messages === r.msgs) r.msgs = [];
+    if (r.msgsAfterAppend.length > 0) r.msgsAfterAppend = [];
     // The queued MsgApps are handed out: nothing more may be merged into them.
     const ids = r.trk.ids;
     const progress = r.trk.progress;
@@ -278,10 +284,16 @@ export class RawNode {
   advance(): void {
     if (this.asyncStorageWrites)
       throw new ErrUsage('advance() must not be called with asyncStorageWrites');
+    // Two arrays take turns, so advancing allocates none.
     const steps = this.stepsOnAdvance;
-    this.stepsOnAdvance = [];
+    this.stepsOnAdvance = this.spareSteps;
     this.readyPending = false;
-    for (const m of steps) this.raft.step(m);
+    try {
+      for (let i = 0; i < steps.length; i++) this.raft.step(steps[i]!);
+    } finally {
+      steps.length = 0;
+      this.spareSteps = steps;
+    }
   }
 
   private needStorageAppendMsg(rd: Ready): boolean {
@@ -328,12 +340,9 @@ export class RawNode {
    */
   private newStorageAppendRespMsg(rd: Ready): Message {
     const r = this.raft;
-    const m = newMessage({
-      type: MessageType.MsgStorageAppendResp,
-      to: r.id,
-      from: LocalAppendThread,
-      term: r.term,
-    });
+    const m = blankMessage(MessageType.MsgStorageAppendResp, r.id);
+    m.from = LocalAppendThread;
+    m.term = r.term;
     if (r.raftLog.hasNextOrInProgressUnstableEnts()) {
       m.index = r.raftLog.lastIndex();
       m.logTerm = r.raftLog.lastTerm();
@@ -422,12 +431,10 @@ export class RawNode {
 
 function newStorageApplyRespMsg(id: NodeId, ents: Entry[]): Message {
   // Committed entries apply under no particular term: term stays 0.
-  return newMessage({
-    type: MessageType.MsgStorageApplyResp,
-    to: id,
-    from: LocalApplyThread,
-    entries: ents,
-  });
+  const m = blankMessage(MessageType.MsgStorageApplyResp, id);
+  m.from = LocalApplyThread;
+  m.entries = ents;
+  return m;
 }
 
 export { CampaignType, StateType };
