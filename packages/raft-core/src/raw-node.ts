@@ -28,6 +28,7 @@ import {
   type Entry,
   EntryType,
   type HardState,
+  type Index,
   type Message,
   MessageType,
   type NodeId,
@@ -156,6 +157,15 @@ export class RawNode {
     m.from = this.raft.id;
     m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
     this.raft.step(m);
+  }
+
+  /**
+   * The index of the last entry in the log, persisted or not. Right after a propose() that
+   * did not throw on a leader, it is the index the proposal got (a driver tracking its own
+   * proposals needs it; etcd's Node answers the same through its Ready entries).
+   */
+  lastIndex(): Index {
+    return this.raft.raftLog.lastIndex();
   }
 
   /** Proposes a configuration change (ConfChange or ConfChangeV2). */

@@ -345,6 +345,22 @@ describe('step guards', () => {
   });
 });
 
+describe('lastIndex', () => {
+  it("is the index a leader's proposal got, before any Ready", () => {
+    const n = newTestNode(1, [1]);
+    n.node.campaign();
+    stabilize([n]);
+    const before = n.node.lastIndex();
+    expect(before).toBe(1); // the leader's empty entry
+    n.node.propose(enc('x'));
+    expect(n.node.lastIndex()).toBe(before + 1);
+    const rd = n.node.ready();
+    expect(rd.entries.map((e) => e.index)).toEqual([before + 1]);
+    persistAndApply(n, rd);
+    expect(n.node.lastIndex()).toBe(before + 1);
+  });
+});
+
 describe('reportUnreachable', () => {
   it('sends a replicating follower back to probing; harmless elsewhere', () => {
     const nodes = [1, 2, 3].map((id) => newTestNode(id, [1, 2, 3]));
