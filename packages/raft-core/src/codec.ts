@@ -184,3 +184,194 @@ function fillSnapshot(s: Snapshot): Snapshot {
   if (s.metadata.confState === null) s.metadata.confState = pb.ConfState.create() as never;
   return s;
 }
+
+// ---- Messages written straight into a caller's buffer ------------------------------------
+// encodeMessage allocates a result per call; a transport framing thousands of small messages
+// per write wants the bytes where the frame goes. The common shape (no snapshot, no responses,
+// nothing unknown, fields of the declared types) is sized and written here by hand, byte for
+// byte what protobufjs writes (same field order, same presence rule: non-null and own); any
+// other message goes through encodeMessage and is copied.
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** Length of a uint64 field's varint; throws ErrCodec as SafeWriter does. */
+function u64Size(value: number): number {
+  if (value >>> 0 !== value && (!Number.isSafeInteger(value) || value < 0)) {
+    throw new ErrCodec(`cannot encode ${value} as uint64: not a safe non-negative integer`);
+  }
+  return varintSize(value);
+}
+
+function varintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  if (v < 0x800000000) return 5;
+  if (v < 0x40000000000) return 6;
+  if (v < 0x2000000000000) return 7;
+  return 8; // up to 2^56, beyond MAX_SAFE_INTEGER
+}
+
+function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  while (v > 0x7fffffff) {
+    buf[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  while (v > 0x7f) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Fields that the hand-written path can write as protobufjs would. */
+function isPlainEnum(v: unknown): boolean {
+  return v == null || (typeof v === 'number' && (v | 0) >= 0);
+}
+
+function isPlainBytes(v: unknown): boolean {
+  return v == null || v instanceof Uint8Array;
+}
+
+function isSimpleEntry(e: Entry): boolean {
+  return (
+    e !== null &&
+    typeof e === 'object' &&
+    !hasUnknowns(e) &&
+    isPlainEnum(e.type) &&
+    isPlainBytes(e.data)
+  );
+}
+
+function isSimpleMessage(m: Message): boolean {
+  if (m.snapshot != null || hasUnknowns(m) || !isPlainEnum(m.type)) return false;
+  if (m.responses != null && m.responses.length > 0) return false;
+  if (!isPlainBytes(m.context)) return false;
+  const ents = m.entries;
+  if (ents != null) {
+    for (let i = 0; i < ents.length; i++) if (!isSimpleEntry(ents[i]!)) return false;
+  }
+  return true;
+}
+
+/** Bytes of a field with tag byte `1 + varint`, or 0 when absent (protobufjs' presence rule). */
+function u64Field(o: object, key: string, v: number | null | undefined): number {
+  return v != null && hasOwn.call(o, key) ? 1 + u64Size(v) : 0;
+}
+
+function enumField(o: object, key: string, v: number | null | undefined): number {
+  return v != null && hasOwn.call(o, key) ? 1 + varintSize(v | 0) : 0;
+}
+
+function bytesField(o: object, key: string, v: Uint8Array | null | undefined): number {
+  return v != null && hasOwn.call(o, key) ? 1 + varintSize(v.length) + v.length : 0;
+}
+
+function entrySize(e: Entry): number {
+  return (
+    enumField(e, 'type', e.type) +
+    u64Field(e, 'term', e.term) +
+    u64Field(e, 'index', e.index) +
+    bytesField(e, 'data', e.data)
+  );
+}
+
+function simpleMessageSize(m: Message): number {
+  let n =
+    enumField(m, 'type', m.type) +
+    u64Field(m, 'to', m.to) +
+    u64Field(m, 'from', m.from) +
+    u64Field(m, 'term', m.term) +
+    u64Field(m, 'logTerm', m.logTerm) +
+    u64Field(m, 'index', m.index);
+  const ents = m.entries;
+  if (ents != null) {
+    for (let i = 0; i < ents.length; i++) {
+      const s = entrySize(ents[i]!);
+      n += 1 + varintSize(s) + s;
+    }
+  }
+  n += u64Field(m, 'commit', m.commit);
+  if (m.reject != null && hasOwn.call(m, 'reject')) n += 2;
+  return (
+    n +
+    u64Field(m, 'rejectHint', m.rejectHint) +
+    bytesField(m, 'context', m.context) +
+    u64Field(m, 'vote', m.vote)
+  );
+}
+
+// Writers for a message already sized (so every value is known valid).
+function putU64(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
+  if (v == null || !hasOwn.call(o, key)) return pos;
+  buf[pos] = tag;
+  return writeVarint(buf, pos + 1, v as number);
+}
+
+function putEnum(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
+  if (v == null || !hasOwn.call(o, key)) return pos;
+  buf[pos] = tag;
+  return writeVarint(buf, pos + 1, (v as number) | 0);
+}
+
+function putBytes(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
+  if (v == null || !hasOwn.call(o, key)) return pos;
+  const b = v as Uint8Array;
+  buf[pos] = tag;
+  pos = writeVarint(buf, pos + 1, b.length);
+  if (b.length <= 16) {
+    for (let i = 0; i < b.length; i++) buf[pos + i] = b[i]!;
+  } else {
+    buf.set(b, pos);
+  }
+  return pos + b.length;
+}
+
+function writeSimpleMessage(m: Message, buf: Uint8Array, pos: number): number {
+  pos = putEnum(buf, pos, m, 'type', 8, m.type);
+  pos = putU64(buf, pos, m, 'to', 16, m.to);
+  pos = putU64(buf, pos, m, 'from', 24, m.from);
+  pos = putU64(buf, pos, m, 'term', 32, m.term);
+  pos = putU64(buf, pos, m, 'logTerm', 40, m.logTerm);
+  pos = putU64(buf, pos, m, 'index', 48, m.index);
+  const ents = m.entries;
+  if (ents != null) {
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i]!;
+      buf[pos] = 58;
+      pos = writeVarint(buf, pos + 1, entrySize(e));
+      pos = putEnum(buf, pos, e, 'type', 8, e.type);
+      pos = putU64(buf, pos, e, 'term', 16, e.term);
+      pos = putU64(buf, pos, e, 'index', 24, e.index);
+      pos = putBytes(buf, pos, e, 'data', 34, e.data);
+    }
+  }
+  pos = putU64(buf, pos, m, 'commit', 64, m.commit);
+  if (m.reject != null && hasOwn.call(m, 'reject')) {
+    buf[pos++] = 80;
+    buf[pos++] = m.reject ? 1 : 0;
+  }
+  pos = putU64(buf, pos, m, 'rejectHint', 88, m.rejectHint);
+  pos = putBytes(buf, pos, m, 'context', 98, m.context);
+  return putU64(buf, pos, m, 'vote', 104, m.vote);
+}
+
+/** The length of `encodeMessage(m)`, without building it for the common message shapes.
+ * Throws ErrCodec where encodeMessage would. */
+export function encodedMessageSize(m: Message): number {
+  return isSimpleMessage(m) ? simpleMessageSize(m) : encodeMessage(m).length;
+}
+
+/**
+ * Writes the bytes of `encodeMessage(m)` into `buf` at `offset` and returns the offset after
+ * them. `buf` must have `encodedMessageSize(m)` bytes of room there; call that first, since it
+ * does the validation (an ErrCodec from it means nothing is written).
+ */
+export function encodeMessageInto(m: Message, buf: Uint8Array, offset: number): number {
+  if (isSimpleMessage(m)) return writeSimpleMessage(m, buf, offset);
+  const bytes = encodeMessage(m);
+  buf.set(bytes, offset);
+  return offset + bytes.length;
+}

@@ -19,7 +19,9 @@ import {
   encodeEntry,
   encodeHardState,
   encodeMessage,
+  encodeMessageInto,
   encodeSnapshot,
+  encodedMessageSize,
   newMessage,
 } from '../src/index.js';
 
@@ -207,5 +209,56 @@ describe('codec unknowns', () => {
     const msg = new Uint8Array([0x3a, withUnknown.length, ...withUnknown]); // field 7 (entries)
     expect(() => decodeMessage(msg)).toThrow(ErrCodec);
     expect(() => decodeEntry(withUnknown)).toThrow(ErrCodec);
+  });
+});
+
+describe('encodeMessageInto', () => {
+  /** encodeMessageInto at an offset of a larger buffer, checked against encodeMessage. */
+  function sameBytes(m: Parameters<typeof encodeMessage>[0]): void {
+    const want = encodeMessage(m);
+    const size = encodedMessageSize(m);
+    expect(size).toBe(want.length);
+    const buf = new Uint8Array(size + 10).fill(0xee);
+    expect(encodeMessageInto(m, buf, 3)).toBe(3 + size);
+    expect(Array.from(buf.subarray(3, 3 + size))).toEqual(Array.from(want));
+    expect(buf[2]).toBe(0xee);
+    expect(buf[3 + size]).toBe(0xee);
+    expect(plain(decodeMessage(buf.subarray(3, 3 + size)))).toEqual(plain(decodeMessage(want)));
+  }
+
+  it('writes exactly what encodeMessage returns, for any message', () => {
+    // Without snapshot and responses (the hand-written path) and with them (the fallback).
+    const simple = baseMessage.map((m) => ({ ...m, snapshot: null, responses: [] }));
+    fc.assert(fc.property(simple, sameBytes), { numRuns: 500 });
+    fc.assert(fc.property(message, sameBytes), { numRuns: 200 });
+  });
+
+  it('matches encodeMessage on decoded messages (defaults on the prototype) and partial ones', () => {
+    fc.assert(
+      fc.property(message, (m) => sameBytes(decodeMessage(encodeMessage(m)))),
+      { numRuns: 200 },
+    );
+    sameBytes(newMessage({ type: MessageType.MsgHeartbeat, to: 2, from: 1, term: 3 }));
+    sameBytes({ type: MessageType.MsgApp, to: 2 } as never);
+    sameBytes({ entries: [{ data: new Uint8Array(300).fill(1) }] } as never);
+    sameBytes({ type: MessageType.MsgSnapStatus, to: 2 ** 40, index: 2 ** 53 - 1 } as never);
+  });
+
+  it('throws ErrCodec where encodeMessage does', () => {
+    const bad = [
+      newMessage({ type: MessageType.MsgApp, term: -1 }),
+      newMessage({ type: MessageType.MsgApp, index: 2 ** 53 }),
+      newMessage({ type: MessageType.MsgApp, commit: 1.5 }),
+      newMessage({
+        type: MessageType.MsgApp,
+        entries: [
+          { term: 1, index: Number.NaN, type: EntryType.EntryNormal, data: new Uint8Array(1) },
+        ],
+      }),
+    ];
+    for (const m of bad) {
+      expect(() => encodeMessage(m)).toThrow(ErrCodec);
+      expect(() => encodedMessageSize(m)).toThrow(ErrCodec);
+    }
   });
 });
