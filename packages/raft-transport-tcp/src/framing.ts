@@ -118,27 +118,43 @@ export class FrameDecoder {
  */
 const COPY_LIMIT = 2048;
 
+/** `kinds` entry of bytes that are already whole frames (headers included). */
+const FRAMED = 0;
+
 /**
  * The frames of one socket write. Small frames are copied into one contiguous buffer; a large
- * body keeps its own buffer (its header still joins the contiguous run), so the socket sees a
- * handful of buffers (one writev) however many messages there are.
+ * body keeps its own buffer (its header still joins the contiguous run), and bytes already
+ * framed (the send queue's slabs) go as they are, so the socket sees a handful of buffers (one
+ * writev) however many messages there are.
  */
 export class FrameBatch {
   private kinds: number[] = [];
   private heads: (Uint8Array | null)[] = [];
   private bodies: Uint8Array[] = [];
+  private frames = 0;
   /** Wire bytes of the batch, headers included. */
   bytes = 0;
 
+  /** Frames in the batch. */
   get count(): number {
-    return this.kinds.length;
+    return this.frames;
   }
 
   add(kind: FrameKind, head: Uint8Array | null, body: Uint8Array): void {
     this.kinds.push(kind);
     this.heads.push(head);
     this.bodies.push(body);
+    this.frames++;
     this.bytes += FRAME_HEADER + (head === null ? 0 : head.length) + body.length;
+  }
+
+  /** Adds `count` whole frames, headers included, written as they are (no copy). */
+  addFrames(framed: Buffer, count: number): void {
+    this.kinds.push(FRAMED);
+    this.heads.push(null);
+    this.bodies.push(framed);
+    this.frames += count;
+    this.bytes += framed.length;
   }
 
   /** The buffers to write, in order; resets the batch. */
@@ -147,19 +163,30 @@ export class FrameBatch {
     let i = 0;
     const n = this.kinds.length;
     while (i < n) {
-      // One contiguous run: headers and small bodies up to (and including) the next large body's header.
+      if (this.kinds[i] === FRAMED) {
+        out.push(this.bodies[i] as Buffer);
+        i++;
+        continue;
+      }
+      // One contiguous run: headers and small bodies up to (and including) the next large
+      // body's header, or up to already-framed bytes.
       let runBytes = 0;
       let j = i;
-      for (; j < n; j++) {
+      let large = false;
+      for (; j < n && this.kinds[j] !== FRAMED; j++) {
         const head = this.heads[j];
         runBytes += FRAME_HEADER + (head === null ? 0 : head.length);
         const bl = this.bodies[j]!.length;
-        if (bl >= COPY_LIMIT) break;
+        if (bl >= COPY_LIMIT) {
+          large = true;
+          break;
+        }
         runBytes += bl;
       }
+      const last = large ? j : j - 1;
       const run = Buffer.allocUnsafe(runBytes);
       let off = 0;
-      for (let k = i; k <= j && k < n; k++) {
+      for (let k = i; k <= last; k++) {
         const head = this.heads[k] ?? null;
         const body = this.bodies[k]!;
         const hl = head === null ? 0 : head.length;
@@ -170,20 +197,18 @@ export class FrameBatch {
           run.set(head, off);
           off += hl;
         }
-        if (k === j) {
-          out.push(run);
-          out.push(toBuffer(body));
-        } else {
-          run.set(body, off);
-          off += body.length;
-        }
+        if (k === last && large) break;
+        run.set(body, off);
+        off += body.length;
       }
-      if (j >= n) out.push(run);
-      i = j + 1;
+      out.push(run);
+      if (large) out.push(toBuffer(this.bodies[last]!));
+      i = last + 1;
     }
     this.kinds.length = 0;
     this.heads.length = 0;
     this.bodies.length = 0;
+    this.frames = 0;
     this.bytes = 0;
     return out;
   }

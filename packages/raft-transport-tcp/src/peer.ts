@@ -15,7 +15,7 @@ import {
   type Message,
   MessageType,
   type NodeId,
-  encodeMessage,
+  encodedMessageSize,
   isLocalMsg,
 } from '@tsraft/raft-core';
 import { Backoff } from './backoff.js';
@@ -211,22 +211,23 @@ export class Peer {
       this.dropInvalid(m, 'local message type');
       return;
     }
-    let body: Uint8Array;
+    // Sized (and validated) first, then encoded straight into the queue's slab.
+    let size: number;
     try {
-      body = encodeMessage(m);
+      size = encodedMessageSize(m);
     } catch (err) {
       this.dropInvalid(m, (err as Error).message);
       return;
     }
-    if (body.length + 1 > this.host.limits.maxFrameSize) {
+    if (size + 1 > this.host.limits.maxFrameSize) {
       this.s.dropped.tooLarge++;
       this.host.logger.warn(
-        { peer: this.id, type: MessageType[m.type], bytes: body.length },
+        { peer: this.id, type: MessageType[m.type], bytes: size },
         'raft-transport-tcp: message larger than maxFrameSize dropped',
       );
       return;
     }
-    if (!this.queue.push(laneOf(m.type), body)) {
+    if (!this.queue.pushMessage(laneOf(m.type), m, size)) {
       this.s.dropped.queueFull++;
       // As etcd's rafthttp does: a lost append makes the leader probe the peer again.
       if (m.type === MessageType.MsgApp) this.host.reportUnreachable(this.id);

@@ -1,4 +1,4 @@
-// The per-peer send queue: encoded messages wait here until the connection can take them.
+// The per-peer send queue: encoded frames wait here until the connection can take them.
 // Two lanes, each bounded in bytes and FIFO: a control lane (heartbeats, votes, responses —
 // small and latency-critical) that every write drains first, and a bulk lane (appends,
 // forwarded proposals) that a write takes only up to a byte budget (the batch limit and the
@@ -6,7 +6,7 @@
 // appends, never behind megabytes of them. Snapshots have their own stream
 // (snapshot.ts). When a lane is full, the new message is dropped: Raft tolerates loss, and a
 // bounded queue keeps a dead or slow peer from eating the process's memory.
-import { MessageType } from '@tsraft/raft-core';
+import { type Message, MessageType, encodeMessageInto } from '@tsraft/raft-core';
 import { FRAME_HEADER, type FrameBatch, FrameKind } from './framing.js';
 
 export const Lane = { Control: 0, Bulk: 1 } as const;
@@ -61,10 +61,101 @@ export class Fifo<T> {
   }
 }
 
+/**
+ * A slab of frames written back to back. Append-only: a region handed to the socket is never
+ * written again (the socket may still hold it), so a slab is dropped, not reused, once read.
+ */
+interface Slab {
+  readonly buf: Buffer;
+  /** Bytes written so far. */
+  end: number;
+}
+
+/** Slab size: hundreds of small frames per allocation, and one socket buffer per write. */
+const SLAB_BYTES = 64 << 10;
+
+/**
+ * One lane: frames (header included) encoded straight into slabs at push time, so a flush hands
+ * the socket views of the slabs (no per-message buffer, no copy into a batch buffer), and the
+ * FIFO holds only frame sizes (numbers, no per-message object).
+ */
 class LaneQueue {
-  readonly fifo = new Fifo<Uint8Array>();
+  private readonly sizes = new Fifo<number>();
+  private readonly slabs = new Fifo<Slab>();
+  /** The slab being appended to (the FIFO's last), or null. */
+  private tail: Slab | null = null;
+  /** Read offset in the FIFO's first slab. */
+  private readPos = 0;
   bytes = 0;
   constructor(readonly limit: number) {}
+
+  get length(): number {
+    return this.sizes.length;
+  }
+
+  /** Room for a frame of `size` bytes at the end of the last slab, or false if the lane is full. */
+  reserve(size: number): Slab | null {
+    if (this.bytes + size > this.limit) return null;
+    let t = this.tail;
+    if (t === null || t.buf.length - t.end < size) {
+      t = { buf: Buffer.allocUnsafe(Math.max(SLAB_BYTES, size)), end: 0 };
+      this.slabs.push(t);
+      this.tail = t;
+    }
+    return t;
+  }
+
+  /** Records a frame of `size` bytes just written at the end of `slab`. */
+  commit(slab: Slab, size: number): void {
+    slab.end += size;
+    this.sizes.push(size);
+    this.bytes += size;
+  }
+
+  /**
+   * Moves frames into `batch`, as views of the slabs, while they stay within `budget` bytes
+   * (always at least one). Returns how many moved.
+   */
+  take(batch: FrameBatch, budget: number): number {
+    let moved = 0;
+    let taken = 0;
+    while (true) {
+      const slab = this.slabs.peek();
+      if (slab === undefined) break;
+      if (this.readPos === slab.end && slab !== this.tail) {
+        this.slabs.shift();
+        this.readPos = 0;
+        continue;
+      }
+      // Frames of this slab that fit: one contiguous view.
+      const start = this.readPos;
+      let pos = start;
+      let n = 0;
+      for (let size = this.sizes.peek(); size !== undefined; size = this.sizes.peek()) {
+        if (pos + size > slab.end) break; // in the next slab
+        if (moved + n > 0 && taken + size > budget) break;
+        this.sizes.shift();
+        pos += size;
+        taken += size;
+        n++;
+      }
+      if (n === 0) break;
+      batch.addFrames(slab.buf.subarray(start, pos), n);
+      this.readPos = pos;
+      this.bytes -= pos - start;
+      moved += n;
+      if (pos < slab.end) break; // out of budget
+    }
+    return moved;
+  }
+
+  clear(): void {
+    this.sizes.clear();
+    this.slabs.clear();
+    this.tail = null;
+    this.readPos = 0;
+    this.bytes = 0;
+  }
 }
 
 export class SendQueue {
@@ -74,13 +165,30 @@ export class SendQueue {
     this.lanes = [new LaneQueue(maxControlBytes), new LaneQueue(maxBulkBytes)];
   }
 
-  /** Queues an encoded message; false (and nothing queued) when the lane has no room. */
+  /** Queues an encoded message body; false (and nothing queued) when the lane has no room. */
   push(lane: Lane, body: Uint8Array): boolean {
     const q = this.lanes[lane];
     const size = body.length + FRAME_HEADER;
-    if (q.bytes + size > q.limit) return false;
-    q.fifo.push(body);
-    q.bytes += size;
+    const slab = q.reserve(size);
+    if (slab === null) return false;
+    writeHeader(slab.buf, slab.end, body.length);
+    slab.buf.set(body, slab.end + FRAME_HEADER);
+    q.commit(slab, size);
+    return true;
+  }
+
+  /**
+   * Queues `m`, encoding it straight into the lane's slab; `bodySize` is
+   * encodedMessageSize(m) (the caller has validated it). False when the lane has no room.
+   */
+  pushMessage(lane: Lane, m: Message, bodySize: number): boolean {
+    const q = this.lanes[lane];
+    const size = bodySize + FRAME_HEADER;
+    const slab = q.reserve(size);
+    if (slab === null) return false;
+    writeHeader(slab.buf, slab.end, bodySize);
+    encodeMessageInto(m, slab.buf, slab.end + FRAME_HEADER);
+    q.commit(slab, size);
     return true;
   }
 
@@ -89,19 +197,12 @@ export class SendQueue {
   }
 
   get length(): number {
-    return this.lanes[0].fifo.length + this.lanes[1].fifo.length;
+    return this.lanes[0].length + this.lanes[1].length;
   }
 
   /** Moves the whole control lane into `batch`; returns how many messages moved. */
   fillControl(batch: FrameBatch): number {
-    const control = this.lanes[Lane.Control];
-    let moved = 0;
-    for (let body = control.fifo.shift(); body !== undefined; body = control.fifo.shift()) {
-      batch.add(FrameKind.Message, null, body);
-      moved++;
-    }
-    control.bytes = 0;
-    return moved;
+    return this.lanes[Lane.Control].take(batch, Number.POSITIVE_INFINITY);
   }
 
   /**
@@ -109,32 +210,22 @@ export class SendQueue {
    * least one, so an append larger than the budget still goes). Returns how many moved.
    */
   fillBulk(batch: FrameBatch, budget: number): number {
-    const bulk = this.lanes[Lane.Bulk];
-    let taken = 0;
-    let moved = 0;
-    for (let body = bulk.fifo.peek(); body !== undefined; body = bulk.fifo.peek()) {
-      const size = body.length + FRAME_HEADER;
-      if (moved > 0 && taken + size > budget) break;
-      bulk.fifo.shift();
-      bulk.bytes -= size;
-      batch.add(FrameKind.Message, null, body);
-      taken += size;
-      moved++;
-    }
-    return moved;
+    return this.lanes[Lane.Bulk].take(batch, budget);
   }
 
   get bulkLength(): number {
-    return this.lanes[Lane.Bulk].fifo.length;
+    return this.lanes[Lane.Bulk].length;
   }
 
   /** Empties both lanes; returns how many messages were discarded. */
   clear(): number {
     const n = this.length;
-    for (const q of this.lanes) {
-      q.fifo.clear();
-      q.bytes = 0;
-    }
+    for (const q of this.lanes) q.clear();
     return n;
   }
+}
+
+function writeHeader(buf: Buffer, pos: number, bodySize: number): void {
+  buf.writeUInt32BE(bodySize + 1, pos);
+  buf[pos + 4] = FrameKind.Message;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { encodeMessage } from '@tsraft/raft-core';
+import { decodeMessage, encodeMessage, encodedMessageSize } from '@tsraft/raft-core';
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../src/errors.js';
 import { FrameBatch, FrameDecoder, FrameKind } from '../src/framing.js';
@@ -179,6 +179,75 @@ describe('SendQueue', () => {
     expect(q.bulkLength).toBe(2);
     expect(q.clear()).toBe(2);
     expect(q.bytes).toBe(0);
+  });
+});
+
+describe('SendQueue slabs', () => {
+  it('keeps frames in order across slabs, budgets and pushes between takes', () => {
+    const q = new SendQueue(1 << 20, 64 << 20);
+    const sizes = [10, 300, 5000, 40, 70_000, 1, 900]; // some frames end a slab, one is a slab
+    let pushed = 0;
+    let taken = 0;
+    const budgets = [1, 500, 64 << 10, 3000, Number.POSITIVE_INFINITY];
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 50; i++) {
+        const m = app(1, 2, pushed, sizes[pushed % sizes.length]!);
+        expect(q.pushMessage(Lane.Bulk, m, encodedMessageSize(m))).toBe(true);
+        pushed++;
+      }
+      const batch = new FrameBatch();
+      const moved = q.fillBulk(batch, budgets[round % budgets.length]!);
+      expect(moved).toBeGreaterThan(0);
+      expect(batch.count).toBe(moved);
+      const bytes = batch.bytes;
+      const bufs = batch.take();
+      expect(Buffer.concat(bufs).length).toBe(bytes);
+      const frames = collect(new FrameDecoder(1 << 20), bufs);
+      expect(frames.length).toBe(moved);
+      for (const [kind, body] of frames) {
+        expect(kind).toBe(FrameKind.Message);
+        const m = decodeMessage(body);
+        expect(m.index).toBe(taken);
+        expect(m.entries[0]!.data.length).toBe(sizes[taken % sizes.length]);
+        taken++;
+      }
+    }
+    const batch = new FrameBatch();
+    q.push(Lane.Control, new Uint8Array([7]));
+    expect(q.fillBulk(batch, Number.POSITIVE_INFINITY) + q.fillControl(batch)).toBe(
+      pushed - taken + 1,
+    );
+    expect(q.length).toBe(0);
+    expect(q.bytes).toBe(0);
+  });
+});
+
+describe('FrameBatch with already-framed bytes', () => {
+  it('keeps them in order between copied runs and large bodies', () => {
+    const framed = new FrameBatch();
+    framed.add(FrameKind.Message, null, Buffer.from('xy'));
+    framed.add(FrameKind.Message, null, Buffer.from('z'));
+    const pre = Buffer.concat(framed.take());
+    const batch = new FrameBatch();
+    batch.add(FrameKind.Window, null, Buffer.from([0, 0, 0, 9]));
+    batch.addFrames(pre, 2);
+    batch.add(FrameKind.SnapChunk, Buffer.from([0, 0, 0, 1]), Buffer.alloc(5000, 3));
+    batch.addFrames(pre, 2);
+    batch.add(FrameKind.Pong, null, Buffer.alloc(0));
+    expect(batch.count).toBe(7);
+    const bytes = batch.bytes;
+    const bufs = batch.take();
+    expect(Buffer.concat(bufs).length).toBe(bytes);
+    const frames = collect(new FrameDecoder(1 << 20), bufs);
+    expect(frames.map(([k, b]) => `${k}:${b.length}`)).toEqual([
+      '6:4',
+      '1:2',
+      '1:1',
+      '3:5004',
+      '1:2',
+      '1:1',
+      '7:0',
+    ]);
   });
 });
 
