@@ -1,0 +1,123 @@
+// The append worker: group commit. MsgStorageAppends queue up while a write is in flight and
+// are merged into the next one (append-batch.ts): one synced LevelStorage.save per batch.
+// Responses (acknowledgements, votes) are delivered only once the write is durable.
+import { performance } from 'node:perf_hooks';
+import { type HardState, type Message, MessageType, newMessage } from '@tsraft/raft-core';
+import { type AppendBatch, takeAppendBatch } from './append-batch.js';
+import type { ApplyWorker } from './apply-worker.js';
+import type { NodeContext } from './context.js';
+import { installSnapshot } from './state-snapshots.js';
+
+export class AppendWorker {
+  private readonly queue: Message[] = [];
+  /** The worker, while `running` (a flag: a worker may finish synchronously). */
+  private work: Promise<void> = Promise.resolve();
+  private running = false;
+  /** A commit-only hard state not yet written (see deferCommitOnly). */
+  private deferredCommit: HardState | null = null;
+  private deferredCommitTimer: NodeJS.Timeout | null = null;
+  private flushCommitNow = false;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly applies: ApplyWorker,
+    private readonly deliver: (responses: readonly Message[]) => void,
+  ) {}
+
+  push(m: Message): void {
+    this.queue.push(m);
+  }
+
+  /** Starts the worker if there is work and none is running. */
+  kick(): void {
+    if (this.queue.length > 0 && !this.running) {
+      this.running = true;
+      this.work = this.run();
+    }
+  }
+
+  /** The worker in flight (settled when none). */
+  get current(): Promise<void> {
+    return this.work;
+  }
+
+  /** At stop: the commit index held back is written (the workers are done). */
+  async flushOnStop(): Promise<void> {
+    if (this.deferredCommitTimer !== null) clearTimeout(this.deferredCommitTimer);
+    this.deferredCommitTimer = null;
+    if (this.deferredCommit !== null && this.ctx.failure === null) {
+      await this.ctx.storage.save({ hardState: this.deferredCommit }).catch(() => {});
+    }
+  }
+
+  private async run(): Promise<void> {
+    const ctx = this.ctx;
+    try {
+      while (this.queue.length > 0 && ctx.running) {
+        const b = takeAppendBatch(this.queue);
+        if (this.deferCommitOnly(b)) continue;
+        // Entries before the snapshot must be applied before the state machine is replaced.
+        if (b.snapshot !== null) await this.applies.idle();
+        const t0 = performance.now();
+        await ctx.storage.save({
+          hardState: b.hardState,
+          entries: b.entries,
+          snapshot: b.snapshot,
+        });
+        ctx.stats.fsync.observe((performance.now() - t0) / 1000);
+        ctx.stats.saves++;
+        ctx.stats.entriesSaved += b.entries.length;
+        if (!ctx.running) break;
+        ctx.snapshots.afterWrite();
+        if (b.snapshot !== null) await installSnapshot(ctx, b.snapshot);
+        this.deliver(b.responses);
+      }
+    } catch (err) {
+      ctx.fail(err);
+    }
+    // Same synchronous turn as the last queue check: a later push starts a new worker.
+    this.running = false;
+  }
+
+  /**
+   * A write that only moves the commit index needs no fsync of its own (etcd does not sync
+   * it either: a restart learns the commit index again from the leader), and nothing waits
+   * for it. Holding it back spares one fsync per round of proposals: it rides along with the
+   * next write, or goes out on its own after a tick (snapshots wait for a durable commit index).
+   */
+  private deferCommitOnly(b: AppendBatch): boolean {
+    const hs = b.hardState;
+    const saved = this.ctx.storage.hardState();
+    if (hs !== null && b.entries.length === 0 && b.snapshot === null && b.responses.length === 0) {
+      if (hs.term === saved.term && hs.vote === saved.vote && !this.flushCommitNow) {
+        this.deferredCommit = hs;
+        this.deferredCommitTimer ??= setTimeout(
+          () => this.flushDeferredCommit(),
+          this.ctx.cfg.tickMs,
+        );
+        return true;
+      }
+    }
+    this.flushCommitNow = false;
+    // Anything else carries the newest hard state it knows of, deferred or not.
+    if (this.deferredCommit !== null && hs === null) b.hardState = this.deferredCommit;
+    this.deferredCommit = null;
+    return false;
+  }
+
+  private flushDeferredCommit(): void {
+    this.deferredCommitTimer = null;
+    const hs = this.deferredCommit;
+    if (hs === null || !this.ctx.running) return;
+    this.flushCommitNow = true;
+    this.queue.push(
+      newMessage({
+        type: MessageType.MsgStorageAppend,
+        term: hs.term,
+        vote: hs.vote,
+        commit: hs.commit,
+      }),
+    );
+    this.ctx.schedule();
+  }
+}

@@ -1,0 +1,128 @@
+// The state RaftNode's parts share (the Ready loop, the workers, request submission, ...): one
+// object, so that each part lives in its own file and all read the same raft, storage and
+// counters. Internal: nothing here is public API.
+import type { EventEmitter } from 'node:events';
+import { type NodeId, type RawNode, StateType } from '@tsraft/raft-core';
+import type { LevelStorage } from '@tsraft/raft-storage-level';
+import type { TcpTransport } from '@tsraft/raft-transport-tcp';
+import { type Logger, pino } from 'pino';
+import { Session } from './envelope.js';
+import { ErrNodeFailed, ErrStopped, type Outcome } from './errors.js';
+import { Membership } from './membership.js';
+import { Metrics } from './metrics.js';
+import type { LeaderState, Lifecycle, RaftNodeEvents } from './node-types.js';
+import {
+  type RaftNodeOptions,
+  type ResolvedOptions,
+  type StateMachine,
+  resolveOptions,
+} from './options.js';
+import { ProposalTracker } from './proposals.js';
+import { ReadTracker } from './reads.js';
+import { Snapshotter } from './snapshotter.js';
+import { Latest } from './watch.js';
+
+/** A request waiting for a leader to be known before it is stepped. */
+export interface LeaderWaiter {
+  run(): void;
+  fail(err: Error): void;
+}
+
+export class NodeContext<R = unknown> {
+  readonly id: NodeId;
+  readonly logger: Logger;
+  readonly opts: RaftNodeOptions<R>;
+  readonly cfg: ResolvedOptions;
+  readonly sm: StateMachine<R>;
+  lifecycle: Lifecycle = 'new';
+  failure: unknown = null;
+
+  raw!: RawNode;
+  storage!: LevelStorage;
+  transport: TcpTransport | null = null;
+
+  readonly session = new Session();
+  readonly proposals = new ProposalTracker(this.session);
+  readonly reads = new ReadTracker(this.session);
+  readonly membership = new Membership();
+  readonly stats = new Metrics();
+  readonly leaderCell = new Latest<LeaderState>({ leader: null, term: 0, role: 'follower' });
+  readonly appliedCell = new Latest<number>(0);
+  readonly snapshots: Snapshotter;
+  /** Proposals waiting for a leader to be known before they are stepped. */
+  readonly leaderWaiters = new Set<LeaderWaiter>();
+
+  // What the loop has seen of raft's state. Invariant: snapshot index <= applied <= commit.
+  term = 0;
+  lead: NodeId = 0;
+  raftState = StateType.Follower;
+  commit = 0;
+  applied = 0;
+  ticks = 0;
+
+  /** Runs the Ready loop soon (set by RaftNode once the loop exists). */
+  schedule: () => void = () => {};
+  /** Stops the node (RaftNode.stop). */
+  stop: () => Promise<void> = () => Promise.resolve();
+
+  constructor(
+    options: RaftNodeOptions<R>,
+    readonly events: EventEmitter<RaftNodeEvents>,
+  ) {
+    this.cfg = resolveOptions(options as RaftNodeOptions<unknown>);
+    this.opts = options;
+    this.id = options.id;
+    this.sm = options.stateMachine;
+    const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
+    this.logger = base.child({ node: options.id });
+    this.snapshots = new Snapshotter({
+      storage: () => this.storage,
+      logger: this.logger,
+      stats: this.stats,
+      interval: this.cfg.snapshotInterval,
+      catchUpEntries: this.cfg.snapshotCatchUpEntries,
+      running: () => this.lifecycle === 'running',
+      fail: (err) => this.fail(err),
+    });
+  }
+
+  get running(): boolean {
+    return this.lifecycle === 'running';
+  }
+
+  /** The leader raft knows right now (the loop's `lead` may lag it by a turn). */
+  rawLead(): NodeId {
+    return this.raw.basicStatus().softState.lead;
+  }
+
+  notRunning(outcome: Outcome): Error {
+    return this.failure !== null ? new ErrNodeFailed(this.failure) : new ErrStopped(outcome);
+  }
+
+  rejectPending(err: (outcome: Outcome) => Error): void {
+    const ws = [...this.leaderWaiters];
+    this.leaderWaiters.clear();
+    for (const w of ws) w.fail(err('dropped'));
+    this.proposals.rejectAll(() => err('indeterminate'));
+    this.reads.rejectAll(() => err('dropped'));
+  }
+
+  /** An unrecoverable error (storage, state machine): fail every request and stop. */
+  fail(err: unknown): void {
+    if (this.failure !== null || this.lifecycle !== 'running') return;
+    this.failure = err;
+    this.logger.error({ err }, 'raft node failed; stopping');
+    this.rejectPending(() => new ErrNodeFailed(err));
+    if (this.events.listenerCount('error') > 0) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      queueMicrotask(() => this.events.emit('error', e));
+    }
+    void this.stop();
+  }
+
+  /** Read requests and waiters learn of a new applied index. */
+  publishApplied(): void {
+    this.reads.onApplied(this.applied);
+    this.appliedCell.set(this.applied);
+  }
+}

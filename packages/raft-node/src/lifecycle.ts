@@ -1,0 +1,109 @@
+// Starting and stopping a node: open the data directory, restore the state machine, build the
+// RawNode (bootstrapping an empty directory), listen and tick; and the reverse, letting the
+// storage write and the apply in flight finish.
+import { RawNode, isEmptyHardState, isEmptySnap } from '@tsraft/raft-core';
+import { LevelStorage } from '@tsraft/raft-storage-level';
+import type { AppendWorker } from './append-worker.js';
+import type { ApplyWorker } from './apply-worker.js';
+import type { NodeContext } from './context.js';
+import { encodeConfContext } from './envelope.js';
+import { ErrStopped } from './errors.js';
+import { closeWatchers } from './leader-events.js';
+import { createTransport } from './peers.js';
+import { rawConfig } from './raw-config.js';
+import type { ReadyLoop } from './ready-loop.js';
+import { restoreSnapshot } from './state-snapshots.js';
+
+/** The parts start and stop work on. */
+export interface NodeParts {
+  ctx: NodeContext;
+  loop: ReadyLoop;
+  appends: AppendWorker;
+  applies: ApplyWorker;
+}
+
+export class NodeRunner {
+  private ticker: NodeJS.Timeout | null = null;
+
+  constructor(private readonly p: NodeParts) {}
+
+  async start(): Promise<void> {
+    const { ctx, loop } = this.p;
+    let storage: LevelStorage;
+    try {
+      // Bound the memory of entry payloads: older ones are read back from LevelDB.
+      const so = { entryCacheBytes: 64 << 20, ...ctx.opts.storage };
+      storage = await LevelStorage.open(ctx.opts.dataDir, so);
+    } catch (err) {
+      ctx.lifecycle = 'stopped';
+      throw err;
+    }
+    ctx.storage = storage;
+    try {
+      const fresh =
+        storage.lastIndex() === 0 &&
+        isEmptySnap(storage.snapshot()) &&
+        isEmptyHardState(storage.hardState());
+      await this.recover();
+      ctx.appliedCell.set(ctx.applied);
+      ctx.raw = new RawNode(rawConfig(ctx));
+      if (fresh && !ctx.opts.join) {
+        ctx.raw.bootstrap(
+          [...ctx.cfg.peers].map(([id, addr]) => ({ id, context: encodeConfContext({ addr }) })),
+        );
+      }
+      // A node joining with an empty log hears first from a leader it does not know yet.
+      const t = createTransport(ctx, fresh && ctx.opts.join === true, (m) => loop.onMessage(m));
+      ctx.transport = t;
+      ctx.lifecycle = 'running';
+      await t.start();
+    } catch (err) {
+      ctx.lifecycle = 'stopped';
+      await ctx.transport?.stop().catch(() => {});
+      await storage.close().catch(() => {});
+      throw err;
+    }
+    if (!ctx.running) return; // stopped while starting
+    this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
+    ctx.logger.info(
+      { addr: ctx.transport.addr, applied: ctx.applied, term: ctx.term, commit: ctx.commit },
+      'raft node started',
+    );
+    loop.schedule();
+  }
+
+  /** State from the data directory: the snapshot's state machine and members, the hard state. */
+  private async recover(): Promise<void> {
+    const ctx = this.p.ctx;
+    const init = ctx.storage.initialState();
+    ctx.membership.confState = init.confState;
+    ctx.term = init.hardState.term;
+    ctx.commit = init.hardState.commit;
+    const snap = ctx.storage.snapshot();
+    if (!isEmptySnap(snap)) await restoreSnapshot(ctx, snap);
+  }
+
+  /** Called once, after start() settled (if it was called). */
+  async stop(): Promise<void> {
+    const { ctx, appends, applies } = this.p;
+    if (ctx.lifecycle === 'new' || ctx.lifecycle === 'stopped') {
+      ctx.lifecycle = 'stopped';
+      closeWatchers(ctx);
+      return;
+    }
+    ctx.lifecycle = 'stopping';
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.ticker = null;
+    ctx.rejectPending((o) => new ErrStopped(o));
+    await ctx.transport?.stop();
+    await Promise.allSettled([appends.current, applies.current]);
+    await ctx.snapshots.idle();
+    await appends.flushOnStop();
+    await ctx.storage.close().catch((err: unknown) => {
+      ctx.logger.warn({ err }, 'closing storage failed');
+    });
+    ctx.lifecycle = 'stopped';
+    closeWatchers(ctx);
+    ctx.logger.info({ applied: ctx.applied, term: ctx.term }, 'raft node stopped');
+  }
+}

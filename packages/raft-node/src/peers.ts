@@ -1,0 +1,53 @@
+// The transport and its peer table: created from the configured and the logged addresses, and
+// kept in step with membership as conf changes and snapshots are applied.
+import { type Message, SnapshotStatus } from '@tsraft/raft-core';
+import { TcpTransport } from '@tsraft/raft-transport-tcp';
+import type { NodeContext } from './context.js';
+import type { AddressChanges } from './membership.js';
+
+export function createTransport(
+  ctx: NodeContext,
+  acceptUnknownPeers: boolean,
+  onMessage: (m: Message) => void,
+): TcpTransport {
+  const o = ctx.opts;
+  const t = new TcpTransport({
+    ...(o.transport ?? {}),
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+    id: ctx.id,
+    clusterId: ctx.cfg.clusterId,
+    listen: o.listen,
+    acceptUnknownPeers,
+    onMessage,
+    onUnreachable: (id) => {
+      if (!ctx.running) return;
+      ctx.raw.reportUnreachable(id);
+      ctx.schedule();
+    },
+    onSnapshotStatus: (id, s) => {
+      if (!ctx.running) return;
+      ctx.raw.reportSnapshot(id, s === 'finish' ? SnapshotStatus.Finish : SnapshotStatus.Failure);
+      ctx.schedule();
+    },
+    logger: ctx.logger.child({ component: 'transport' }),
+  });
+  // The addresses we were given, then those the log and snapshot recorded (which win).
+  for (const [id, addr] of ctx.cfg.peers) if (id !== ctx.id) t.addPeer(id, addr);
+  for (const [id, addr] of ctx.membership.addrs) if (id !== ctx.id) t.addPeer(id, addr);
+  return t;
+}
+
+/** Tells the transport what a conf change or a snapshot did to the address book. */
+export function updatePeers(ctx: NodeContext, ch: AddressChanges): void {
+  const t = ctx.transport;
+  if (t === null) return;
+  for (const id of ch.removed) if (id !== ctx.id) t.removePeer(id);
+  for (const [id, addr] of ch.set) {
+    if (id === ctx.id) continue;
+    try {
+      t.addPeer(id, addr);
+    } catch (err) {
+      ctx.logger.warn({ err, peer: id, addr }, 'bad peer address in the log');
+    }
+  }
+}

@@ -1,0 +1,35 @@
+// raft-core's Config from RaftNode's options: the driver always runs raft in asyncStorageWrites
+// mode (see README, "The Ready loop"); the rest passes through or takes DESIGN.md's defaults.
+import type { Config } from '@tsraft/raft-core';
+import type { NodeContext } from './context.js';
+
+export function rawConfig(ctx: NodeContext): Config {
+  const o = ctx.opts;
+  const c: Config = {
+    id: ctx.id,
+    storage: ctx.storage,
+    asyncStorageWrites: true,
+    electionTick: ctx.cfg.electionTick,
+    heartbeatTick: ctx.cfg.heartbeatTick,
+    maxSizePerMsg: o.maxSizePerMsg ?? 1 << 20,
+    maxInflightMsgs: o.maxInflightMsgs ?? 256,
+    preVote: o.preVote ?? true,
+    checkQuorum: o.checkQuorum ?? true,
+    logger: ctx.logger.child({ component: 'raft' }),
+  };
+  // The state machine was restored to the snapshot: entries up to it are not handed out again.
+  if (ctx.applied > 0) c.applied = ctx.applied;
+  if (o.maxInflightBytes !== undefined) c.maxInflightBytes = o.maxInflightBytes;
+  if (o.maxUncommittedEntriesSize !== undefined) {
+    c.maxUncommittedEntriesSize = o.maxUncommittedEntriesSize;
+  }
+  if (o.maxCommittedSizePerReady !== undefined) {
+    c.maxCommittedSizePerReady = o.maxCommittedSizePerReady;
+  }
+  if (o.readOnlyOption !== undefined) c.readOnlyOption = o.readOnlyOption;
+  if (o.disableProposalForwarding !== undefined) {
+    c.disableProposalForwarding = o.disableProposalForwarding;
+  }
+  if (o.random !== undefined) c.random = o.random;
+  return c;
+}

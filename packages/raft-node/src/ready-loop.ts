@@ -1,0 +1,121 @@
+// The Ready loop: events (ticks, peer messages, requests) are stepped into raft, and once per
+// event-loop turn every Ready is split three ways:
+//
+//   ready() ──► messages for peers ──► TcpTransport.send (at once)
+//       ├────► MsgStorageAppend ──► append worker (group commit) ──► responses stepped/sent
+//       └────► MsgStorageApply  ──► apply worker (state machine) ──► responses stepped
+//
+// The loop never waits for the disk. See README, "The Ready loop".
+import { LocalAppendThread, LocalApplyThread, type Message, type Ready } from '@tsraft/raft-core';
+import type { AppendWorker } from './append-worker.js';
+import type { ApplyWorker } from './apply-worker.js';
+import type { NodeContext } from './context.js';
+import { onSoftState, publishLeader } from './leader-events.js';
+
+export class ReadyLoop {
+  private scheduled = false;
+  /** Messages for peers, sent at the end of each loop turn. */
+  private outbox: Message[] = [];
+  private readonly processFn = (): void => this.process();
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly appends: AppendWorker,
+    private readonly applies: ApplyWorker,
+  ) {}
+
+  tick(): void {
+    const ctx = this.ctx;
+    if (!ctx.running) return;
+    ctx.ticks++;
+    ctx.raw.tick();
+    // Read requests dropped for want of a leader are sent again after an election timeout.
+    for (const c of ctx.reads.resend(ctx.ticks, ctx.ticks - ctx.cfg.electionTick)) {
+      ctx.raw.readIndex(c);
+    }
+    this.schedule();
+  }
+
+  onMessage(m: Message): void {
+    if (!this.ctx.running) return;
+    try {
+      this.ctx.raw.step(m);
+    } catch (err) {
+      // A forwarded proposal we cannot take (not leader any more, transfer in progress, ...)
+      // or a response from a node that is no longer a member: raft tolerates the loss.
+      this.ctx.logger.debug({ err, from: m.from, type: m.type }, 'message not stepped');
+    }
+    this.schedule();
+  }
+
+  /** Runs the loop once the current turn of the event loop is done (batching its events). */
+  schedule(): void {
+    if (this.scheduled || !this.ctx.running) return;
+    this.scheduled = true;
+    setImmediate(this.processFn);
+  }
+
+  /** Delivers the responses of a finished storage write or apply. */
+  deliver(responses: readonly Message[]): void {
+    const ctx = this.ctx;
+    for (const r of responses) {
+      if (r.to !== ctx.id) {
+        this.outbox.push(r);
+        continue;
+      }
+      try {
+        ctx.raw.step(r);
+      } catch (err) {
+        ctx.logger.debug({ err, type: r.type }, 'local response not stepped');
+      }
+    }
+    this.schedule();
+  }
+
+  private process(): void {
+    const ctx = this.ctx;
+    this.scheduled = false;
+    if (!ctx.running) return;
+    try {
+      while (ctx.raw.hasReady()) this.handleReady(ctx.raw.ready());
+    } catch (err) {
+      ctx.fail(err);
+      return;
+    }
+    // Proposals that waited for a leader go now (they schedule the next turn).
+    if (ctx.leaderWaiters.size > 0 && ctx.rawLead() !== 0) {
+      const ws = [...ctx.leaderWaiters];
+      ctx.leaderWaiters.clear();
+      for (const w of ws) w.run();
+    }
+    this.flushOutbox();
+    this.appends.kick();
+    this.applies.kick();
+  }
+
+  private handleReady(rd: Ready): void {
+    const ctx = this.ctx;
+    // Entries first: an overwrite of one of our entries must be seen before the new epoch.
+    ctx.proposals.onAppend(rd.entries);
+    if (rd.hardState !== undefined) {
+      ctx.term = rd.hardState.term;
+      if (rd.hardState.commit > ctx.commit) ctx.commit = rd.hardState.commit;
+    }
+    if (rd.softState !== undefined) onSoftState(ctx, rd.softState);
+    publishLeader(ctx);
+    if (rd.readStates.length > 0) ctx.reads.onReadStates(rd.readStates, ctx.applied);
+    for (const m of rd.messages) {
+      if (m.to === LocalAppendThread) this.appends.push(m);
+      else if (m.to === LocalApplyThread) this.applies.push(m);
+      else this.outbox.push(m);
+    }
+  }
+
+  private flushOutbox(): void {
+    const t = this.ctx.transport;
+    if (this.outbox.length === 0 || t === null) return;
+    const out = this.outbox;
+    this.outbox = [];
+    t.send(out);
+  }
+}

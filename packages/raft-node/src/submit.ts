@@ -1,0 +1,93 @@
+// Submitting a request to the log (a proposal or a conf change): wait for a leader if none is
+// known (as etcd's Node.Propose does), step it into raft, and track it until its entry is
+// applied here or its fate is lost (proposals.ts). Abort signals are honoured throughout.
+import { ErrProposalDropped, StateType } from '@tsraft/raft-core';
+import type { LeaderWaiter, NodeContext } from './context.js';
+import { ErrAborted } from './errors.js';
+import type { RequestOptions } from './node-types.js';
+
+/** Steps a request into raft; `seq` is its id, for the entry or the conf change context. */
+export type Step = (seq: number) => void;
+
+export function submit<T>(ctx: NodeContext, step: Step, options: RequestOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    if (!ctx.running) {
+      reject(ctx.notRunning('dropped'));
+      return;
+    }
+    const signal = options.signal;
+    if (signal?.aborted) {
+      reject(new ErrAborted('dropped', signal.reason));
+      return;
+    }
+    const go = (): void => submitNow(ctx, step, signal, resolve as (v: unknown) => void, reject);
+    if (ctx.rawLead() !== 0) {
+      go();
+      return;
+    }
+    const waiter: LeaderWaiter = {
+      run: () => {
+        signal?.removeEventListener('abort', onAbort);
+        go();
+      },
+      fail: (err) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    };
+    const onAbort = (): void => {
+      if (ctx.leaderWaiters.delete(waiter)) reject(new ErrAborted('dropped', signal?.reason));
+    };
+    ctx.leaderWaiters.add(waiter);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function submitNow(
+  ctx: NodeContext,
+  step: Step,
+  signal: AbortSignal | undefined,
+  resolve: (v: unknown) => void,
+  reject: (e: unknown) => void,
+): void {
+  if (!ctx.running) {
+    reject(ctx.notRunning('dropped'));
+    return;
+  }
+  const onAbort = (): void => {
+    if (!ctx.proposals.remove(seq)) return;
+    ctx.stats.proposalsFailed++;
+    reject(new ErrAborted('indeterminate', signal?.reason));
+  };
+  // The epoch the request is submitted in. Stepping a proposal changes neither term nor role.
+  const { hardState, softState } = ctx.raw.basicStatus();
+  const seq = ctx.proposals.add(
+    hardState.term,
+    softState.lead,
+    (v) => {
+      signal?.removeEventListener('abort', onAbort);
+      ctx.stats.proposalsApplied++;
+      resolve(v);
+    },
+    (e) => {
+      signal?.removeEventListener('abort', onAbort);
+      ctx.stats.proposalsFailed++;
+      reject(e);
+    },
+  );
+  try {
+    step(seq);
+  } catch (err) {
+    ctx.proposals.remove(seq);
+    if (err instanceof ErrProposalDropped) ctx.stats.proposalsDropped++;
+    reject(err);
+    return;
+  }
+  // As leader the entry is in our log now: remember where, to notice a refusal or overwrite.
+  if (softState.raftState === StateType.Leader) {
+    ctx.proposals.appendedAt(seq, ctx.raw.lastIndex(), hardState.term);
+  }
+  ctx.stats.proposalsSubmitted++;
+  signal?.addEventListener('abort', onAbort, { once: true });
+  ctx.schedule();
+}
