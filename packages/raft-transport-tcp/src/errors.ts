@@ -44,6 +44,12 @@ export const TransportErrorCode = {
   Stopped: 'TRANSPORT_STOPPED',
   /** The peer was removed with removePeer(). */
   PeerRemoved: 'TRANSPORT_PEER_REMOVED',
+  /**
+   * The remote node id was removed from the cluster (markRemoved()): unlike UNKNOWN_NODE, which
+   * may be a member we have not heard of yet, this is final. A dialer refused with it learns
+   * that it is no longer a member (onRemoved).
+   */
+  Removed: 'TRANSPORT_REMOVED',
 } as const;
 
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
@@ -65,6 +71,7 @@ export const RejectReason = {
   Duplicate: 5,
   Stopping: 6,
   BadHandshake: 7,
+  Removed: 8,
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
@@ -76,6 +83,7 @@ const REJECT_CODES: Record<number, TransportErrorCode> = {
   [RejectReason.Duplicate]: TransportErrorCode.Duplicate,
   [RejectReason.Stopping]: TransportErrorCode.Stopped,
   [RejectReason.BadHandshake]: TransportErrorCode.BadHandshake,
+  [RejectReason.Removed]: TransportErrorCode.Removed,
 };
 
 export function rejectReasonCode(reason: number): TransportErrorCode {

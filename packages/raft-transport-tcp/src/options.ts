@@ -51,6 +51,11 @@ export interface TcpTransportOptions {
   onUnreachable?: (peer: NodeId) => void;
   /** How a MsgSnap send ended: 'finish' once the peer got it all, else 'failure'. */
   onSnapshotStatus?: (peer: NodeId, status: SnapshotStatus) => void;
+  /**
+   * A peer refused our connection with REMOVED: it has removed this node from the cluster
+   * (see markRemoved). A member that learns this should stop taking part, as etcd's do.
+   */
+  onRemoved?: (peer: NodeId) => void;
   logger?: Logger;
 
   /** Largest frame (kind byte + body), bytes. Larger messages are dropped. Default 16 MiB. */

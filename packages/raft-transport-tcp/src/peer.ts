@@ -83,6 +83,8 @@ export interface PeerHost {
   deliver(m: Message): boolean;
   reportUnreachable(peer: NodeId): void;
   reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
+  /** The peer refused us with REMOVED: this node is no longer a member. */
+  reportRemoved(peer: NodeId): void;
   /** Started and not stopped: dials are allowed. */
   running(): boolean;
 }
@@ -433,6 +435,7 @@ export class Peer {
     }
     this.s.connectFailures++;
     this.s.lastError = err.code;
+    if (err.code === TransportErrorCode.Removed) this.host.reportRemoved(this.id);
     if (isMalformed(err.code)) this.s.malformed++;
     const level = this.s.connectFailures === 1 || !isQuiet(err.code) ? 'warn' : 'debug';
     this.host.logger[level](

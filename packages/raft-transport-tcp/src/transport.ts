@@ -57,6 +57,8 @@ export class TcpTransport {
   private stopped = false;
   private readonly host: PeerHost;
   private readonly unreachable = new Set<NodeId>();
+  /** Node ids removed from the cluster: their HELLOs are refused with REMOVED. */
+  private readonly removed = new Set<NodeId>();
   private unreachableQueued = false;
   private readonly inbound = {
     accepted: 0,
@@ -82,6 +84,7 @@ export class TcpTransport {
       deliver: (m) => this.deliver(m),
       reportUnreachable: (peer) => this.queueUnreachable(peer),
       reportSnapshot: (peer, status) => this.queueSnapshotStatus(peer, status),
+      reportRemoved: (peer) => this.queueRemoved(peer),
       running: () => this.boundAddr !== null && !this.stopped,
     };
     for (const [id, addr] of peerEntries(options.peers)) this.addPeer(id, addr);
@@ -171,6 +174,7 @@ export class TcpTransport {
       throw new TransportError(TransportErrorCode.InvalidConfig, `bad peer id ${String(id)}`);
     }
     parseAddress(addr);
+    this.removed.delete(id);
     const cur = this.peers.get(id);
     if (cur !== undefined) {
       cur.addr = addr;
@@ -187,6 +191,17 @@ export class TcpTransport {
     if (peer === undefined) return;
     this.peers.delete(id);
     peer.shutdown(new TransportError(TransportErrorCode.PeerRemoved, `peer ${id} removed`), true);
+  }
+
+  /**
+   * Node `id` was removed from the cluster: forget it (as removePeer) and refuse its
+   * connections from now on with REMOVED, so that it learns it is no longer a member (its
+   * transport calls onRemoved). addPeer(id) lifts it.
+   */
+  markRemoved(id: NodeId): void {
+    if (!isNodeId(id) || id === this.id) return;
+    this.removed.add(id);
+    this.removePeer(id);
   }
 
   stats(): TransportStats {
@@ -312,6 +327,9 @@ export class TcpTransport {
     if (rec.to !== this.id) {
       return new TransportError(E.WrongNode, `peer meant node ${rec.to}, we are ${this.id}`);
     }
+    if (this.removed.has(rec.from)) {
+      return new TransportError(E.Removed, `node ${rec.from} was removed from the cluster`);
+    }
     if (!this.peers.has(rec.from)) {
       if (this.options.acceptUnknownPeers === true && isNodeId(rec.from) && rec.from !== this.id) {
         this.logger.info({ peer: rec.from }, 'raft-transport-tcp: accepting unknown peer');
@@ -380,6 +398,13 @@ export class TcpTransport {
       this.unreachable.clear();
       if (this.stopped) return;
       for (const id of ids) this.safeCall(() => this.options.onUnreachable?.(id));
+    });
+  }
+
+  private queueRemoved(peer: NodeId): void {
+    if (this.options.onRemoved === undefined) return;
+    queueMicrotask(() => {
+      if (!this.stopped) this.safeCall(() => this.options.onRemoved?.(peer));
     });
   }
 

@@ -65,6 +65,28 @@ describe('handshake refusals', () => {
     expect(a.t.openSockets()).toBe(0);
   });
 
+  it('a removed node is refused with REMOVED (not UNKNOWN_NODE), and is told so', async () => {
+    const log = captureLogger();
+    nodes = await cluster([1, 2]);
+    const [a, b] = nodes as [Node, Node];
+    const told: number[] = [];
+    const z = makeNode(3, { logger: log, onRemoved: (peer) => told.push(peer) });
+    nodes.push(z);
+    await z.t.start();
+    a.t.markRemoved(3); // a removed node 3 from the cluster; b never heard of it
+    z.t.addPeer(1, a.t.addr!);
+    z.t.addPeer(2, b.t.addr!);
+    await waitFor(() => told.includes(1), 'onRemoved from node 1');
+    expect(peerStats(z, 1).lastError).toBe('TRANSPORT_REMOVED');
+    expect(a.t.stats().inbound.rejected.TRANSPORT_REMOVED).toBeGreaterThanOrEqual(1);
+    await waitFor(() => peerStats(z, 2).lastError === 'TRANSPORT_UNKNOWN_NODE', 'unknown to 2');
+    expect(told).not.toContain(2); // an unknown node may be one not heard of yet: no verdict
+    // The pair 1-2 is untouched, and re-adding node 3 lifts the refusal.
+    expect(connected(a, 2)).toBe(true);
+    a.t.addPeer(3, z.t.addr!);
+    await waitFor(() => connected(a, 3) || connected(z, 1), 'connected after addPeer');
+  });
+
   it('a node answering at the wrong address is refused (both directions)', async () => {
     nodes = await cluster([1, 2]);
     const [a] = nodes as [Node];
