@@ -18,7 +18,7 @@ import {
   newMessage,
 } from '@tsraft/raft-core';
 import { describe, expect, it } from 'vitest';
-import { decodeConfChangeEntry } from '../harness/index.js';
+import { Cluster, decodeConfChangeEntry } from '../harness/index.js';
 
 interface Peer {
   id: number;
@@ -259,5 +259,52 @@ describe('raft-core regressions found by the randomized runs', () => {
     const cfg = n.status().config;
     expect(cfg.voters).toEqual([1, 2, 3, 4]);
     expect(cfg.learners).toEqual([]);
+  });
+
+  it("a learner whose term rose past the leader's is not orphaned (no PreVote or CheckQuorum, seed 20066)", () => {
+    // A stale voter's MsgVote raised the learners' term past the leader's. Without PreVote
+    // or CheckQuorum, etcd ignores the lower-term leader's messages, counting on the node to
+    // campaign and so spread its term; a learner never campaigns, so it stayed orphaned.
+    const c = new Cluster({
+      seed: 1,
+      init: 'snapshot',
+      voters: [1, 2, 3],
+      learners: [4],
+      raft: { preVote: false, checkQuorum: false },
+    });
+    c.campaign(1);
+    c.runUntil(() => c.node(1).isLeader, 20, 'node 1 leads');
+    c.tick(3);
+    const term = c.node(1).term;
+    // A vote request of a much later term reaches the learner, from a voter of an older
+    // configuration that is gone since (its answer goes nowhere).
+    const raft4 = c.node(4).raw!.raft;
+    c.node(4).raw!.step(
+      newMessage({
+        type: MessageType.MsgVote,
+        from: 5,
+        to: 4,
+        term: term + 5,
+        index: raft4.raftLog.lastIndex(),
+        logTerm: raft4.raftLog.lastTerm(),
+      }),
+    );
+    c.stabilize();
+    expect(c.node(4).term).toBe(term + 5);
+    for (let i = 0; i < 3; i++) c.propose(c.leader()?.id ?? 1, prop(`p${i}`));
+    c.runUntil(
+      () => {
+        const l = c.leader();
+        return (
+          l !== undefined &&
+          c.node(4).raw!.raft.lead === l.id &&
+          c.node(4).sm.appliedIndex === l.sm.appliedIndex
+        );
+      },
+      200,
+      'the learner follows a leader again',
+    );
+    expect(c.leader()!.term).toBeGreaterThan(term + 5);
+    c.checkConverged([1, 2, 3, 4]);
   });
 });

@@ -686,12 +686,13 @@ export class Raft {
       }
     } else if (m.term < this.term) {
       if (
-        (this.checkQuorum || this.preVote) &&
+        (this.checkQuorum || this.preVote || !this.promotable()) &&
         (m.type === MessageType.MsgHeartbeat || m.type === MessageType.MsgApp)
       ) {
         // A leader of an older term still talks to us: perhaps we raised our term in a
         // partition. With checkQuorum or preVote our higher term would not reach it through
-        // votes, so tell it with a response; it steps down and a fresh election follows.
+        // votes, so tell it with a response; it steps down and a fresh election follows. A
+        // node that cannot campaign (a learner) must tell it too: etcd leaves it orphaned.
         this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp }));
       } else if (m.type === MessageType.MsgPreVote) {
         // Rejecting (rather than ignoring) keeps a pre-candidate of an older term from
