@@ -8,14 +8,18 @@
 import protobuf from 'protobufjs/minimal.js';
 import { ErrCodec } from './errors.js';
 import { raftpb as pb } from './pb/raftpb.js';
-import type {
-  ConfChange,
-  ConfChangeV2,
-  ConfState,
-  Entry,
-  HardState,
-  Message,
-  Snapshot,
+import {
+  type ConfChange,
+  type ConfChangeV2,
+  type ConfState,
+  EMPTY_BYTES,
+  EMPTY_ENTRIES,
+  EMPTY_MESSAGES,
+  type Entry,
+  type HardState,
+  type Message,
+  type MessageType,
+  type Snapshot,
 } from './raftpb.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -187,12 +191,11 @@ function fillSnapshot(s: Snapshot): Snapshot {
 
 // ---- Messages written straight into a caller's buffer ------------------------------------
 // encodeMessage allocates a result per call; a transport framing thousands of small messages
-// per write wants the bytes where the frame goes. The common shape (no snapshot, no responses,
-// nothing unknown, fields of the declared types) is sized and written here by hand, byte for
-// byte what protobufjs writes (same field order, same presence rule: non-null and own); any
-// other message goes through encodeMessage and is copied.
-
-const hasOwn = Object.prototype.hasOwnProperty;
+// per write wants the bytes where the frame goes. The common shape (plain objects, no
+// snapshot, no responses, nothing unknown, fields of the declared types) is sized and written
+// here by hand, byte for byte what protobufjs writes (same field order; a field is written when
+// it is not null, and on a plain object every field found is own, as protobufjs also requires);
+// any other message goes through encodeMessage and is copied.
 
 /** Length of a uint64 field's varint; throws ErrCodec as SafeWriter does. */
 function u64Size(value: number): number {
@@ -214,6 +217,10 @@ function varintSize(v: number): number {
 }
 
 function writeVarint(buf: Uint8Array, pos: number, v: number): number {
+  if (v < 0x80) {
+    buf[pos] = v;
+    return pos + 1;
+  }
   while (v > 0x7fffffff) {
     buf[pos++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
@@ -226,7 +233,14 @@ function writeVarint(buf: Uint8Array, pos: number, v: number): number {
   return pos;
 }
 
-/** Fields that the hand-written path can write as protobufjs would. */
+const OBJECT_PROTO = Object.prototype;
+
+/** A plain object: every field it has is own (protobufjs writes own fields only). */
+function isPlain(o: unknown): boolean {
+  return o !== null && typeof o === 'object' && Object.getPrototypeOf(o) === OBJECT_PROTO;
+}
+
+/** An enum protobufjs writes as a plain varint (int32 of a negative one takes 10 bytes). */
 function isPlainEnum(v: unknown): boolean {
   return v == null || (typeof v === 'number' && (v | 0) >= 0);
 }
@@ -235,57 +249,39 @@ function isPlainBytes(v: unknown): boolean {
   return v == null || v instanceof Uint8Array;
 }
 
-function isSimpleEntry(e: Entry): boolean {
-  return (
-    e !== null &&
-    typeof e === 'object' &&
-    !hasUnknowns(e) &&
-    isPlainEnum(e.type) &&
-    isPlainBytes(e.data)
-  );
-}
-
 function isSimpleMessage(m: Message): boolean {
-  if (m.snapshot != null || hasUnknowns(m) || !isPlainEnum(m.type)) return false;
+  if (!isPlain(m) || m.snapshot != null || hasUnknowns(m)) return false;
+  if (!isPlainEnum(m.type) || !isPlainBytes(m.context)) return false;
   if (m.responses != null && m.responses.length > 0) return false;
-  if (!isPlainBytes(m.context)) return false;
   const ents = m.entries;
   if (ents != null) {
-    for (let i = 0; i < ents.length; i++) if (!isSimpleEntry(ents[i]!)) return false;
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i]!;
+      if (!isPlain(e) || hasUnknowns(e) || !isPlainEnum(e.type) || !isPlainBytes(e.data)) {
+        return false;
+      }
+    }
   }
   return true;
 }
 
-/** Bytes of a field with tag byte `1 + varint`, or 0 when absent (protobufjs' presence rule). */
-function u64Field(o: object, key: string, v: number | null | undefined): number {
-  return v != null && hasOwn.call(o, key) ? 1 + u64Size(v) : 0;
-}
-
-function enumField(o: object, key: string, v: number | null | undefined): number {
-  return v != null && hasOwn.call(o, key) ? 1 + varintSize(v | 0) : 0;
-}
-
-function bytesField(o: object, key: string, v: Uint8Array | null | undefined): number {
-  return v != null && hasOwn.call(o, key) ? 1 + varintSize(v.length) + v.length : 0;
-}
+const u64Field = (v: number | null | undefined): number => (v == null ? 0 : 1 + u64Size(v));
+const enumField = (v: number | null | undefined): number => (v == null ? 0 : 1 + varintSize(v | 0));
+const bytesField = (v: Uint8Array | null | undefined): number =>
+  v == null ? 0 : 1 + varintSize(v.length) + v.length;
 
 function entrySize(e: Entry): number {
-  return (
-    enumField(e, 'type', e.type) +
-    u64Field(e, 'term', e.term) +
-    u64Field(e, 'index', e.index) +
-    bytesField(e, 'data', e.data)
-  );
+  return enumField(e.type) + u64Field(e.term) + u64Field(e.index) + bytesField(e.data);
 }
 
 function simpleMessageSize(m: Message): number {
   let n =
-    enumField(m, 'type', m.type) +
-    u64Field(m, 'to', m.to) +
-    u64Field(m, 'from', m.from) +
-    u64Field(m, 'term', m.term) +
-    u64Field(m, 'logTerm', m.logTerm) +
-    u64Field(m, 'index', m.index);
+    enumField(m.type) +
+    u64Field(m.to) +
+    u64Field(m.from) +
+    u64Field(m.term) +
+    u64Field(m.logTerm) +
+    u64Field(m.index);
   const ents = m.entries;
   if (ents != null) {
     for (let i = 0; i < ents.length; i++) {
@@ -293,32 +289,20 @@ function simpleMessageSize(m: Message): number {
       n += 1 + varintSize(s) + s;
     }
   }
-  n += u64Field(m, 'commit', m.commit);
-  if (m.reject != null && hasOwn.call(m, 'reject')) n += 2;
-  return (
-    n +
-    u64Field(m, 'rejectHint', m.rejectHint) +
-    bytesField(m, 'context', m.context) +
-    u64Field(m, 'vote', m.vote)
-  );
+  n += u64Field(m.commit);
+  if (m.reject != null) n += 2;
+  return n + u64Field(m.rejectHint) + bytesField(m.context) + u64Field(m.vote);
 }
 
 // Writers for a message already sized (so every value is known valid).
-function putU64(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
-  if (v == null || !hasOwn.call(o, key)) return pos;
+function putVarint(buf: Uint8Array, pos: number, tag: number, v: number | null | undefined) {
+  if (v == null) return pos;
   buf[pos] = tag;
-  return writeVarint(buf, pos + 1, v as number);
+  return writeVarint(buf, pos + 1, v);
 }
 
-function putEnum(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
-  if (v == null || !hasOwn.call(o, key)) return pos;
-  buf[pos] = tag;
-  return writeVarint(buf, pos + 1, (v as number) | 0);
-}
-
-function putBytes(buf: Uint8Array, pos: number, o: object, key: string, tag: number, v: unknown) {
-  if (v == null || !hasOwn.call(o, key)) return pos;
-  const b = v as Uint8Array;
+function putBytes(buf: Uint8Array, pos: number, tag: number, b: Uint8Array | null | undefined) {
+  if (b == null) return pos;
   buf[pos] = tag;
   pos = writeVarint(buf, pos + 1, b.length);
   if (b.length <= 16) {
@@ -330,32 +314,32 @@ function putBytes(buf: Uint8Array, pos: number, o: object, key: string, tag: num
 }
 
 function writeSimpleMessage(m: Message, buf: Uint8Array, pos: number): number {
-  pos = putEnum(buf, pos, m, 'type', 8, m.type);
-  pos = putU64(buf, pos, m, 'to', 16, m.to);
-  pos = putU64(buf, pos, m, 'from', 24, m.from);
-  pos = putU64(buf, pos, m, 'term', 32, m.term);
-  pos = putU64(buf, pos, m, 'logTerm', 40, m.logTerm);
-  pos = putU64(buf, pos, m, 'index', 48, m.index);
+  pos = putVarint(buf, pos, 8, m.type == null ? null : m.type | 0);
+  pos = putVarint(buf, pos, 16, m.to);
+  pos = putVarint(buf, pos, 24, m.from);
+  pos = putVarint(buf, pos, 32, m.term);
+  pos = putVarint(buf, pos, 40, m.logTerm);
+  pos = putVarint(buf, pos, 48, m.index);
   const ents = m.entries;
   if (ents != null) {
     for (let i = 0; i < ents.length; i++) {
       const e = ents[i]!;
       buf[pos] = 58;
       pos = writeVarint(buf, pos + 1, entrySize(e));
-      pos = putEnum(buf, pos, e, 'type', 8, e.type);
-      pos = putU64(buf, pos, e, 'term', 16, e.term);
-      pos = putU64(buf, pos, e, 'index', 24, e.index);
-      pos = putBytes(buf, pos, e, 'data', 34, e.data);
+      pos = putVarint(buf, pos, 8, e.type == null ? null : e.type | 0);
+      pos = putVarint(buf, pos, 16, e.term);
+      pos = putVarint(buf, pos, 24, e.index);
+      pos = putBytes(buf, pos, 34, e.data);
     }
   }
-  pos = putU64(buf, pos, m, 'commit', 64, m.commit);
-  if (m.reject != null && hasOwn.call(m, 'reject')) {
+  pos = putVarint(buf, pos, 64, m.commit);
+  if (m.reject != null) {
     buf[pos++] = 80;
     buf[pos++] = m.reject ? 1 : 0;
   }
-  pos = putU64(buf, pos, m, 'rejectHint', 88, m.rejectHint);
-  pos = putBytes(buf, pos, m, 'context', 98, m.context);
-  return putU64(buf, pos, m, 'vote', 104, m.vote);
+  pos = putVarint(buf, pos, 88, m.rejectHint);
+  pos = putBytes(buf, pos, 98, m.context);
+  return putVarint(buf, pos, 104, m.vote);
 }
 
 /** The length of `encodeMessage(m)`, without building it for the common message shapes.
@@ -374,4 +358,196 @@ export function encodeMessageInto(m: Message, buf: Uint8Array, offset: number): 
   const bytes = encodeMessage(m);
   buf.set(bytes, offset);
   return offset + bytes.length;
+}
+
+// ---- Messages read from a range of a caller's buffer --------------------------------------
+// decodeMessage builds a protobufjs Reader and class instances per call. For the common
+// shape (fields 1-8 and 10-13, entries with fields 1-4, canonical one-byte tags) this reads the
+// range by hand into plain objects of newMessage's shape; anything else (a snapshot, responses,
+// an unknown field or enum value, a wrong wire type, a truncation, an oversized or unusual
+// varint) stops it, and decodeMessage reads the same bytes instead, so what is accepted and what
+// is refused (ErrCodec) is exactly what decodeMessage does.
+
+/** Message type values protobufjs accepts (MessageType has no gaps, but ask it anyway). */
+const MESSAGE_TYPE_OK: boolean[] = [];
+for (let v = 0; v < 64; v++) MESSAGE_TYPE_OK.push(pb.MessageType[v as never] !== undefined);
+const ENTRY_TYPE_OK: boolean[] = [];
+for (let v = 0; v < 8; v++) ENTRY_TYPE_OK.push(pb.EntryType[v as never] !== undefined);
+
+/** The fast reader's position (decoding is synchronous and never re-entered). */
+let rpos = 0;
+/** Bytes the last readVarint took. */
+let rlen = 0;
+
+/** A varint of at most 8 bytes within `end`, or -1 (longer, truncated, above 2^53 - 1). */
+function readVarint(buf: Uint8Array, end: number): number {
+  let pos = rpos;
+  if (pos >= end) return -1;
+  let b = buf[pos++]!;
+  if (b < 0x80) {
+    rpos = pos;
+    rlen = 1;
+    return b;
+  }
+  let value = b & 0x7f;
+  let scale = 128;
+  for (let i = 1; i < 8; i++) {
+    if (pos >= end) return -1;
+    b = buf[pos++]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      rlen = i + 1;
+      rpos = pos;
+      return value > MAX_SAFE ? -1 : value;
+    }
+    scale *= 128;
+  }
+  return -1;
+}
+
+/** A length, enum or bool: at most 4 bytes, read alike by protobufjs' uint32. */
+function readSmall(buf: Uint8Array, end: number): number {
+  const v = readVarint(buf, end);
+  return rlen > 4 ? -1 : v;
+}
+
+function view(buf: Uint8Array, start: number, len: number): Uint8Array {
+  return len === 0 ? EMPTY_BYTES : new Uint8Array(buf.buffer, buf.byteOffset + start, len);
+}
+
+function readEntry(buf: Uint8Array, end: number): Entry | null {
+  let term = 0;
+  let index = 0;
+  let type = 0;
+  let data = EMPTY_BYTES;
+  while (rpos < end) {
+    const tag = buf[rpos++]!;
+    let v: number;
+    switch (tag) {
+      case 8:
+        v = readSmall(buf, end);
+        if (v < 0 || v >= ENTRY_TYPE_OK.length || !ENTRY_TYPE_OK[v]) return null;
+        type = v;
+        break;
+      case 16:
+        term = v = readVarint(buf, end);
+        break;
+      case 24:
+        index = v = readVarint(buf, end);
+        break;
+      case 34: {
+        v = readSmall(buf, end);
+        if (v < 0 || rpos + v > end) return null;
+        data = view(buf, rpos, v);
+        rpos += v;
+        break;
+      }
+      default:
+        return null;
+    }
+    if (v < 0) return null;
+  }
+  return { term, index, type, data };
+}
+
+function readMessage(buf: Uint8Array, start: number, end: number): Message | null {
+  rpos = start;
+  let type = 0;
+  let to = 0;
+  let from = 0;
+  let term = 0;
+  let logTerm = 0;
+  let index = 0;
+  let entries = EMPTY_ENTRIES;
+  let commit = 0;
+  let vote = 0;
+  let reject = false;
+  let rejectHint = 0;
+  let context = EMPTY_BYTES;
+  while (rpos < end) {
+    const tag = buf[rpos++]!;
+    let v: number;
+    switch (tag) {
+      case 8:
+        v = readSmall(buf, end);
+        if (v < 0 || v >= MESSAGE_TYPE_OK.length || !MESSAGE_TYPE_OK[v]) return null;
+        type = v;
+        break;
+      case 16:
+        to = v = readVarint(buf, end);
+        break;
+      case 24:
+        from = v = readVarint(buf, end);
+        break;
+      case 32:
+        term = v = readVarint(buf, end);
+        break;
+      case 40:
+        logTerm = v = readVarint(buf, end);
+        break;
+      case 48:
+        index = v = readVarint(buf, end);
+        break;
+      case 58: {
+        v = readSmall(buf, end);
+        if (v < 0 || rpos + v > end) return null;
+        const e = readEntry(buf, rpos + v);
+        if (e === null) return null;
+        if (entries === EMPTY_ENTRIES) entries = [e];
+        else entries.push(e);
+        break;
+      }
+      case 64:
+        commit = v = readVarint(buf, end);
+        break;
+      case 80:
+        v = readSmall(buf, end);
+        reject = v !== 0;
+        break;
+      case 88:
+        rejectHint = v = readVarint(buf, end);
+        break;
+      case 98:
+        v = readSmall(buf, end);
+        if (v < 0 || rpos + v > end) return null;
+        context = view(buf, rpos, v);
+        rpos += v;
+        break;
+      case 104:
+        vote = v = readVarint(buf, end);
+        break;
+      default:
+        return null;
+    }
+    if (v < 0) return null;
+  }
+  return {
+    type: type as MessageType,
+    to,
+    from,
+    term,
+    logTerm,
+    index,
+    entries,
+    commit,
+    vote,
+    snapshot: null,
+    reject,
+    rejectHint,
+    context,
+    responses: EMPTY_MESSAGES,
+  };
+}
+
+/**
+ * Decodes the Message in `bytes[start, end)` without copying or slicing: what
+ * `decodeMessage(bytes.subarray(start, end))` decodes, and refused (ErrCodec) exactly when that
+ * is. Byte fields are plain Uint8Array views of `bytes` (even when it is a Buffer); the common
+ * message shape comes back as a plain object of newMessage's shape.
+ */
+export function decodeMessageAt(bytes: Uint8Array, start: number, end: number): Message {
+  return (
+    readMessage(bytes, start, end) ??
+    decodeMessage(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start))
+  );
 }

@@ -12,6 +12,7 @@ import {
   decodeEntry,
   decodeHardState,
   decodeMessage,
+  decodeMessageAt,
   decodeSnapshot,
   encodeConfChange,
   encodeConfChangeV2,
@@ -259,6 +260,80 @@ describe('encodeMessageInto', () => {
     for (const m of bad) {
       expect(() => encodeMessage(m)).toThrow(ErrCodec);
       expect(() => encodedMessageSize(m)).toThrow(ErrCodec);
+    }
+  });
+});
+
+describe('decodeMessageAt', () => {
+  /** Same outcome as decodeMessage on the range: equal data, or ErrCodec from both. */
+  function sameDecode(body: Uint8Array): void {
+    const buf = new Uint8Array(body.length + 7).fill(0x55);
+    buf.set(body, 4);
+    let want: unknown;
+    try {
+      want = plain(decodeMessage(body));
+    } catch (err) {
+      expect(err).toBeInstanceOf(ErrCodec);
+      expect(() => decodeMessageAt(buf, 4, 4 + body.length)).toThrow(ErrCodec);
+      return;
+    }
+    const got = decodeMessageAt(buf, 4, 4 + body.length);
+    expect(plain(got)).toEqual(want);
+    // Byte fields are views of the input, as Uint8Arrays.
+    for (const e of got.entries) {
+      expect(Object.getPrototypeOf(e.data)).toBe(Uint8Array.prototype);
+      if (e.data.length > 0) expect(e.data.buffer).toBe(buf.buffer);
+    }
+  }
+
+  it('decodes what decodeMessage decodes, at any offset', () => {
+    const simple = baseMessage.map((m) => ({ ...m, snapshot: null, responses: [] }));
+    fc.assert(
+      fc.property(simple, (m) => sameDecode(encodeMessage(m))),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(message, (m) => sameDecode(encodeMessage(m))),
+      { numRuns: 200 },
+    );
+    sameDecode(new Uint8Array(0));
+    const hb = decodeMessageAt(
+      Buffer.from(encodeMessage(newMessage({ type: MessageType.MsgHeartbeat, to: 2 }))),
+      0,
+      encodeMessage(newMessage({ type: MessageType.MsgHeartbeat, to: 2 })).length,
+    );
+    expect(hb.snapshot).toBeNull();
+    expect(hb.entries).toHaveLength(0);
+    expect(hb.responses).toHaveLength(0);
+  });
+
+  it('refuses exactly what decodeMessage refuses (random, truncated and mutated bytes)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), sameDecode), { numRuns: 3000 });
+    const simple = baseMessage.map((m) => ({ ...m, snapshot: null, responses: [] }));
+    fc.assert(
+      fc.property(simple, fc.nat(), fc.nat(255), fc.nat(), (m, at, byte, cut) => {
+        const b = encodeMessage(m).slice();
+        if (b.length === 0) return;
+        b[at % b.length] = byte;
+        sameDecode(b);
+        sameDecode(b.subarray(0, cut % (b.length + 1)));
+      }),
+      { numRuns: 3000 },
+    );
+    // Unknown enum values, unknown fields, non-canonical and over-long varints.
+    for (const b of [
+      [0x08, 99],
+      [0x08, 0x81, 0x00],
+      [0x10, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01],
+      [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f],
+      [0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10],
+      [0x78, 0x01],
+      [0x3a, 0x02, 0x08, 0x09],
+      [0x3a, 0x03, 0x22, 0x05, 0x00],
+      [0x50, 0x80, 0x80, 0x80, 0x80, 0x01],
+      [0x88, 0x00, 0x03],
+    ]) {
+      sameDecode(new Uint8Array(b));
     }
   });
 });

@@ -8,7 +8,7 @@ import {
   ErrCodec,
   type Message,
   MessageType,
-  decodeMessage,
+  decodeMessageAt,
   encodeMessage,
 } from '@tsraft/raft-core';
 import { TransportError, TransportErrorCode } from './errors.js';
@@ -133,9 +133,9 @@ export class IncomingSnapshot {
 /** decodeMessage with its ErrCodec turned into this package's error. */
 export function decodeFrameMessage(body: Uint8Array): Message {
   try {
-    // A plain Uint8Array view, so decoded byte fields are Uint8Arrays (not Buffers) as
-    // raft-core's types say; they still share the socket's memory (no copy).
-    return decodeMessage(plain(body));
+    // Decoded byte fields are plain Uint8Array views (not Buffers), as raft-core's types say;
+    // they still share the socket's memory (no copy).
+    return decodeMessageAt(body, 0, body.length);
   } catch (err) {
     if (err instanceof ErrCodec) {
       throw new TransportError(TransportErrorCode.Codec, err.message, { cause: err });
