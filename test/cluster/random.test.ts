@@ -20,6 +20,8 @@ const first = Number(process.env.SEED_BASE ?? 1);
 const seeds = replay !== undefined ? [replay] : Array.from({ length: count }, (_, i) => first + i);
 // TRACE=1 keeps the last 5000 events for the failure report; TRACE=<n> keeps n.
 // The whole run's wall-time bound (a seed is bounded in ticks): 10 minutes, or 0.6 s a seed.
+// FAULT_TICKS=<n>: longer (or shorter) fault phases than the default 200-400 ticks.
+const faultTicks = process.env.FAULT_TICKS ? Number(process.env.FAULT_TICKS) : undefined;
 const wallBudgetMs = Math.max(600_000, seeds.length * 600);
 const trace =
   Number(process.env.TRACE ?? 0) > 1 ? Number(process.env.TRACE) : process.env.TRACE !== undefined;
@@ -34,9 +36,15 @@ describe('randomized fault runs (sync storage writes)', () => {
     for (const seed of seeds) {
       try {
         const res = withSeedReport(FILE, seed, (h) =>
-          runScenario(seed, { trace, onCluster: (c) => (h.cluster = c) }),
+          runScenario(seed, {
+            ...(faultTicks !== undefined ? { faultTicks } : {}),
+            trace,
+            onCluster: (c) => (h.cluster = c),
+          }),
         );
-        if (replay !== undefined || process.env.VERBOSE === '2') console.log(res.summary);
+        if (replay !== undefined || process.env.VERBOSE === '2') {
+          console.log(`${res.summary}, ${res.stats.sent} messages`);
+        }
         const add = (k: string, v: number) => totals.set(k, (totals.get(k) ?? 0) + v);
         add('ticks', res.ticks);
         add('elections', res.elections);

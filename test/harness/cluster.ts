@@ -903,6 +903,9 @@ export class Cluster {
     return this.net.opts.shuffle ? this.rng.u32() : this.seq++;
   }
 
+  /** Per directed link, the (at, key) of the last in-order message sent on it. */
+  private readonly linkLast = new Map<number, { at: number; key: number }>();
+
   private send(from: SimNode, m: Message): void {
     if (m.to === from.id)
       throw new Error(`node ${from.id} sent a message to itself: ${describeMessage(m)}`);
@@ -921,10 +924,23 @@ export class Cluster {
     const bytes = this.opts.codec === true ? encodeMessage(m) : null;
     // A snapshot takes at least a tick to transfer.
     const minDelay = m.type === MessageType.MsgSnap ? 1 : 0;
-    for (const d of route.delays) {
+    for (let i = 0; i < route.delays.length; i++) {
+      let at = this.now + Math.max(route.delays[i]!, minDelay);
+      let key = this.nextKey();
+      if (!route.reordered[i]) {
+        // Like a connection, a link delivers in order unless this message is reordered on
+        // purpose (reorderRate): never before the link's previous message.
+        const lk = from.id * 1_000_003 + m.to;
+        const last = this.linkLast.get(lk);
+        if (last !== undefined && (at < last.at || (at === last.at && key < last.key))) {
+          at = last.at;
+          key = last.key + 1e-6;
+        }
+        this.linkLast.set(lk, { at, key });
+      }
       this.events.push({
-        at: this.now + Math.max(d, minDelay),
-        key: this.nextKey(),
+        at,
+        key,
         kind: EventKind.Deliver,
         node: m.to,
         from: from.id,

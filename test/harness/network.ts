@@ -9,14 +9,20 @@ export interface NetworkOptions {
   dropRate: number;
   /** Probability that a message is delivered twice. */
   dupRate: number;
-  /** Probability that a message gets an extra random delay (so later ones overtake it). */
+  /**
+   * Probability that a message gets an extra random delay and may be overtaken by later
+   * messages on its link (links are otherwise in order, like connections).
+   */
   reorderRate: number;
   /** Delivery delay in ticks, uniform in [minDelay, maxDelay] (0: within the same tick). */
   minDelay: number;
   maxDelay: number;
   /** The most extra ticks a reordered message is held back. */
   maxReorderDelay: number;
-  /** Within one tick, deliver messages in random order rather than send order. */
+  /**
+   * Deliver messages due at the same tick in random order rather than send order (across
+   * links: each link stays in order, except for reordered messages).
+   */
   shuffle: boolean;
   /**
    * Probability that a message lost to a cut link or a down node is reported to its sender
@@ -36,8 +42,13 @@ export const defaultNetworkOptions: NetworkOptions = {
   unreachableRate: 0,
 };
 
-/** Where a message goes: nowhere (with why), or deliveries after these delays (in ticks). */
-export type Route = { dropped: 'cut' | 'loss' } | { dropped: null; delays: number[] };
+/**
+ * Where a message goes: nowhere (with why), or deliveries after these delays (in ticks); a
+ * reordered delivery may overtake or be overtaken by others on its link.
+ */
+export type Route =
+  | { dropped: 'cut' | 'loss' }
+  | { dropped: null; delays: number[]; reordered: boolean[] };
 
 function linkKey(from: NodeId, to: NodeId): number {
   return from * 1_000_003 + to;
@@ -129,11 +140,15 @@ export class Network {
     if (rng.chance(this.dropRate(from, to))) return { dropped: 'loss' };
     const copies = rng.chance(o.dupRate) ? 2 : 1;
     const delays: number[] = [];
+    const reordered: boolean[] = [];
     for (let i = 0; i < copies; i++) {
       let d = o.maxDelay > o.minDelay ? rng.range(o.minDelay, o.maxDelay) : o.minDelay;
-      if (rng.chance(o.reorderRate)) d += rng.range(1, o.maxReorderDelay);
+      // A duplicate arrives out of order, as a retransmission would.
+      const r = i > 0 || rng.chance(o.reorderRate);
+      if (r) d += rng.range(1, o.maxReorderDelay);
       delays.push(d);
+      reordered.push(r);
     }
-    return { dropped: null, delays };
+    return { dropped: null, delays, reordered };
   }
 }
