@@ -15,6 +15,7 @@ import type { NodeContext } from './context.js';
 import { decodeConfContext } from './envelope.js';
 import { ErrBadMembership } from './errors.js';
 import { updatePeers } from './peers.js';
+import { onRemoved } from './removal.js';
 
 export function applyConfEntry(ctx: NodeContext, e: Entry): void {
   const cc: AnyConfChange =
@@ -40,9 +41,6 @@ export function applyConfEntry(ctx: NodeContext, e: Entry): void {
   if (adds && ctx.storage.firstIndex() > 1) ctx.snapshots.requestSoon();
   updatePeers(ctx, ctx.membership.apply(v2, cctx, cs));
   ctx.logger.info({ index: e.index, members: ctx.membership.list() }, 'membership changed');
-  const removedSelf = v2.changes.some(
-    (c) => c.type === ConfChangeType.ConfChangeRemoveNode && c.nodeId === ctx.id,
-  );
-  if (removedSelf) queueMicrotask(() => ctx.events.emit('removed'));
   if (seq >= 0) ctx.proposals.applied(seq, ctx.membership.list());
+  if (ctx.membership.removedIds.has(ctx.id)) onRemoved(ctx, { index: e.index });
 }

@@ -7,7 +7,7 @@ import type { LevelStorage } from '@tsraft/raft-storage-level';
 import type { TcpTransport } from '@tsraft/raft-transport-tcp';
 import { type Logger, pino } from 'pino';
 import { Session } from './envelope.js';
-import { ErrNodeFailed, ErrStopped, type Outcome } from './errors.js';
+import { ErrNodeFailed, ErrRemoved, ErrStopped, type Outcome } from './errors.js';
 import { Membership } from './membership.js';
 import { Metrics } from './metrics.js';
 import type { LeaderState, Lifecycle, RaftNodeEvents } from './node-types.js';
@@ -36,6 +36,8 @@ export class NodeContext<R = unknown> {
   readonly sm: StateMachine<R>;
   lifecycle: Lifecycle = 'new';
   failure: unknown = null;
+  /** This node was removed from the cluster (removal.ts): it takes no more requests. */
+  removed = false;
 
   raw!: RawNode;
   storage!: LevelStorage;
@@ -90,13 +92,19 @@ export class NodeContext<R = unknown> {
     return this.lifecycle === 'running';
   }
 
+  /** Running and still a member: requests are taken. */
+  get accepting(): boolean {
+    return this.lifecycle === 'running' && !this.removed;
+  }
+
   /** The leader raft knows right now (the loop's `lead` may lag it by a turn). */
   rawLead(): NodeId {
     return this.raw.basicStatus().softState.lead;
   }
 
   notRunning(outcome: Outcome): Error {
-    return this.failure !== null ? new ErrNodeFailed(this.failure) : new ErrStopped(outcome);
+    if (this.failure !== null) return new ErrNodeFailed(this.failure);
+    return this.removed ? new ErrRemoved(outcome) : new ErrStopped(outcome);
   }
 
   rejectPending(err: (outcome: Outcome) => Error): void {

@@ -4,7 +4,7 @@
 // Normal entry:   [0xA1][proposer id u64][session 8 bytes][seq u32][application data]
 // Read context:   [session 8 bytes][seq u32]   (unique across the cluster: the session is random)
 // Conf context:   JSON {"addr"?, "addrs"?, "proposer"?, "session"?, "seq"?}
-// Snapshot data:  ["TSRN"][version u8][u32 meta length][meta JSON {"members"}][application data]
+// Snapshot data:  ["TSRN"][version u8][u32 meta length][meta JSON {"members", "removed"?}][app data]
 import { randomBytes } from 'node:crypto';
 import { ErrCodec } from '@tsraft/raft-core';
 
@@ -123,6 +123,8 @@ const SNAP_VERSION = 1;
 export interface SnapshotMeta {
   /** Raft addresses of the members, by id. */
   members: Record<string, string>;
+  /** Ids removed from the cluster (and not added again); absent in older snapshots. */
+  removed?: number[];
 }
 
 export function encodeSnapshotData(meta: SnapshotMeta, data: Uint8Array): Uint8Array {

@@ -30,8 +30,22 @@ export class ErrProposalIndeterminate extends NodeRequestError {
 
 /** The node stopped (or was never started) before the request completed. */
 export class ErrStopped extends NodeRequestError {
-  constructor(outcome: Outcome = 'dropped', message = 'raft node is stopped') {
-    super('RAFT_NODE_STOPPED', message, outcome);
+  constructor(
+    outcome: Outcome = 'dropped',
+    message = 'raft node is stopped',
+    code = 'RAFT_NODE_STOPPED',
+  ) {
+    super(code, message, outcome);
+  }
+}
+
+/**
+ * This node was removed from the cluster (it applied its own removal, or a member refused it
+ * as removed) and stopped taking part. An ErrStopped, with its own code.
+ */
+export class ErrRemoved extends ErrStopped {
+  constructor(outcome: Outcome = 'dropped') {
+    super(outcome, 'raft node was removed from the cluster', 'RAFT_NODE_REMOVED');
   }
 }
 

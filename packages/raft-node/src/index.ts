@@ -23,6 +23,7 @@ export {
   ErrInvalidOptions,
   ErrNodeFailed,
   ErrProposalIndeterminate,
+  ErrRemoved,
   ErrStopped,
   ErrTransferFailed,
   NodeRequestError,

@@ -11,6 +11,7 @@ import { ErrStopped } from './errors.js';
 import { closeWatchers } from './leader-events.js';
 import { createTransport } from './peers.js';
 import { rawConfig } from './raw-config.js';
+import { onRemoved } from './removal.js';
 import type { ReadyLoop } from './ready-loop.js';
 import { restoreSnapshot } from './state-snapshots.js';
 
@@ -53,7 +54,12 @@ export class NodeRunner {
         );
       }
       // A node joining with an empty log hears first from a leader it does not know yet.
-      const t = createTransport(ctx, fresh && ctx.opts.join === true, (m) => loop.onMessage(m));
+      const t = createTransport(
+        ctx,
+        fresh && ctx.opts.join === true,
+        (m) => loop.onMessage(m),
+        (by) => onRemoved(ctx, { by }),
+      );
       ctx.transport = t;
       ctx.lifecycle = 'running';
       await t.start();

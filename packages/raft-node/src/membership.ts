@@ -23,11 +23,15 @@ export interface Member {
 export interface AddressChanges {
   set: [NodeId, string][];
   removed: NodeId[];
+  /** Ids removed from the cluster: their connections are refused as removed (REMOVED). */
+  gone: NodeId[];
 }
 
 export class Membership {
   readonly addrs = new Map<NodeId, string>();
   confState: ConfState = newConfState();
+  /** Ids removed by a conf change and not added again since (kept in snapshots). */
+  readonly removedIds = new Set<NodeId>();
 
   list(): Member[] {
     const cs = this.confState;
@@ -55,7 +59,13 @@ export class Membership {
   }
 
   /** Replaces everything (a snapshot was restored). */
-  reset(confState: ConfState, addrs: Record<string, string>): AddressChanges {
+  reset(
+    confState: ConfState,
+    addrs: Record<string, string>,
+    removedIds: readonly NodeId[] = [],
+  ): AddressChanges {
+    this.removedIds.clear();
+    for (const id of removedIds) this.removedIds.add(id);
     const removed = [...this.addrs.keys()].filter((id) => addrs[id] === undefined);
     this.addrs.clear();
     const set: [NodeId, string][] = [];
@@ -64,7 +74,7 @@ export class Membership {
       set.push([Number(k), v]);
     }
     this.confState = confState;
-    return { set, removed };
+    return { set, removed, gone: [...this.removedIds] };
   }
 
   /** Records an applied conf change: `confState` is what raft returned for it. */
@@ -72,18 +82,22 @@ export class Membership {
     this.confState = confState;
     const set: [NodeId, string][] = [];
     const removed: NodeId[] = [];
+    const gone: NodeId[] = [];
     for (const ch of cc.changes) {
       if (ch.type === ConfChangeType.ConfChangeRemoveNode) {
         if (this.addrs.delete(ch.nodeId)) removed.push(ch.nodeId);
+        this.removedIds.add(ch.nodeId);
+        gone.push(ch.nodeId);
         continue;
       }
+      this.removedIds.delete(ch.nodeId);
       const addr = ctx.addrs?.[ch.nodeId] ?? (cc.changes.length === 1 ? ctx.addr : undefined);
       if (addr !== undefined && addr !== '') {
         this.addrs.set(ch.nodeId, addr);
         set.push([ch.nodeId, addr]);
       }
     }
-    return { set, removed };
+    return { set, removed, gone };
   }
 
   /** The address book as a snapshot keeps it. */

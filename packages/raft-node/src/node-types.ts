@@ -35,7 +35,10 @@ export interface NodeStatus extends Status {
 export interface RaftNodeEvents {
   /** Leader, term or role changed. */
   leaderChange: [LeaderState];
-  /** This node was removed from the cluster (the conf change was applied here). */
+  /**
+   * This node was removed from the cluster: it applied the conf change, or a member refused
+   * its connection as removed. It takes no more requests (ErrRemoved) and stops by itself.
+   */
   removed: [];
   /** A storage or state machine failure stopped the node. */
   error: [Error];

@@ -1,6 +1,6 @@
 // The transport and its peer table: created from the configured and the logged addresses, and
 // kept in step with membership as conf changes and snapshots are applied.
-import { type Message, SnapshotStatus } from '@tsraft/raft-core';
+import { type Message, type NodeId, SnapshotStatus } from '@tsraft/raft-core';
 import { TcpTransport } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
 import type { AddressChanges } from './membership.js';
@@ -9,6 +9,7 @@ export function createTransport(
   ctx: NodeContext,
   acceptUnknownPeers: boolean,
   onMessage: (m: Message) => void,
+  onRemoved: (by: NodeId) => void,
 ): TcpTransport {
   const o = ctx.opts;
   const t = new TcpTransport({
@@ -29,11 +30,14 @@ export function createTransport(
       ctx.raw.reportSnapshot(id, s === 'finish' ? SnapshotStatus.Finish : SnapshotStatus.Failure);
       ctx.schedule();
     },
+    onRemoved,
     logger: ctx.logger.child({ component: 'transport' }),
   });
   // The addresses we were given, then those the log and snapshot recorded (which win).
   for (const [id, addr] of ctx.cfg.peers) if (id !== ctx.id) t.addPeer(id, addr);
   for (const [id, addr] of ctx.membership.addrs) if (id !== ctx.id) t.addPeer(id, addr);
+  // Members removed before this start (the snapshot says so) are refused as removed.
+  for (const id of ctx.membership.removedIds) t.markRemoved(id);
   return t;
 }
 
@@ -41,6 +45,8 @@ export function createTransport(
 export function updatePeers(ctx: NodeContext, ch: AddressChanges): void {
   const t = ctx.transport;
   if (t === null) return;
+  // Removed members are refused as such (REMOVED), so that they learn it and stop.
+  for (const id of ch.gone) if (id !== ctx.id) t.markRemoved(id);
   for (const id of ch.removed) if (id !== ctx.id) t.removePeer(id);
   for (const [id, addr] of ch.set) {
     if (id === ctx.id) continue;

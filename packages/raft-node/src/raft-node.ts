@@ -174,7 +174,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   /** Starts an election now (with a pre-vote round when preVote is on). */
   campaign(): void {
     const ctx = this.ctx;
-    if (!ctx.running) throw ctx.notRunning('dropped');
+    if (!ctx.accepting) throw ctx.notRunning('dropped');
     ctx.raw.campaign();
     ctx.schedule();
   }
@@ -185,7 +185,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
    */
   async transferLeadership(to: NodeId, options: RequestOptions = {}): Promise<void> {
     const ctx = this.ctx;
-    if (!ctx.running) throw ctx.notRunning('dropped');
+    if (!ctx.accepting) throw ctx.notRunning('dropped');
     if (!ctx.membership.has(to) || ctx.membership.isLearner(to)) {
       throw new ErrBadMembership(`node ${to} is not a voter`);
     }

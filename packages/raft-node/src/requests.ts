@@ -75,7 +75,7 @@ function changeMembership(
 /** A linearizable read barrier (ReadIndex): resolves with the read index once applied here. */
 export function read(ctx: NodeContext, options: RequestOptions): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    if (!ctx.running) {
+    if (!ctx.accepting) {
       reject(ctx.notRunning('dropped'));
       return;
     }

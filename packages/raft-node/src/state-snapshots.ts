@@ -10,7 +10,9 @@ import type { TakenSnapshot } from './snapshotter.js';
 export async function takeSnapshot(ctx: NodeContext): Promise<TakenSnapshot> {
   const index = ctx.applied;
   const data = await ctx.sm.snapshot();
-  const bytes = encodeSnapshotData({ members: ctx.membership.toRecord() }, data);
+  const removed = [...ctx.membership.removedIds];
+  const meta = { members: ctx.membership.toRecord(), ...(removed.length > 0 ? { removed } : {}) };
+  const bytes = encodeSnapshotData(meta, data);
   return { index, bytes, confState: cloneConfState(ctx.membership.confState) };
 }
 
@@ -31,5 +33,6 @@ export async function restoreSnapshot(ctx: NodeContext, snap: Snapshot): Promise
   ctx.applied = index;
   ctx.snapshots.installed(index);
   if (ctx.commit < index) ctx.commit = index;
-  updatePeers(ctx, ctx.membership.reset(snap.metadata.confState, meta.members));
+  const removed = Array.isArray(meta.removed) ? meta.removed.filter(Number.isSafeInteger) : [];
+  updatePeers(ctx, ctx.membership.reset(snap.metadata.confState, meta.members, removed));
 }

@@ -11,7 +11,7 @@ export type Step = (seq: number) => void;
 
 export function submit<T>(ctx: NodeContext, step: Step, options: RequestOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    if (!ctx.running) {
+    if (!ctx.accepting) {
       reject(ctx.notRunning('dropped'));
       return;
     }
@@ -50,7 +50,7 @@ function submitNow(
   resolve: (v: unknown) => void,
   reject: (e: unknown) => void,
 ): void {
-  if (!ctx.running) {
+  if (!ctx.accepting) {
     reject(ctx.notRunning('dropped'));
     return;
   }

@@ -1,11 +1,14 @@
-// The pure parts: group-commit merging, envelopes, proposal tracking, the latest-value cell.
+// The pure parts: group-commit merging, envelopes, proposal tracking, the latest-value cell,
+// removed members.
 import {
+  ConfChangeTransition,
   ConfChangeType,
   type Entry,
   EntryType,
   ErrProposalDropped,
   MessageType,
   encodeConfChange,
+  newConfState,
   newMessage,
 } from '@tsraft/raft-core';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +25,7 @@ import {
   readContextSeq,
 } from '../src/envelope.js';
 import { ErrProposalIndeterminate } from '../src/errors.js';
+import { Membership } from '../src/membership.js';
 import { ProposalTracker } from '../src/proposals.js';
 import { Latest } from '../src/watch.js';
 
@@ -208,5 +212,34 @@ describe('Latest', () => {
     const p = l.until((v) => v > 10, ac.signal);
     ac.abort();
     expect(await p).toBeUndefined();
+  });
+});
+
+describe('membership: removed ids', () => {
+  const change = (type: ConfChangeType, nodeId: number) => ({
+    transition: ConfChangeTransition.ConfChangeTransitionAuto,
+    changes: [{ type, nodeId }],
+    context: new Uint8Array(),
+  });
+
+  it('remembers removals until the id is added again, and restores them from a snapshot', () => {
+    const m = new Membership();
+    const cs = { ...newConfState(), voters: [1, 2] };
+    let ch = m.apply(change(ConfChangeType.ConfChangeRemoveNode, 3), {}, cs);
+    expect(ch.gone).toEqual([3]);
+    expect([...m.removedIds]).toEqual([3]);
+    ch = m.apply(change(ConfChangeType.ConfChangeAddNode, 3), { addr: '127.0.0.1:1' }, cs);
+    expect(ch.gone).toEqual([]);
+    expect(m.removedIds.size).toBe(0);
+    ch = m.reset(cs, { 1: 'a:1', 2: 'b:2' }, [4, 5]);
+    expect(ch.gone).toEqual([4, 5]);
+    expect([...m.removedIds]).toEqual([4, 5]);
+  });
+
+  it('snapshot metadata carries them; older metadata without them still decodes', () => {
+    const data = encodeSnapshotData({ members: { 1: 'a:1' }, removed: [3] }, new Uint8Array([7]));
+    expect(decodeSnapshotData(data).meta.removed).toEqual([3]);
+    const old = encodeSnapshotData({ members: { 1: 'a:1' } }, new Uint8Array([7]));
+    expect(decodeSnapshotData(old).meta.removed).toBeUndefined();
   });
 });
