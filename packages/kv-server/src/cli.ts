@@ -46,8 +46,12 @@ async function main(): Promise<number> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  // A removed member cannot serve any more (as etcd's members do, it exits).
-  server.on('removed', () => shutdown('removed from the cluster'));
+  // A removed member cannot serve any more: as etcd's members do, it exits, with code 0 (a
+  // service manager that restarts it would only see it refused and exit again).
+  server.on('removed', () => {
+    logger.warn({ id: cfg.id }, 'removed from the cluster: exiting');
+    shutdown('removed from the cluster');
+  });
   server.on('failed', () => {
     server.stop().finally(() => process.exit(1));
   });

@@ -148,10 +148,20 @@ describe('a 3-node raft-kv cluster of processes', () => {
         const m = await tc.client(4).members();
         expect(m.members.map((x) => x.id)).not.toContain(victim);
         expect(m.members).toHaveLength(3);
-        // The cluster works without it. (A removed node exits by itself when it applies its
-        // own removal; it may never learn of it once the leader stops talking to it, so stop
-        // it here.)
-        await tc.cluster.node(victim).kill('SIGTERM');
+        // The removed process exits by itself, saying why: it applied its removal, or the
+        // members refused its connection as removed.
+        const exited = await Promise.race([
+          tc.cluster.node(victim).exited,
+          new Promise((r) => setTimeout(() => r('still running'), 20_000)),
+        ]);
+        expect(exited).toBe(0);
+        expect(tc.cluster.node(victim).running).toBe(false);
+        expect(
+          tc.logs.some(
+            (l) => l.startsWith(`[${victim}]`) && l.includes('removed from the cluster: exiting'),
+          ),
+        ).toBe(true);
+        // The cluster works without it.
         await ledger.putMany(tc, 'd/', 0, 30);
       })(),
     );
