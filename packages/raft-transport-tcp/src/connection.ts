@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type { NodeId } from '@tsraft/raft-core';
 import { TransportError, TransportErrorCode } from './errors.js';
-import { FrameDecoder, type FrameKind } from './framing.js';
+import { FrameDecoder, type FrameKind, type MessageRangeSink } from './framing.js';
 import { type HandshakeRecord, HandshakeReader, encodeHandshake } from './handshake.js';
 
 export type Direction = 'outbound' | 'inbound';
@@ -32,6 +32,8 @@ export class Connection {
   onReady: () => void = noop;
   onHandshake: (rec: HandshakeRecord) => void = noop;
   onFrame: (kind: FrameKind, body: Buffer) => void = noop;
+  /** Message frames that lie whole in one socket chunk, when set (else they go to onFrame). */
+  onMessageFrame: MessageRangeSink | undefined = undefined;
   onDrain: () => void = noop;
   onClose: (err: TransportError) => void = noop;
 
@@ -158,7 +160,7 @@ export class Connection {
   private onData(chunk: Buffer): void {
     try {
       if (this.phase === 'open') {
-        this.decoder.push(chunk, this.onFrame);
+        this.decoder.push(chunk, this.onFrame, this.onMessageFrame);
         return;
       }
       if (this.phase !== 'handshake') return;
@@ -168,7 +170,7 @@ export class Connection {
       this.onHandshake(got.record);
       // The owner has now opened or closed us; frames that came with the record go on.
       if (this.isOpen && got.rest.length > 0) {
-        this.decoder.push(got.rest, this.onFrame);
+        this.decoder.push(got.rest, this.onFrame, this.onMessageFrame);
       }
     } catch (err) {
       this.close(

@@ -26,6 +26,8 @@ export const FRAME_HEADER = 5;
 const MAX_KIND = FrameKind.Pong;
 
 export type FrameSink = (kind: FrameKind, body: Buffer) => void;
+/** Takes a Message frame lying whole in one chunk as `buf[start, end)`: no view is made. */
+export type MessageRangeSink = (buf: Buffer, start: number, end: number) => void;
 
 export class FrameDecoder {
   private readonly header = Buffer.alloc(FRAME_HEADER);
@@ -48,8 +50,11 @@ export class FrameDecoder {
     return this.headerFill + this.frameFill;
   }
 
-  /** Feeds one chunk; calls `sink` per complete frame. Throws TransportError on bad input. */
-  push(chunk: Buffer, sink: FrameSink): void {
+  /**
+   * Feeds one chunk; calls `sink` per complete frame, or `onMessage` (when given) for a Message
+   * frame inside the chunk. Throws TransportError on bad input.
+   */
+  push(chunk: Buffer, sink: FrameSink, onMessage?: MessageRangeSink): void {
     let pos = 0;
     const end = chunk.length;
     while (pos < end && !this.halted) {
@@ -90,9 +95,10 @@ export class FrameDecoder {
       }
       const bodyLen = len - 1;
       if (end - pos >= bodyLen) {
-        const body = chunk.subarray(pos, pos + bodyLen);
+        const start = pos;
         pos += bodyLen;
-        sink(kind as FrameKind, body);
+        if (kind === FrameKind.Message && onMessage !== undefined) onMessage(chunk, start, pos);
+        else sink(kind as FrameKind, chunk.subarray(start, pos));
       } else {
         this.frame = Buffer.allocUnsafe(bodyLen);
         this.frameKind = kind as FrameKind;

@@ -535,6 +535,7 @@ export class Peer {
     this.control.length = 0;
     this.clearPing();
     c.onFrame = (kind, body) => this.onFrame(kind, body);
+    c.onMessageFrame = (buf, start, end) => this.onMessageFrame(buf, start, end);
     c.onDrain = this.flushFn;
     c.onClose = (err) => this.onConnClosed(c, err);
     this.host.logger.info(
@@ -572,17 +573,9 @@ export class Peer {
     const size = body.length + FRAME_HEADER;
     this.s.bytesReceived += size;
     switch (kind) {
-      case FrameKind.Message: {
-        const m = decodeFrameMessage(body);
-        this.check(m);
-        if (m.type === MessageType.MsgSnap) {
-          throw new TransportError(TransportErrorCode.BadMessage, 'MsgSnap outside a stream');
-        }
-        this.s.messagesReceived++;
-        this.host.deliver(m);
-        if (laneOf(m.type) === Lane.Bulk) this.credit(size);
+      case FrameKind.Message:
+        this.receive(decodeFrameMessage(body), size);
         return;
-      }
       case FrameKind.Window: {
         if (body.length !== 4)
           throw new TransportError(TransportErrorCode.BadFrame, 'bad window frame');
@@ -640,6 +633,23 @@ export class Peer {
         this.clearPing();
         return;
     }
+  }
+
+  /** A Message frame inside one socket chunk (the usual case): decoded without a view. */
+  private onMessageFrame(buf: Buffer, start: number, end: number): void {
+    const size = end - start + FRAME_HEADER;
+    this.s.bytesReceived += size;
+    this.receive(decodeFrameMessage(buf, start, end), size);
+  }
+
+  private receive(m: Message, size: number): void {
+    this.check(m);
+    if (m.type === MessageType.MsgSnap) {
+      throw new TransportError(TransportErrorCode.BadMessage, 'MsgSnap outside a stream');
+    }
+    this.s.messagesReceived++;
+    this.host.deliver(m);
+    if (laneOf(m.type) === Lane.Bulk) this.credit(size);
   }
 
   /** We consumed a bulk frame: the peer may send that many more bytes. */

@@ -130,12 +130,12 @@ export class IncomingSnapshot {
   }
 }
 
-/** decodeMessage with its ErrCodec turned into this package's error. */
-export function decodeFrameMessage(body: Uint8Array): Message {
+/** decodeMessage of `body[start, end)` with its ErrCodec turned into this package's error. */
+export function decodeFrameMessage(body: Uint8Array, start = 0, end = body.length): Message {
   try {
     // Decoded byte fields are plain Uint8Array views (not Buffers), as raft-core's types say;
     // they still share the socket's memory (no copy).
-    return decodeMessageAt(body, 0, body.length);
+    return decodeMessageAt(body, start, end);
   } catch (err) {
     if (err instanceof ErrCodec) {
       throw new TransportError(TransportErrorCode.Codec, err.message, { cause: err });

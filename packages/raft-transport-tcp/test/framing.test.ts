@@ -222,6 +222,38 @@ describe('SendQueue slabs', () => {
   });
 });
 
+describe('FrameDecoder message ranges', () => {
+  it('hands whole Message frames as ranges, split ones and other kinds to the sink, in order', () => {
+    const batch = new FrameBatch();
+    for (let i = 0; i < 20; i++) {
+      batch.add(i % 3 === 0 ? FrameKind.Ping : FrameKind.Message, null, Buffer.alloc(i * 7, i));
+    }
+    const all = Buffer.concat(batch.take());
+    for (const step of [1, 13, 200, all.length]) {
+      const out: string[] = [];
+      let ranges = 0;
+      const dec = new FrameDecoder(1 << 20);
+      for (let at = 0; at < all.length; at += step) {
+        dec.push(
+          all.subarray(at, at + step),
+          (k, b) => out.push(`${k}:${b.length}:${b[0] ?? '-'}`),
+          (buf, start, end) => {
+            ranges++;
+            out.push(`${FrameKind.Message}:${end - start}:${buf[start] ?? '-'}`);
+          },
+        );
+      }
+      expect(out).toEqual(
+        Array.from(
+          { length: 20 },
+          (_, i) => `${i % 3 === 0 ? 5 : 1}:${i * 7}:${i === 0 ? '-' : i}`,
+        ),
+      );
+      if (step === all.length) expect(ranges).toBe(13);
+    }
+  });
+});
+
 describe('FrameBatch with already-framed bytes', () => {
   it('keeps them in order between copied runs and large bodies', () => {
     const framed = new FrameBatch();
