@@ -173,9 +173,6 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   const c = new Cluster(copts);
   o.onCluster?.(c);
   const faultTicks = o.faultTicks ?? rng.range(200, 400);
-  // Generous: with one entry per MsgApp, one MsgApp in flight and slow Readys, catching up
-  // a long log takes a few ticks per entry.
-  const healTicks = o.healTicks ?? 5000;
   const timers: { at: number; fn: Action }[] = [];
   const later = (ticks: number, fn: Action) => timers.push({ at: c.now + ticks, fn });
   let nextId = Math.max(...c.nodes.keys()) + 1;
@@ -476,6 +473,11 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   }
 
   // ---- heal and converge ----
+  // Generous: with one entry per MsgApp, one MsgApp in flight and slow storage, catching up
+  // takes a few ticks per entry of the log.
+  let longest = 0;
+  for (const n of c.nodes.values()) longest = Math.max(longest, n.storage.lastIndex());
+  const healTicks = o.healTicks ?? 3000 + 8 * longest;
   c.trace('--- heal ---');
   c.heal();
   partitioned = false;
