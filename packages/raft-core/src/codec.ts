@@ -197,9 +197,17 @@ function fillSnapshot(s: Snapshot): Snapshot {
 // it is not null, and on a plain object every field found is own, as protobufjs also requires);
 // any other message goes through encodeMessage and is copied.
 
+// The helpers are kept small so that V8 inlines them into the per-message loops; the rare
+// cases (big values, errors) live in separate functions.
+
 /** Length of a uint64 field's varint; throws ErrCodec as SafeWriter does. */
 function u64Size(value: number): number {
-  if (value >>> 0 !== value && (!Number.isSafeInteger(value) || value < 0)) {
+  if (value >>> 0 === value) return value < 0x80 ? 1 : value < 0x4000 ? 2 : varintSize(value);
+  return bigU64Size(value);
+}
+
+function bigU64Size(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
     throw new ErrCodec(`cannot encode ${value} as uint64: not a safe non-negative integer`);
   }
   return varintSize(value);
@@ -221,6 +229,10 @@ function writeVarint(buf: Uint8Array, pos: number, v: number): number {
     buf[pos] = v;
     return pos + 1;
   }
+  return writeLongVarint(buf, pos, v);
+}
+
+function writeLongVarint(buf: Uint8Array, pos: number, v: number): number {
   while (v > 0x7fffffff) {
     buf[pos++] = (v % 128) | 0x80;
     v = Math.floor(v / 128);
@@ -381,14 +393,22 @@ let rlen = 0;
 
 /** A varint of at most 8 bytes within `end`, or -1 (longer, truncated, above 2^53 - 1). */
 function readVarint(buf: Uint8Array, end: number): number {
+  const pos = rpos;
+  if (pos < end) {
+    const b = buf[pos]!;
+    if (b < 0x80) {
+      rpos = pos + 1;
+      rlen = 1;
+      return b;
+    }
+  }
+  return readLongVarint(buf, end);
+}
+
+function readLongVarint(buf: Uint8Array, end: number): number {
   let pos = rpos;
   if (pos >= end) return -1;
   let b = buf[pos++]!;
-  if (b < 0x80) {
-    rpos = pos;
-    rlen = 1;
-    return b;
-  }
   let value = b & 0x7f;
   let scale = 128;
   for (let i = 1; i < 8; i++) {
