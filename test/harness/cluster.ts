@@ -17,7 +17,9 @@ import {
   type ConfState,
   type Config,
   type Entry,
+  type FetchContext,
   EntryType,
+  ErrLogTemporarilyUnavailable,
   ErrProposalDropped,
   ErrStepPeerNotFound,
   type HardState,
@@ -46,6 +48,7 @@ import {
   newConfState,
 } from '@tsraft/raft-core';
 import { Checker, SafetyViolation, type TermAt } from './checkers.js';
+import type { Rng as RngT } from './prng.js';
 import { EventHeap, type HeapItem } from './heap.js';
 import { Network, type NetworkOptions } from './network.js';
 import { Rng } from './prng.js';
@@ -80,6 +83,11 @@ export interface ClusterOptions {
   pipelineDelay?: { min: number; max: number };
   /** Probability that a node misses a tick (clock drift between nodes). */
   tickSkipRate?: number;
+  /**
+   * Async log fetch: the probability that a storage read for appending or applying is
+   * refused (ErrLogTemporarilyUnavailable) and reported loaded [min, max] ticks later.
+   */
+  fetch?: { failRate: number; min: number; max: number };
   /** Keep a trace of events (the last `trace` lines; true: 5000). */
   trace?: boolean | number;
 }
@@ -102,9 +110,38 @@ export const crashPoints: readonly CrashPoint[] = [
  */
 export type RestartMode = 'applied' | 'replay';
 
-/** MemoryStorage that can start a RawNode with the ConfState of the state machine. */
+/**
+ * MemoryStorage that can start a RawNode with the ConfState of the state machine, and can
+ * play a store that keeps only part of the log in memory: with `fetchFailRate`, an
+ * `entries()` read made for appending or applying is refused with
+ * ErrLogTemporarilyUnavailable and reported loaded (onEntriesFetched) a little later.
+ */
 export class SimStorage extends MemoryStorage {
   confStateOverride: ConfState | null = null;
+  fetchFailRate = 0;
+  fetchRng: RngT | null = null;
+  /** Starts loading what a refused read wanted; the harness reports it done later. */
+  onFetch: ((ctx: FetchContext) => void) | null = null;
+  /** Reads (by context) whose entries were loaded: the next one succeeds. */
+  private readonly loaded = new Set<string>();
+
+  override entries(lo: Index, hi: Index, maxSize: number, ctx?: FetchContext): Entry[] {
+    if (ctx !== undefined && this.fetchFailRate > 0 && lo < hi && this.onFetch !== null) {
+      const key = `${ctx.why}/${ctx.to}`;
+      if (this.loaded.has(key)) {
+        this.loaded.delete(key);
+      } else if (this.fetchRng!.chance(this.fetchFailRate)) {
+        this.onFetch(ctx);
+        throw new ErrLogTemporarilyUnavailable();
+      }
+    }
+    return super.entries(lo, hi, maxSize);
+  }
+
+  /** The entries a refused read wanted are in memory now. */
+  markLoaded(ctx: FetchContext): void {
+    this.loaded.add(`${ctx.why}/${ctx.to}`);
+  }
 
   override initialState(): InitialState {
     const s = super.initialState();
@@ -213,6 +250,8 @@ const enum EventKind {
   ApplyDone = 2,
   /** Pipelined sync mode: the pending Ready's write is done (persist, send, apply, advance). */
   ReadyDone = 3,
+  /** Async log fetch: the storage loaded what a refused read wanted. */
+  FetchDone = 4,
 }
 
 interface SimEvent extends HeapItem {
@@ -223,8 +262,10 @@ interface SimEvent extends HeapItem {
   from: NodeId;
   msg: Message | null;
   bytes: Uint8Array | null;
-  /** AppendDone/ApplyDone: the incarnation that queued the write. */
+  /** AppendDone/ApplyDone/ReadyDone/FetchDone: the incarnation that queued it. */
   inc: number;
+  /** FetchDone: the refused read. */
+  fetch?: FetchContext;
 }
 
 interface Report {
@@ -251,6 +292,8 @@ export interface ClusterStats {
   /** ReadIndex requests made, and ReadStates returned. */
   reads: number;
   readsServed: number;
+  /** Storage reads refused with ErrLogTemporarilyUnavailable (async log fetch). */
+  fetches: number;
 }
 
 function readKey(ctx: Uint8Array): string {
@@ -299,6 +342,7 @@ export class Cluster {
     jointEntered: 0,
     reads: 0,
     readsServed: 0,
+    fetches: 0,
   };
   /** Called after every conf change a node applies (scenario drivers track membership). */
   onConfChange: ((node: SimNode, cs: ConfState, e: Entry) => void) | null = null;
@@ -454,7 +498,37 @@ export class Cluster {
     this.startNode(node, mode);
   }
 
+  /** Lets node's storage refuse reads for appending or applying (async log fetch). */
+  private wireFetch(node: SimNode): void {
+    const f = this.opts.fetch;
+    const st = node.disk.storage;
+    if (f === undefined || f.failRate <= 0) return;
+    st.fetchFailRate = f.failRate;
+    st.fetchRng = this.rng;
+    const inc = node.incarnation;
+    st.onFetch = (ctx) => {
+      this.stats.fetches++;
+      this.trace(`fetch ${ctx.why} ${ctx.to} at ${node.id}`);
+      this.events.push({
+        at: this.now + (f.max > f.min ? this.rng.range(f.min, f.max) : f.min),
+        key: this.nextKey(),
+        kind: EventKind.FetchDone,
+        node: node.id,
+        from: node.id,
+        msg: null,
+        bytes: null,
+        inc,
+        fetch: ctx,
+      });
+    };
+  }
+
   private startNode(node: SimNode, mode: RestartMode): void {
+    this.startRawNode(node, mode);
+    this.wireFetch(node);
+  }
+
+  private startRawNode(node: SimNode, mode: RestartMode): void {
     const disk = node.disk;
     const config: Config = {
       electionTick: 10,
@@ -982,7 +1056,11 @@ export class Cluster {
       if (node === undefined || node.raw === null || node.incarnation !== e.inc) return;
       if (e.kind === EventKind.AppendDone) this.completeAppend(node);
       else if (e.kind === EventKind.ApplyDone) this.completeApply(node);
-      else {
+      else if (e.kind === EventKind.FetchDone) {
+        node.storage.markLoaded(e.fetch!);
+        node.raw.onEntriesFetched(e.fetch!);
+        this.afterStep(node);
+      } else {
         const rd = node.pendingReady!;
         node.pendingReady = null;
         this.finishReady(node, rd);

@@ -130,6 +130,9 @@ export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): 
     codec: rng.chance(0.2),
     trace: o.trace ?? false,
     tickSkipRate,
+    ...(rng.chance(0.25)
+      ? { fetch: { failRate: rng.pick([0.1, 0.5]), min: 0, max: rng.pick([0, 1, 3]) } }
+      : {}),
     storageDelay: { min: 0, max: rng.pick([0, 1, 2, 4]) },
     ...(!asyncStorageWrites && rng.chance(0.4)
       ? { pipelineDelay: { min: 0, max: rng.pick([0, 1, 2]) } }
