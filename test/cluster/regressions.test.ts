@@ -307,4 +307,51 @@ describe('raft-core regressions found by the randomized runs', () => {
     expect(c.leader()!.term).toBeGreaterThan(term + 5);
     c.checkConverged([1, 2, 3, 4]);
   });
+
+  it('a candidate leads only once its own term and vote are durable (async writes, seed 60033)', () => {
+    // With asyncStorageWrites, node 2's vote requests for term 1 left before its hard state
+    // (term 1, vote 2) was written. Nodes 1 and 3 granted, a quorum without node 2's own
+    // vote, so it led term 1 and sent entry 1/3 to node 3, then crashed before the write.
+    // Restarted at term 0, it campaigned for term 1 again, got the same votes again (a
+    // repeated vote), and led term 1 a second time with a different entry 1/3: two logs with
+    // the same (index, term) and different entries.
+    const mk = (id: number, asyncStorageWrites: boolean) => {
+      const storage = new MemoryStorage();
+      storage.applySnapshot({
+        data: EMPTY_BYTES,
+        metadata: { index: 1, term: 1, confState: newConfState({ voters: [1, 2, 3] }) },
+      });
+      const node = new RawNode({
+        id,
+        electionTick: 10,
+        heartbeatTick: 1,
+        storage,
+        asyncStorageWrites,
+      });
+      return { id, node, storage };
+    };
+    const n2 = mk(2, true);
+    const others = [mk(1, false), mk(3, false)];
+    n2.node.campaign();
+    let rd = n2.node.ready();
+    const append = rd.messages.find((m) => m.to === LocalAppendThread)!; // not written yet
+    expect(append.term).toBeGreaterThan(0);
+    const votes = rd.messages.filter((m) => m.type === MessageType.MsgVote);
+    expect(votes).toHaveLength(2);
+    for (const v of votes) {
+      const p = others.find((o) => o.id === v.to)!;
+      p.node.step(v);
+      for (const m of ready(p)) n2.node.step(m); // durable grants from nodes 1 and 3
+    }
+    // A quorum granted, but node 2's own vote is not durable: it must not lead yet.
+    expect(n2.node.basicStatus().softState.raftState).not.toBe(StateType.Leader);
+    if (n2.node.hasReady()) {
+      rd = n2.node.ready();
+      expect(rd.messages.some((m) => m.type === MessageType.MsgApp)).toBe(false);
+    }
+    // Once the write is done, it leads.
+    n2.storage.setHardState({ term: append.term, vote: append.vote, commit: append.commit });
+    for (const r of append.responses) if (r.to === 2) n2.node.step(r);
+    expect(n2.node.basicStatus().softState.raftState).toBe(StateType.Leader);
+  });
 });

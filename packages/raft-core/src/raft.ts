@@ -1087,6 +1087,12 @@ export class Raft {
         if (result === VoteResult.VoteWon) {
           if (this.state === StateType.PreCandidate) {
             this.campaign(CampaignType.Election);
+          } else if (this.trk.votes.get(this.id) !== true) {
+            // Others granted a quorum, but our own vote, and with it our term, is not durable
+            // yet (async storage writes send MsgVote before it is): lead once it is. A leader
+            // that crashed before then would restart in the old term, win this term again
+            // with the same (repeated) votes and append different entries at the same
+            // indexes of the same term. (etcd leads at once.)
           } else {
             this.becomeLeader();
             this.bcastAppend();
