@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runScenario, seedFromEnv, withSeedReport } from '../harness/index.js';
 
 const FILE = 'test/cluster/random-async.test.ts';
-const DEFAULT_SEEDS = 300;
+const DEFAULT_SEEDS = 500;
 
 const replay = seedFromEnv();
 const count = Number(process.env.SEEDS ?? DEFAULT_SEEDS);
