@@ -1145,15 +1145,7 @@ export class Raft {
         this.handleSnapshot(m);
         break;
       case MessageType.MsgTransferLeader:
-        if (this.lead === None) {
-          this.logger.info(
-            { id: this.id, term: this.term },
-            'no leader; dropping leader transfer msg',
-          );
-          return;
-        }
-        m.to = this.lead;
-        this.send(m);
+        this.forwardToLeader(m, 'leader transfer msg');
         break;
       case MessageType.MsgForgetLeader:
         // Under a lease, forgetting the leader could let us vote while it still serves reads.
@@ -1175,15 +1167,7 @@ export class Raft {
         this.hup(CampaignType.Transfer);
         break;
       case MessageType.MsgReadIndex:
-        if (this.lead === None) {
-          this.logger.info(
-            { id: this.id, term: this.term },
-            'no leader; dropping index reading msg',
-          );
-          return;
-        }
-        m.to = this.lead;
-        this.send(m);
+        this.forwardToLeader(m, 'index reading msg');
         break;
       case MessageType.MsgReadIndexResp:
         if (m.entries.length !== 1) {
@@ -1196,6 +1180,16 @@ export class Raft {
         this.readStates.push({ index: m.index, requestCtx: m.entries[0]!.data });
         break;
     }
+  }
+
+  /** Sends m on to the leader, or drops it (logged) when no leader is known. */
+  private forwardToLeader(m: Message, what: string): void {
+    if (this.lead === None) {
+      this.logger.info({ id: this.id, term: this.term }, `no leader; dropping ${what}`);
+      return;
+    }
+    m.to = this.lead;
+    this.send(m);
   }
 
   // ---- followers: appends, heartbeats, snapshots ---------------------------------------
