@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './logger.js';
 export * from './storage.js';
 export * from './codec.js';
+export * from './codec-fast.js';
 export {
   type Config,
   LocalAppendThread,
