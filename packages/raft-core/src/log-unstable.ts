@@ -76,9 +76,7 @@ export class Unstable {
     if (gt === undefined || index < this.offset) return; // unknown or already stable
     if (gt !== term) return; // replaced by a later append; wait for that one
     const num = index + 1 - this.offset;
-    // `entries` is never handed out (readers get copies), so it can be emptied in place.
-    if (num === this.entries.length) this.entries.length = 0;
-    else this.entries = this.entries.slice(num);
+    this.entries = num === this.entries.length ? [] : this.entries.slice(num);
     this.offset = index + 1;
     if (this.offsetInProgress < this.offset) this.offsetInProgress = this.offset;
   }

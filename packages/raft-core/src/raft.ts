@@ -889,7 +889,7 @@ export class Raft {
     // Copy the entries: the leader assigns term and index, and the caller's objects (or a
     // duplicated message) must never alias what is in the log.
     const n = m.entries.length;
-    const es: Entry[] = new Array(n);
+    const es: Entry[] = [];
     let pendingConfIndex = this.pendingConfIndex;
     for (let i = 0; i < n; i++) {
       const e = m.entries[i]!;
@@ -910,7 +910,7 @@ export class Raft {
           pendingConfIndex = this.raftLog.lastIndex() + i + 1;
         }
       }
-      es[i] = { term: 0, index: 0, type, data };
+      es.push({ term: 0, index: 0, type, data });
     }
     if (!this.appendEntry(es)) {
       throw new ErrProposalDropped(

@@ -86,7 +86,6 @@ export class RawNode {
   private prevHardSt: HardState;
   /** Messages stepped back in by advance() (synchronous mode). */
   private stepsOnAdvance: Message[] = [];
-  private spareSteps: Message[] = [];
   private readyPending = false;
 
   constructor(config: Config) {
@@ -294,16 +293,10 @@ export class RawNode {
   advance(): void {
     if (this.asyncStorageWrites)
       throw new ErrUsage('advance() must not be called with asyncStorageWrites');
-    // Two arrays take turns, so advancing allocates none.
     const steps = this.stepsOnAdvance;
-    this.stepsOnAdvance = this.spareSteps;
+    this.stepsOnAdvance = [];
     this.readyPending = false;
-    try {
-      for (let i = 0; i < steps.length; i++) this.raft.step(steps[i]!);
-    } finally {
-      steps.length = 0;
-      this.spareSteps = steps;
-    }
+    for (let i = 0; i < steps.length; i++) this.raft.step(steps[i]!);
   }
 
   private needStorageAppendMsg(rd: Ready): boolean {

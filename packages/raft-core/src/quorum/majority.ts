@@ -45,8 +45,12 @@ export class MajorityConfig {
   committedIndex(l: AckedIndexer): Index {
     const n = this.ids.size;
     if (n === 0) return INFINITE_INDEX;
+    if (n === 1) {
+      for (const id of this.ids) return l.ackedIndex(id) ?? 0;
+    }
     const srt = this.scratch;
-    srt.length = n;
+    // Setting an array's length is a runtime call: only when the voter count changed.
+    if (srt.length !== n) srt.length = n;
     let i = 0;
     for (const id of this.ids) srt[i++] = l.ackedIndex(id) ?? 0;
     // Insertion sort, descending: n is a handful of voters.
