@@ -6,39 +6,21 @@ import { type HardState, type Message, MessageType, newMessage } from '@tsraft/r
 import { type AppendBatch, takeAppendBatch } from './append-batch.js';
 import type { ApplyWorker } from './apply-worker.js';
 import type { NodeContext } from './context.js';
+import { QueueWorker } from './queue-worker.js';
 import { installSnapshot } from './state-snapshots.js';
 
-export class AppendWorker {
-  private readonly queue: Message[] = [];
-  /** The worker, while `running` (a flag: a worker may finish synchronously). */
-  private work: Promise<void> = Promise.resolve();
-  private running = false;
+export class AppendWorker extends QueueWorker {
   /** A commit-only hard state not yet written (see deferCommitOnly). */
   private deferredCommit: HardState | null = null;
   private deferredCommitTimer: NodeJS.Timeout | null = null;
   private flushCommitNow = false;
 
   constructor(
-    private readonly ctx: NodeContext,
+    ctx: NodeContext,
     private readonly applies: ApplyWorker,
-    private readonly deliver: (responses: readonly Message[]) => void,
-  ) {}
-
-  push(m: Message): void {
-    this.queue.push(m);
-  }
-
-  /** Starts the worker if there is work and none is running. */
-  kick(): void {
-    if (this.queue.length > 0 && !this.running) {
-      this.running = true;
-      this.work = this.run();
-    }
-  }
-
-  /** The worker in flight (settled when none). */
-  get current(): Promise<void> {
-    return this.work;
+    deliver: (responses: readonly Message[]) => void,
+  ) {
+    super(ctx, deliver);
   }
 
   /** At stop: the commit index held back is written (the workers are done). */
@@ -50,33 +32,25 @@ export class AppendWorker {
     }
   }
 
-  private async run(): Promise<void> {
+  protected async drainOnce(): Promise<void> {
     const ctx = this.ctx;
-    try {
-      while (this.queue.length > 0 && ctx.running) {
-        const b = takeAppendBatch(this.queue);
-        if (this.deferCommitOnly(b)) continue;
-        // Entries before the snapshot must be applied before the state machine is replaced.
-        if (b.snapshot !== null) await this.applies.idle();
-        const t0 = performance.now();
-        await ctx.storage.save({
-          hardState: b.hardState,
-          entries: b.entries,
-          snapshot: b.snapshot,
-        });
-        ctx.stats.fsync.observe((performance.now() - t0) / 1000);
-        ctx.stats.saves++;
-        ctx.stats.entriesSaved += b.entries.length;
-        if (!ctx.running) break;
-        ctx.snapshots.afterWrite();
-        if (b.snapshot !== null) await installSnapshot(ctx, b.snapshot);
-        this.deliver(b.responses);
-      }
-    } catch (err) {
-      ctx.fail(err);
-    }
-    // Same synchronous turn as the last queue check: a later push starts a new worker.
-    this.running = false;
+    const b = takeAppendBatch(this.queue);
+    if (this.deferCommitOnly(b)) return;
+    // Entries before the snapshot must be applied before the state machine is replaced.
+    if (b.snapshot !== null) await this.applies.idle();
+    const t0 = performance.now();
+    await ctx.storage.save({
+      hardState: b.hardState,
+      entries: b.entries,
+      snapshot: b.snapshot,
+    });
+    ctx.stats.fsync.observe((performance.now() - t0) / 1000);
+    ctx.stats.saves++;
+    ctx.stats.entriesSaved += b.entries.length;
+    if (!ctx.running) return;
+    ctx.snapshots.afterWrite();
+    if (b.snapshot !== null) await installSnapshot(ctx, b.snapshot);
+    this.deliver(b.responses);
   }
 
   /**

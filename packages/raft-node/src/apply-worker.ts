@@ -2,62 +2,24 @@
 // batch at a time, beside the append worker's writes. Proposals of this node resolve with
 // their results; conf changes go to conf-apply.ts; snapshots are taken between batches.
 import { performance } from 'node:perf_hooks';
-import { type Entry, EntryType, type Message } from '@tsraft/raft-core';
+import { type Entry, EntryType } from '@tsraft/raft-core';
 import { applyConfEntry } from './conf-apply.js';
-import type { NodeContext } from './context.js';
 import { decodeEntryData, ownSeq } from './envelope.js';
 import type { AppliedEntry } from './options.js';
+import { QueueWorker } from './queue-worker.js';
 import { takeSnapshot } from './state-snapshots.js';
 
-export class ApplyWorker {
-  private readonly queue: Message[] = [];
-  private work: Promise<void> = Promise.resolve();
-  private running = false;
-
-  constructor(
-    private readonly ctx: NodeContext,
-    private readonly deliver: (responses: readonly Message[]) => void,
-  ) {}
-
-  push(m: Message): void {
-    this.queue.push(m);
-  }
-
-  /** Starts the worker if there is work and none is running. */
-  kick(): void {
-    if (this.queue.length > 0 && !this.running) {
-      this.running = true;
-      this.work = this.run();
-    }
-  }
-
-  /** The worker in flight (settled when none). */
-  get current(): Promise<void> {
-    return this.work;
-  }
-
-  /** Resolves once no apply is running (before a snapshot replaces the state machine). */
-  async idle(): Promise<void> {
-    while (this.running) await this.work;
-  }
-
-  private async run(): Promise<void> {
+export class ApplyWorker extends QueueWorker {
+  protected async drainOnce(): Promise<void> {
     const ctx = this.ctx;
-    try {
-      while (this.queue.length > 0 && ctx.running) {
-        const msgs = this.queue.splice(0);
-        for (const m of msgs) {
-          await this.applyEntries(m.entries);
-          if (!ctx.running) break;
-          this.deliver(m.responses);
-        }
-        ctx.publishApplied();
-        await ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
-      }
-    } catch (err) {
-      ctx.fail(err);
+    const msgs = this.queue.splice(0);
+    for (const m of msgs) {
+      await this.applyEntries(m.entries);
+      if (!ctx.running) break;
+      this.deliver(m.responses);
     }
-    this.running = false;
+    ctx.publishApplied();
+    await ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
   }
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
