@@ -20,8 +20,9 @@ export class Progress {
   match: Index;
   next: Index;
   /**
-   * The highest commit index sent to the follower (via MsgApp or heartbeat). Invariant:
-   * sentCommit < next, so the follower can apply it once it has everything before next.
+   * The highest commit index sent to the follower (via MsgApp or heartbeat). In
+   * StateReplicate sentCommit < next; while probing it may reach next (a heartbeat carries
+   * min(match, committed)), which canBumpCommit allows for.
    */
   sentCommit: Index = 0;
   state: ProgressStateType = ProgressStateType.StateProbe;
