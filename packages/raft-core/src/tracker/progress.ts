@@ -20,9 +20,9 @@ export class Progress {
   match: Index;
   next: Index;
   /**
-   * The highest commit index sent to the follower (via MsgApp or heartbeat). In
-   * StateReplicate sentCommit < next; while probing it may reach next (a heartbeat carries
-   * min(match, committed)), which canBumpCommit allows for.
+   * The highest commit index sent to the follower (via MsgApp or heartbeat). Kept below next
+   * where the state transitions set it (the follower can only use a commit index below next);
+   * canBumpCommit checks `sentCommit < next - 1` itself rather than relying on it.
    */
   sentCommit: Index = 0;
   state: ProgressStateType = ProgressStateType.StateProbe;
