@@ -443,6 +443,13 @@ export class Peer {
       'raft-transport-tcp: dial failed',
     );
     this.breaker.recordFailure();
+    // A snapshot waiting for this dial is stale by the time a later one succeeds (the leader
+    // compacts meanwhile): fail it now, and raft sends its newest once the peer answers again,
+    // as rafthttp's single POST per snapshot does.
+    if (this.snapOut !== null) {
+      this.snapOut = null;
+      this.failSnapshot();
+    }
     if (this.closed) return;
     const open = this.breaker.state === 'open';
     this.scheduleRetry(open ? this.breaker.remaining() : this.backoff.next());

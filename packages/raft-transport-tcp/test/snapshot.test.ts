@@ -99,15 +99,19 @@ describe('snapshot streaming', () => {
 
   it('fails for an unreachable peer and for an unknown one', async () => {
     const a = makeNode(1, {
-      backoff: { initialInterval: 2, maxInterval: 5 },
+      backoff: { initialInterval: 150, maxInterval: 150 },
       breaker: { failureThreshold: 2, resetTimeout: 10_000 },
     });
     nodes = [a];
     await a.t.start();
     a.t.addPeer(2, `127.0.0.1:${await deadPort()}`);
-    a.t.send([snap(1, 2, 1000)]); // waits for a connection that never comes
-    await waitFor(() => a.snapStatus.length === 1, 'failure once the breaker opens');
+    // It does not wait out the retries for a connection (it would be stale by then): the
+    // first failed dial fails it, long before the breaker opens.
+    a.t.send([snap(1, 2, 1000)]);
+    await waitFor(() => a.snapStatus.length === 1, 'failure after the failed dial');
     expect(a.snapStatus[0]).toEqual([2, 'failure']);
+    expect(peerStats(a, 2)).toMatchObject({ connectFailures: 1, breaker: 'closed' });
+    await waitFor(() => peerStats(a, 2).breaker === 'open', 'breaker open');
     a.t.send([snap(1, 2, 1000)]); // breaker open: fails at once
     a.t.send([snap(1, 7, 1000)]); // not a peer
     await waitFor(() => a.snapStatus.length === 3, 'more failures');
