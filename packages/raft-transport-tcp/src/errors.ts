@@ -50,6 +50,11 @@ export const TransportErrorCode = {
    * that it is no longer a member (onRemoved).
    */
   Removed: 'TRANSPORT_REMOVED',
+  /**
+   * With TlsOptions.nodeName: the certificate the remote node presented does not name
+   * nodeName(id) for the node id it claims (or for the peer we dialed).
+   */
+  IdentityMismatch: 'TRANSPORT_IDENTITY_MISMATCH',
 } as const;
 
 export type TransportErrorCode = (typeof TransportErrorCode)[keyof typeof TransportErrorCode];
@@ -62,7 +67,10 @@ export class TransportError extends RaftError {
   }
 }
 
-/** Reason codes carried by a handshake REJECT record (one byte on the wire). */
+/**
+ * Reason codes carried by a handshake REJECT record (one byte on the wire). New reasons need
+ * no new protocol version: a node that does not know one reads it as BAD_HANDSHAKE.
+ */
 export const RejectReason = {
   VersionMismatch: 1,
   ClusterMismatch: 2,
@@ -72,6 +80,7 @@ export const RejectReason = {
   Stopping: 6,
   BadHandshake: 7,
   Removed: 8,
+  IdentityMismatch: 9,
 } as const;
 export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason];
 
@@ -84,6 +93,7 @@ const REJECT_CODES: Record<number, TransportErrorCode> = {
   [RejectReason.Stopping]: TransportErrorCode.Stopped,
   [RejectReason.BadHandshake]: TransportErrorCode.BadHandshake,
   [RejectReason.Removed]: TransportErrorCode.Removed,
+  [RejectReason.IdentityMismatch]: TransportErrorCode.IdentityMismatch,
 };
 
 export function rejectReasonCode(reason: number): TransportErrorCode {

@@ -6,7 +6,8 @@
 //   0      4    magic "TSRF"
 //   4      2    protocol version, u16 BE
 //   6      1    kind: 1 HELLO, 2 ACCEPT, 3 REJECT
-//   7      1    reject reason (REJECT only, else 0)
+//   7      1    reject reason (REJECT only, else 0; see RejectReason, an unknown one reads as
+//               BAD_HANDSHAKE, so reasons can be added within a version)
 //   8      8    sender node id, u64 BE
 //   16     8    receiver node id (who the sender believes it talks to), u64 BE
 //   24     1    cluster id length n (0..255)

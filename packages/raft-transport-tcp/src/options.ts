@@ -25,6 +25,16 @@ export interface TlsOptions {
   checkServerIdentity?:
     | false
     | ((host: string, cert: import('node:tls').PeerCertificate) => Error | undefined);
+  /**
+   * Binds node ids to certificates (off by default: any certificate from `ca` may claim any
+   * id). When set, a peer's certificate must carry `nodeName(id)` for the id it speaks for —
+   * as its subject CN (exact) or a DNS SAN (ignoring case, no wildcards) — or the connection
+   * is refused with IDENTITY_MISMATCH: the acceptor checks the dialer's certificate against
+   * the id in its HELLO, the dialer checks the acceptor's against the id it dialed, before it
+   * says HELLO. With one certificate per node whose CN is "tsraft node <id>", pass
+   * (id) => `tsraft node ${id}`. Set it on every node: a node without it checks nothing.
+   */
+  nodeName?: (id: NodeId) => string;
 }
 
 export interface TcpTransportOptions {
@@ -151,6 +161,10 @@ export function validateIdentity(o: TcpTransportOptions): void {
     invalid('clusterId is longer than 255 UTF-8 bytes');
   }
   if (typeof o.onMessage !== 'function') invalid('onMessage is required');
+  const nodeName = o.tls?.nodeName;
+  if (nodeName !== undefined && typeof nodeName !== 'function') {
+    invalid('tls.nodeName must be a function of the node id');
+  }
 }
 
 /** Splits "host:port" / "[v6]:port". */

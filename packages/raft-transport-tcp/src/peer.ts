@@ -85,6 +85,8 @@ export interface PeerHost {
   reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
   /** The peer refused us with REMOVED: this node is no longer a member. */
   reportRemoved(peer: NodeId): void;
+  /** With tls.nodeName: why the certificate on `socket` may not speak for `id`, or null. */
+  checkIdentity(socket: Socket, id: NodeId): TransportError | null;
   /** Started and not stopped: dials are allowed. */
   running(): boolean;
 }
@@ -370,7 +372,13 @@ export class Peer {
     }
     const c = new Connection(dialed.socket, 'outbound', dialed.readyEvent, this.host.limits);
     this.dialing = c;
-    c.onReady = () =>
+    c.onReady = () => {
+      // An impostor answering at the peer's address hears nothing from us, not even our id.
+      const impostor = this.host.checkIdentity(c.socket, this.id);
+      if (impostor !== null) {
+        c.close(impostor); // a failed dial, as a refused HELLO is (onClose below)
+        return;
+      }
       c.sendHandshake({
         kind: HandshakeKind.Hello,
         reason: 0,
@@ -378,6 +386,7 @@ export class Peer {
         to: this.id,
         clusterId: this.host.clusterId,
       });
+    };
     c.onHandshake = (rec) => this.onDialHandshake(c, rec);
     c.onClose = (err) => {
       if (this.dialing !== c) return; // we aborted it ourselves

@@ -24,6 +24,7 @@ import {
 } from './options.js';
 import { Peer, type PeerHost, type PeerStats, isMalformed } from './peer.js';
 import type { SnapshotStatus } from './snapshot.js';
+import { checkPeerIdentity } from './tls-identity.js';
 
 export interface TransportStats {
   id: NodeId;
@@ -85,6 +86,7 @@ export class TcpTransport {
       reportUnreachable: (peer) => this.queueUnreachable(peer),
       reportSnapshot: (peer, status) => this.queueSnapshotStatus(peer, status),
       reportRemoved: (peer) => this.queueRemoved(peer),
+      checkIdentity: (socket, id) => this.checkIdentity(socket, id),
       running: () => this.boundAddr !== null && !this.stopped,
     };
     for (const [id, addr] of peerEntries(options.peers)) this.addPeer(id, addr);
@@ -273,7 +275,7 @@ export class TcpTransport {
   }
 
   private onInboundHandshake(c: Connection, rec: HandshakeRecord): void {
-    let bad = this.checkHello(rec);
+    let bad = this.checkHello(c, rec);
     if (bad === null) {
       // checkHello made sure the peer exists.
       const code = this.peers.get(rec.from)!.acceptInbound(c);
@@ -311,7 +313,7 @@ export class TcpTransport {
   }
 
   /** Why a HELLO must be refused, or null. */
-  private checkHello(rec: HandshakeRecord): TransportError | null {
+  private checkHello(c: Connection, rec: HandshakeRecord): TransportError | null {
     const E = TransportErrorCode;
     if (rec.kind !== HandshakeKind.Hello) {
       return new TransportError(E.BadHandshake, `expected HELLO, got kind ${rec.kind}`);
@@ -327,6 +329,10 @@ export class TcpTransport {
     if (rec.to !== this.id) {
       return new TransportError(E.WrongNode, `peer meant node ${rec.to}, we are ${this.id}`);
     }
+    // Before the peer table is consulted: an impostor must not learn whether the id it claims
+    // is removed, nor be added as an unknown peer.
+    const impostor = this.checkIdentity(c.socket, rec.from);
+    if (impostor !== null) return impostor;
     if (this.removed.has(rec.from)) {
       return new TransportError(E.Removed, `node ${rec.from} was removed from the cluster`);
     }
@@ -339,6 +345,12 @@ export class TcpTransport {
       return new TransportError(E.UnknownNode, `node ${rec.from} is not a peer`);
     }
     return null;
+  }
+
+  /** With tls.nodeName: why the certificate on `socket` may not speak for node `id`, or null. */
+  private checkIdentity(socket: net.Socket, id: NodeId): TransportError | null {
+    const nodeName = this.options.tls?.nodeName;
+    return nodeName === undefined ? null : checkPeerIdentity(socket, id, nodeName);
   }
 
   private countRejected(code: TransportErrorCode): void {

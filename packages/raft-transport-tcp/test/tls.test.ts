@@ -1,12 +1,15 @@
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import type { NodeId } from '@tsraft/raft-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { TlsOptions } from '../src/index.js';
+import { certificateNames, describeNames, dnsNames } from '../src/tls-identity.js';
 import {
   type Node,
   RawPeer,
   app,
   captureLogger,
+  cluster,
   connected,
   makeNode,
   peerStats,
@@ -22,6 +25,10 @@ const creds = (name: string): TlsOptions => ({
   cert: fx(`${name}.crt`),
   ca,
 });
+
+/** The fixtures' certificates have CN "tsraft node <id>". */
+const byCn = (id: NodeId): string => `tsraft node ${id}`;
+const bound = (name: string): TlsOptions => ({ ...creds(name), nodeName: byCn });
 
 let nodes: Node[] = [];
 afterEach(async () => {
@@ -108,6 +115,96 @@ describe('mutual TLS', () => {
     p.t.addPeer(1, '127.0.0.1:1');
     await waitFor(() => (p.t.stats().inbound.rejected.TRANSPORT_BAD_MAGIC ?? 0) >= 1, 'bad magic');
     expect(connected(a, 2)).toBe(false);
+  });
+});
+
+describe('node identity bound to certificates (tls.nodeName)', () => {
+  const MISMATCH = 'TRANSPORT_IDENTITY_MISMATCH';
+
+  it('nodes whose certificates name their ids connect and exchange both ways', async () => {
+    const [a, b] = await pair(bound('node1'), bound('node2'));
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'TLS connection');
+    for (let i = 1; i <= 20; i++) {
+      a.t.send([app(1, 2, i)]);
+      b.t.send([app(2, 1, i)]);
+    }
+    await waitFor(() => a.got.length === 20 && b.got.length === 20, 'messages');
+    expect(peerStats(a, 2).lastError).toBeNull();
+    expect(a.t.stats().inbound.rejected[MISMATCH]).toBeUndefined();
+  });
+
+  it("a node presenting another node's certificate is refused on accept and on dial", async () => {
+    // 1 and 3 are honest; 2 claims id 2 with node 1's (valid) certificate and checks nothing.
+    const log = captureLogger();
+    const [a, b, c] = await cluster([1, 2, 3], (id) => ({
+      tls: id === 2 ? creds('node1') : bound(`node${id}`),
+      ...(id === 1 ? { logger: log } : {}),
+    }));
+    nodes = [a!, b!, c!];
+    await waitFor(
+      () =>
+        connected(a!, 3) &&
+        connected(c!, 1) &&
+        // b dialed a and c: refused on accept, counted like other refusals.
+        (a!.t.stats().inbound.rejected[MISMATCH] ?? 0) >= 1 &&
+        (c!.t.stats().inbound.rejected[MISMATCH] ?? 0) >= 1 &&
+        // a and c dialed b: b's certificate does not name node 2, refused before HELLO.
+        peerStats(a!, 2).lastError === MISMATCH &&
+        peerStats(c!, 2).lastError === MISMATCH &&
+        // b hears why (REJECT reason).
+        peerStats(b!, 1).lastError === MISMATCH &&
+        peerStats(b!, 3).lastError === MISMATCH,
+      'both refusals on both honest nodes',
+    );
+    expect(peerStats(a!, 2).connectFailures).toBeGreaterThanOrEqual(1);
+    expect(peerStats(a!, 2).malformed).toBe(0);
+
+    // The good pair keeps working; the impostor gets nothing through either way.
+    for (let i = 1; i <= 20; i++) {
+      a!.t.send([app(1, 3, i), app(1, 2, i)]);
+      c!.t.send([app(3, 1, i)]);
+      b!.t.send([app(2, 1, i), app(2, 3, i)]);
+    }
+    await waitFor(() => a!.got.length === 20 && c!.got.length === 20, 'messages 1 <-> 3');
+    expect(a!.got.every((m) => m.from === 3)).toBe(true);
+    expect(c!.got.every((m) => m.from === 1)).toBe(true);
+    expect(b!.got).toHaveLength(0);
+    expect(connected(a!, 2) || connected(b!, 1) || connected(c!, 2)).toBe(false);
+
+    // Logged with the claimed id and the names the certificate carries.
+    const lines = log.lines.filter((l) => l.obj.code === MISMATCH);
+    expect(lines.some((l) => l.msg?.includes('inbound connection refused'))).toBe(true);
+    expect(lines.some((l) => l.msg?.includes('dial failed'))).toBe(true);
+    for (const l of lines) {
+      expect(l.level).toBe('warn');
+      expect(l.obj.peer).toBe(2);
+      expect(l.obj.err).toContain('CN "tsraft node 1"');
+      expect(l.obj.err).toContain('"tsraft node 2"');
+    }
+  });
+
+  it('without nodeName, any certificate from the CA may claim any id (the default)', async () => {
+    const [a, b] = await pair(creds('node1'), creds('node1'));
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'TLS connection');
+  });
+
+  it('a DNS SAN names a node as well as the CN does (case-insensitive)', async () => {
+    // Every fixture certificate carries DNS:localhost.
+    const san = (name: string): TlsOptions => ({ ...creds(name), nodeName: () => 'LocalHost' });
+    const [a, b] = await pair(san('node1'), san('node2'));
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'TLS connection');
+  });
+
+  it('reads CNs and DNS SANs from node:tls certificates, quoted values included', () => {
+    expect(dnsNames('IP Address:127.0.0.1, DNS:localhost')).toEqual(['localhost']);
+    expect(dnsNames('DNS:"a, DNS:b", URI:x, DNS:c')).toEqual(['a, DNS:b', 'c']);
+    expect(dnsNames('')).toEqual([]);
+    expect(certificateNames({} as never)).toEqual({ cn: [], dns: [] });
+    const names = certificateNames({
+      subject: { CN: ['x', 'y'] },
+      subjectaltname: 'DNS:n1.example',
+    } as never);
+    expect(describeNames(names)).toBe('CN "x", CN "y", DNS "n1.example"');
   });
 });
 
