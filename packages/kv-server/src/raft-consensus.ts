@@ -91,6 +91,7 @@ export class RaftConsensus implements Consensus {
       opts.snapshotCatchUpEntries = c.snapshotCatchUpEntries;
     if (c.tickMs !== undefined) opts.tickMs = c.tickMs;
     if (c.electionTick !== undefined) opts.electionTick = c.electionTick;
+    if (c.peerTls !== undefined) opts.tls = c.peerTls;
     this.node = new RaftNode<ApplyResult>(opts);
     this.reads = new ReadBatcher(async (signal) => {
       try {

@@ -1,9 +1,22 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type ServerConfig, parseCli } from '../src/cli/args.js';
+import { USAGE, type ServerConfig, parseCli } from '../src/cli/args.js';
 import { ConfigError, parseClusterSpec, parseInlineCluster } from '../src/cli/cluster-spec.js';
+
+/** The transport's test certificates: CA "tsraft test CA", nodes with CN "tsraft node <id>". */
+const FIXTURES = fileURLToPath(new URL('../../raft-transport-tcp/test/fixtures/', import.meta.url));
+const fx = (name: string): string => join(FIXTURES, name);
+const peerTls = (node: string, ca = fx('ca.crt')): string[] => [
+  '--peer-cert-file',
+  fx(`${node}.crt`),
+  '--peer-key-file',
+  fx(`${node}.key`),
+  '--peer-trusted-ca-file',
+  ca,
+];
 
 function cfg(argv: string[]): ServerConfig {
   const c = parseCli(argv, '/work');
@@ -132,6 +145,43 @@ describe('raft-kv arguments', () => {
     [['--log-level', 'loud']],
   ])('rejects %j with a ConfigError', (argv) => {
     expect(() => parseCli(argv)).toThrow(ConfigError);
+  });
+
+  it('reads the peer TLS files; --peer-cert-allowed-cn binds ids through {id}', () => {
+    const plain = cfg(peerTls('node2'));
+    expect(plain.peerTls).toEqual({
+      cert: readFileSync(fx('node2.crt')),
+      key: readFileSync(fx('node2.key')),
+      ca: readFileSync(fx('ca.crt')),
+    });
+    const bound = cfg([...peerTls('node2'), '--peer-cert-allowed-cn', 'tsraft node {id}']);
+    expect(bound.peerTls?.nodeName?.(3)).toBe('tsraft node 3');
+    const shared = cfg([...peerTls('node2'), '--peer-cert-allowed-cn', 'member.example']);
+    expect(shared.peerTls?.nodeName?.(3)).toBe('member.example');
+    expect(cfg([]).peerTls).toBeUndefined();
+    expect(USAGE).toMatch(/--peer-trusted-ca-file/);
+    expect(USAGE).toMatch(/--peer-cert-allowed-cn <template>/);
+  });
+
+  it('rejects incomplete or unreadable peer TLS flags with a clear ConfigError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'hello');
+    const [certFlag, cert, keyFlag, key, caFlag, ca] = peerTls('node1');
+    const cases: [string[], RegExp][] = [
+      [[certFlag!, cert!], /missing --peer-key-file, --peer-trusted-ca-file/],
+      [[certFlag!, cert!, keyFlag!, key!], /missing --peer-trusted-ca-file/],
+      [[caFlag!, ca!], /needs all of/],
+      [['--peer-cert-allowed-cn', 'tsraft node {id}'], /--peer-cert-allowed-cn needs/],
+      [peerTls('node1', '/nonexistent/ca.crt'), /--peer-trusted-ca-file: cannot read/],
+      [peerTls('node1', notPem), /--peer-trusted-ca-file: .* is not PEM/],
+      [[certFlag!, fx('node2.crt'), keyFlag!, key!, caFlag!, ca!], /peer TLS files: .*mismatch/],
+      [[...peerTls('node1'), '--peer-cert-allowed-cn', ' '], /--peer-cert-allowed-cn is empty/],
+    ];
+    for (const [argv, message] of cases) {
+      expect(() => parseCli(argv), argv.join(' ')).toThrow(ConfigError);
+      expect(() => parseCli(argv), argv.join(' ')).toThrow(message);
+    }
   });
 
   it('rejects malformed cluster specs and files', () => {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { FollowerWrites } from '../http/context.js';
 import { isPeerAddr } from '../addr.js';
 import { type ClusterMember, ConfigError, parseClusterSpec } from './cluster-spec.js';
+import { type PeerTls, parsePeerTls } from './peer-tls.js';
 
 export const DEFAULT_CLIENT = '127.0.0.1:2379';
 export const DEFAULT_PEER = '127.0.0.1:2380';
@@ -42,6 +43,16 @@ options:
                              leader; redirect: 307 to the leader's client URL
   --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
                              (default info)
+
+peer TLS (mutual TLS between members; all three files or none; client HTTP stays plain):
+  --peer-cert-file <path>    this node's certificate (PEM), presented to the other members
+  --peer-key-file <path>     its private key (PEM, unencrypted)
+  --peer-trusted-ca-file <path>
+                             the CA (PEM) member certificates must be issued by
+  --peer-cert-allowed-cn <template>
+                             a member's certificate must name it, as its CN or a DNS name,
+                             {id} standing for the member's id ("tsraft node {id}"): binds
+                             ids to certificates; without {id} all members share one name
   -h, --help                 this text
 
 Stop with SIGTERM or Ctrl+C (graceful); restart with the same --id and --data-dir.`;
@@ -65,6 +76,8 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   followerWrites: FollowerWrites;
   logLevel: string;
+  /** Mutual TLS between members (the --peer-* flags, files read); plain TCP when absent. */
+  peerTls?: PeerTls;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -146,6 +159,8 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
     logLevel,
   };
   if (v.join !== undefined) cfg.join = v.join.replace(/\/$/, '');
+  const peerTls = parsePeerTls(v);
+  if (peerTls !== undefined) cfg.peerTls = peerTls;
   const optional = {
     snapshotInterval: int('snapshot-interval', v['snapshot-interval'], 1),
     snapshotCatchUpEntries: int('snapshot-catch-up', v['snapshot-catch-up'], 0),
@@ -181,6 +196,10 @@ function parse(argv: readonly string[]) {
       'request-timeout': { type: 'string' },
       'follower-writes': { type: 'string' },
       'log-level': { type: 'string' },
+      'peer-cert-file': { type: 'string' },
+      'peer-key-file': { type: 'string' },
+      'peer-trusted-ca-file': { type: 'string' },
+      'peer-cert-allowed-cn': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
