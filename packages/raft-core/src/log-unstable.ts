@@ -1,5 +1,6 @@
 // The part of the log not yet written to Storage: an optional incoming snapshot and the
 // entries after it. Entries leave once the application reports them stable.
+import { dropFront } from './arrays.js';
 import { EMPTY_ENTRIES, type Entry, type Index, type Snapshot, type Term } from './raftpb.js';
 
 export class Unstable {
@@ -76,7 +77,8 @@ export class Unstable {
     if (gt === undefined || index < this.offset) return; // unknown or already stable
     if (gt !== term) return; // replaced by a later append; wait for that one
     const num = index + 1 - this.offset;
-    this.entries = num === this.entries.length ? [] : this.entries.slice(num);
+    // In place: arrays handed out are copies (see slice and nextEntries).
+    dropFront(this.entries, num);
     this.offset = index + 1;
     if (this.offsetInProgress < this.offset) this.offsetInProgress = this.offset;
   }

@@ -706,9 +706,7 @@ export class Raft {
           }),
         );
       } else if (m.type === MessageType.MsgStorageAppendResp) {
-        // Entries acknowledged under an older term may since have been overwritten: not
-        // stable. A snapshot is term-independent and still counts.
-        if (m.snapshot !== null) this.appliedSnap(m.snapshot);
+        this.storageAppended(m.term, m.index, m.logTerm, m.snapshot);
       } else {
         this.logger.debug(
           {
@@ -729,15 +727,10 @@ export class Raft {
         this.hup(this.preVote ? CampaignType.PreElection : CampaignType.Election);
         break;
       case MessageType.MsgStorageAppendResp:
-        if (m.index !== 0) this.raftLog.stableTo(m.index, m.logTerm);
-        if (m.snapshot !== null) this.appliedSnap(m.snapshot);
+        this.storageAppended(m.term, m.index, m.logTerm, m.snapshot);
         break;
       case MessageType.MsgStorageApplyResp:
-        if (m.entries.length > 0) {
-          const index = m.entries[m.entries.length - 1]!.index;
-          this.appliedTo(index, entsSize(m.entries));
-          this.reduceUncommittedSize(payloadsSize(m.entries));
-        }
+        this.storageApplied(m.entries);
         break;
       case MessageType.MsgVote:
       case MessageType.MsgPreVote:
@@ -796,6 +789,24 @@ export class Raft {
         newMessage({ to: m.from, term: this.term, type: voteRespMsgType(m.type), reject: true }),
       );
     }
+  }
+
+  /**
+   * What MsgStorageAppendResp reports: the log up to (index, logTerm) and `snap` are durable,
+   * as written under `term`. RawNode's synchronous advance() calls it without a message.
+   */
+  storageAppended(term: Term, index: Index, logTerm: Term, snap: Snapshot | null): void {
+    // Entries acknowledged under an older term may since have been overwritten: not stable.
+    // A snapshot is term-independent and still counts.
+    if (term >= this.term && index !== 0) this.raftLog.stableTo(index, logTerm);
+    if (snap !== null) this.appliedSnap(snap);
+  }
+
+  /** What MsgStorageApplyResp reports: `ents` were applied (synchronous advance() too). */
+  storageApplied(ents: readonly Entry[]): void {
+    if (ents.length === 0) return;
+    this.appliedTo(ents[ents.length - 1]!.index, entsSize(ents));
+    this.reduceUncommittedSize(payloadsSize(ents));
   }
 
   private stepLeader(m: Message): void {
@@ -872,7 +883,24 @@ export class Raft {
   }
 
   private handleProposal(m: Message): void {
-    if (m.entries.length === 0) throw new RaftError('RAFT_INVARIANT', 'stepped empty MsgProp');
+    // Copy the entries: the leader assigns term and index, and the caller's objects (or a
+    // duplicated message) must never alias what is in the log.
+    const src = m.entries;
+    const es: Entry[] = new Array(src.length);
+    for (let i = 0; i < src.length; i++) {
+      const e = src[i]!;
+      es[i] = { term: 0, index: 0, type: e.type, data: e.data };
+    }
+    this.proposeAsLeader(es);
+  }
+
+  /**
+   * A proposal on this leader. `es` now belongs to raft (term, index and, for a refused conf
+   * change, type and data are set in place): RawNode.propose() builds them fresh and comes
+   * here directly, without a MsgProp and its copy. Throws ErrProposalDropped.
+   */
+  proposeAsLeader(es: Entry[]): void {
+    if (es.length === 0) throw new RaftError('RAFT_INVARIANT', 'stepped empty MsgProp');
     if (!this.trk.progress.has(this.id)) {
       // Removed from the configuration while leading: take no new proposals.
       throw new ErrProposalDropped(
@@ -886,31 +914,25 @@ export class Raft {
       );
       throw new ErrProposalDropped('proposal dropped: leadership transfer in progress');
     }
-    // Copy the entries: the leader assigns term and index, and the caller's objects (or a
-    // duplicated message) must never alias what is in the log.
-    const n = m.entries.length;
-    const es: Entry[] = [];
     let pendingConfIndex = this.pendingConfIndex;
-    for (let i = 0; i < n; i++) {
-      const e = m.entries[i]!;
-      let type = e.type;
-      let data = e.data;
-      if (type === EntryType.EntryConfChange || type === EntryType.EntryConfChangeV2) {
-        const cc =
-          type === EntryType.EntryConfChange ? decodeConfChange(data) : decodeConfChangeV2(data);
-        const failed = this.confChangeRefusal(cc, pendingConfIndex);
-        if (failed !== '' && !this.disableConfChangeValidation) {
-          this.logger.info(
-            { id: this.id, config: this.trk.config.toString(), reason: failed },
-            'ignoring conf change',
-          );
-          type = EntryType.EntryNormal;
-          data = EMPTY_BYTES;
-        } else {
-          pendingConfIndex = this.raftLog.lastIndex() + i + 1;
-        }
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i]!;
+      if (e.type !== EntryType.EntryConfChange && e.type !== EntryType.EntryConfChangeV2) continue;
+      const cc =
+        e.type === EntryType.EntryConfChange
+          ? decodeConfChange(e.data)
+          : decodeConfChangeV2(e.data);
+      const failed = this.confChangeRefusal(cc, pendingConfIndex);
+      if (failed !== '' && !this.disableConfChangeValidation) {
+        this.logger.info(
+          { id: this.id, config: this.trk.config.toString(), reason: failed },
+          'ignoring conf change',
+        );
+        e.type = EntryType.EntryNormal;
+        e.data = EMPTY_BYTES;
+      } else {
+        pendingConfIndex = this.raftLog.lastIndex() + i + 1;
       }
-      es.push({ term: 0, index: 0, type, data });
     }
     if (!this.appendEntry(es)) {
       throw new ErrProposalDropped(

@@ -10,6 +10,7 @@
 // With asyncStorageWrites, steps 1 and 3 arrive instead as MsgStorageAppend and
 // MsgStorageApply in rd.messages, addressed to LocalAppendThread and LocalApplyThread, and
 // their `responses` are stepped back in when each write is done; advance() is not used.
+import { clearArray } from './arrays.js';
 import { encodeConfChange } from './codec.js';
 import {
   type Config,
@@ -24,6 +25,7 @@ import {
   ConfChangeType,
   type ConfState,
   EMPTY_BYTES,
+  EMPTY_ENTRIES,
   EMPTY_MESSAGES,
   type Entry,
   EntryType,
@@ -34,6 +36,7 @@ import {
   type NodeId,
   None,
   type Snapshot,
+  type Term,
   blankMessage,
   emptyHardState,
   entsSize,
@@ -84,8 +87,18 @@ export class RawNode {
   private readonly asyncStorageWrites: boolean;
   private prevSoftSt: SoftState;
   private prevHardSt: HardState;
-  /** Messages stepped back in by advance() (synchronous mode). */
+  // Synchronous mode: what advance() reports back to raft for the Ready handed out. The
+  // acknowledgements are kept as fields rather than MsgStorage*Resp messages, which would
+  // cost two allocations per Ready on the hot path.
+  /** Self-addressed messages that wait for the write (the leader's own MsgAppResp...). */
   private stepsOnAdvance: Message[] = [];
+  private appendAcked = false;
+  /** The acknowledgement's fields, as newStorageAppendRespMsg would set them. */
+  private ackTerm: Term = 0;
+  private ackIndex: Index = 0;
+  private ackLogTerm: Term = 0;
+  private ackSnap: Snapshot | null = null;
+  private appliedOnAdvance: Entry[] = EMPTY_ENTRIES;
   private readyPending = false;
 
   constructor(config: Config) {
@@ -152,10 +165,18 @@ export class RawNode {
 
   /** Proposes data for the log. Throws ErrProposalDropped when it cannot be appended. */
   propose(data: Uint8Array): void {
+    const r = this.raft;
+    const ents = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
+    // A leader takes it directly: the MsgProp a follower forwards (or a candidate drops) is
+    // not needed, nor the copy a MsgProp's entries get. The hot path of every workload.
+    if (r.state === StateType.Leader) {
+      r.proposeAsLeader(ents);
+      return;
+    }
     const m = blankMessage(MessageType.MsgProp, 0);
-    m.from = this.raft.id;
-    m.entries = [{ term: 0, index: 0, type: EntryType.EntryNormal, data }];
-    this.raft.step(m);
+    m.from = r.id;
+    m.entries = ents;
+    r.step(m);
   }
 
   /**
@@ -268,13 +289,20 @@ export class RawNode {
       const steps = this.stepsOnAdvance;
       const after = r.msgsAfterAppend;
       for (let i = 0; i < after.length; i++) if (after[i]!.to === r.id) steps.push(after[i]!);
-      if (this.needStorageAppendRespMsg(rd)) steps.push(this.newStorageAppendRespMsg(rd));
-      if (rd.committedEntries.length > 0)
-        steps.push(newStorageApplyRespMsg(r.id, rd.committedEntries));
+      this.appendAcked = this.needStorageAppendRespMsg(rd);
+      if (this.appendAcked) {
+        const hasEnts = r.raftLog.hasNextOrInProgressUnstableEnts();
+        this.ackTerm = r.term;
+        this.ackIndex = hasEnts ? r.raftLog.lastIndex() : 0;
+        this.ackLogTerm = hasEnts ? r.raftLog.lastTerm() : 0;
+        this.ackSnap = rd.snapshot ?? null;
+      }
+      this.appliedOnAdvance = rd.committedEntries;
       this.readyPending = true;
     }
     if (rd.messages === r.msgs) r.msgs = [];
-    if (r.msgsAfterAppend.length > 0) r.msgsAfterAppend = [];
+    // Its messages were copied out above (or into the MsgStorageAppend): the array is reused.
+    clearArray(r.msgsAfterAppend);
     // The queued MsgApps are handed out: nothing more may be merged into them.
     const ids = r.trk.ids;
     const progress = r.trk.progress;
@@ -293,10 +321,27 @@ export class RawNode {
   advance(): void {
     if (this.asyncStorageWrites)
       throw new ErrUsage('advance() must not be called with asyncStorageWrites');
+    const r = this.raft;
     const steps = this.stepsOnAdvance;
-    this.stepsOnAdvance = [];
+    const acked = this.appendAcked;
+    const snap = this.ackSnap;
+    const applied = this.appliedOnAdvance;
+    this.appendAcked = false;
+    this.ackSnap = null;
+    this.appliedOnAdvance = EMPTY_ENTRIES;
     this.readyPending = false;
-    for (let i = 0; i < steps.length; i++) this.raft.step(steps[i]!);
+    // In the order the messages of asynchronous mode are delivered: the self-addressed
+    // responses, then the append acknowledgement, then the apply acknowledgement.
+    if (steps.length > 0) {
+      // Stepping cannot add to steps (only ready() does): it is emptied after, and reused.
+      try {
+        for (let i = 0; i < steps.length; i++) r.step(steps[i]!);
+      } finally {
+        clearArray(steps);
+      }
+    }
+    if (acked) r.storageAppended(this.ackTerm, this.ackIndex, this.ackLogTerm, snap);
+    r.storageApplied(applied);
   }
 
   private needStorageAppendMsg(rd: Ready): boolean {
