@@ -1,5 +1,9 @@
-// A small client for the HTTP API (fetch-based): what the tests, the local-cluster script and
-// users' scripts call. Errors come back as KvHttpError with the API's stable `code`.
+// A small client for the HTTP API: what the tests, the local-cluster script and users' scripts
+// call. Errors come back as KvHttpError with the API's stable `code`. Plain requests go through
+// fetch; with TLS options (a private CA, a client certificate) through node:https, which
+// Node 20's fetch cannot be given without the undici package.
+import http from 'node:http';
+import https from 'node:https';
 import type { KeyValue } from './kv/store.js';
 
 export class KvHttpError extends Error {
@@ -22,11 +26,41 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** TLS for https:// URLs, PEM (as read from files). */
+export interface KvClientTls {
+  /** The CA the server's certificate must chain to (default: Node's bundled root CAs). */
+  ca?: string | Buffer;
+  /** A client certificate and its key, for servers that require one (--client-cert-auth). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
+}
+
+export interface KvClientOptions {
+  tls?: KvClientTls;
+}
+
+interface RawResponse {
+  status: number;
+  text: string;
+}
+
+/** Redirects followed (307/308 to the leader), as fetch follows them. */
+const MAX_REDIRECTS = 5;
+
 export class KvClient {
   readonly baseUrl: string;
+  /** Keeps connections (and TLS sessions) alive across requests; only with `tls`. */
+  private readonly agent: https.Agent | undefined;
 
-  constructor(baseUrl: string) {
+  constructor(baseUrl: string, options: KvClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/$/, '');
+    this.agent =
+      options.tls === undefined ? undefined : new https.Agent({ keepAlive: true, ...options.tls });
+  }
+
+  /** Closes the idle connections of a TLS client (a plain one has nothing to close). */
+  close(): void {
+    this.agent?.destroy();
   }
 
   async request<T = Record<string, unknown>>(
@@ -36,20 +70,20 @@ export class KvClient {
     opts: RequestOptions = {},
   ): Promise<T> {
     const signal = opts.signal ?? AbortSignal.timeout(opts.timeoutMs ?? 10_000);
-    const init: RequestInit = { method, signal };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
-    }
-    const res = await fetch(`${this.baseUrl}${path}`, init);
-    const text = await res.text();
+    const url = `${this.baseUrl}${path}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const res =
+      this.agent === undefined
+        ? await viaFetch(url, method, payload, signal)
+        : await viaAgent(new URL(url), method, payload, signal, this.agent);
+    const text = res.text;
     let json: Record<string, unknown> = {};
     try {
       json = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
     } catch {
       json = { raw: text };
     }
-    if (!res.ok) {
+    if (res.status < 200 || res.status > 299) {
       const err = (json.error ?? {}) as { code?: string; message?: string };
       throw new KvHttpError(
         res.status,
@@ -132,6 +166,75 @@ export class KvClient {
   removeMember(id: number, opts?: RequestOptions) {
     return this.request('DELETE', `/v1/members/${id}`, undefined, opts);
   }
+}
+
+async function viaFetch(
+  url: string,
+  method: string,
+  payload: string | undefined,
+  signal: AbortSignal,
+): Promise<RawResponse> {
+  const init: RequestInit = { method, signal };
+  if (payload !== undefined) {
+    init.body = payload;
+    init.headers = { 'content-type': 'application/json' };
+  }
+  const res = await fetch(url, init);
+  return { status: res.status, text: await res.text() };
+}
+
+async function viaAgent(
+  url: URL,
+  method: string,
+  payload: string | undefined,
+  signal: AbortSignal,
+  agent: https.Agent,
+): Promise<RawResponse> {
+  for (let redirects = 0; ; redirects++) {
+    const res = await send(url, method, payload, signal, agent);
+    if ((res.status !== 307 && res.status !== 308) || res.location === undefined) return res;
+    if (redirects === MAX_REDIRECTS) return res;
+    url = new URL(res.location, url); // 307/308 keep the method and the body
+  }
+}
+
+function send(
+  url: URL,
+  method: string,
+  payload: string | undefined,
+  signal: AbortSignal,
+  agent: https.Agent,
+): Promise<RawResponse & { location?: string }> {
+  const headers: http.OutgoingHttpHeaders = {};
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  const tls = url.protocol === 'https:';
+  return new Promise((resolve, reject) => {
+    const req = (tls ? https : http).request(
+      url,
+      { method, headers, signal, ...(tls ? { agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('close', () => {
+          if (!res.complete) reject(new Error(`${method} ${url}: connection closed mid-response`));
+        });
+        res.on('end', () => {
+          const out: RawResponse & { location?: string } = {
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8'),
+          };
+          if (res.headers.location !== undefined) out.location = res.headers.location;
+          resolve(out);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 export interface MemberView {

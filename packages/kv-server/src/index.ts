@@ -7,11 +7,14 @@ export { KvCodecError } from './kv/bytes.js';
 export {
   KvClient,
   KvHttpError,
+  type KvClientOptions,
+  type KvClientTls,
   type Consistency,
   type MemberView,
   type NodeStatusView,
 } from './client.js';
 export { type ServerConfig, parseCli, USAGE } from './cli/args.js';
+export type { ClientTls } from './cli/client-tls.js';
 export { type ClusterMember, ConfigError, parseClusterSpec } from './cli/cluster-spec.js';
 export type { Consensus, ConsensusStatus, ConsensusMember } from './consensus.js';
 export { ConsensusError } from './consensus.js';

@@ -3,13 +3,12 @@
 // around it; tests and embedders can use it directly.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
-import type http from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
 import type { ServerConfig } from './cli/args.js';
 import type { ApiContext } from './http/context.js';
-import { closeServer, createApiServer } from './http/server.js';
+import { type ApiServer, closeServer, createApiServer } from './http/server.js';
 import { DEFAULT_LIMITS, type Limits } from './http/validate.js';
 import { joinCluster } from './join.js';
 import { KvStateMachine } from './kv/state-machine.js';
@@ -28,7 +27,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   readonly sm = new KvStateMachine();
   readonly metrics = new KvMetrics();
   private raft: RaftConsensus | null = null;
-  private http: http.Server | null = null;
+  private http: ApiServer | null = null;
   private readonly background = new AbortController();
   private publishing: Promise<void> = Promise.resolve();
 
@@ -61,7 +60,14 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       );
     } else if (cfg.join !== undefined) {
       peers = await joinCluster(
-        { via: cfg.join, id: cfg.id, peerUrl: cfg.advertisePeer, learner: cfg.learner },
+        {
+          via: cfg.join,
+          id: cfg.id,
+          peerUrl: cfg.advertisePeer,
+          learner: cfg.learner,
+          // Our own client certificate, as etcd's client uses --cert-file / --key-file.
+          ...(cfg.clientTls === undefined ? {} : { tls: cfg.clientTls }),
+        },
         this.logger,
       );
     }
@@ -95,7 +101,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
         followerWrites: cfg.followerWrites,
       },
     };
-    const server = createApiServer(ctx);
+    const server = createApiServer(ctx, cfg.clientTls);
     const { host, port } = splitHostPort(cfg.clientListen);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -184,6 +184,78 @@ describe('raft-kv arguments', () => {
     }
   });
 
+  it('reads the client TLS files and advertises an https:// client URL', () => {
+    const cert = ['--cert-file', fx('node1.crt'), '--key-file', fx('node1.key')];
+    const https = cfg(cert);
+    expect(https.clientTls).toEqual({
+      cert: readFileSync(fx('node1.crt')),
+      key: readFileSync(fx('node1.key')),
+      clientCertAuth: false,
+    });
+    expect(https.advertiseClient).toBe('https://127.0.0.1:2379');
+    const mutual = cfg([...cert, '--trusted-ca-file', fx('ca.crt'), '--client-cert-auth']);
+    expect(mutual.clientTls).toEqual({
+      ...https.clientTls,
+      ca: readFileSync(fx('ca.crt')),
+      clientCertAuth: true,
+    });
+    // The CA alone verifies the member --join dials, without requiring client certificates.
+    const joining = cfg([
+      ...cert,
+      '--trusted-ca-file',
+      fx('ca.crt'),
+      '--join',
+      'https://127.0.0.1:8001/',
+    ]);
+    expect(joining).toMatchObject({
+      join: 'https://127.0.0.1:8001',
+      clientTls: { clientCertAuth: false },
+    });
+    expect(joining.clientTls?.ca).toEqual(readFileSync(fx('ca.crt')));
+    const proxied = cfg([...cert, '--advertise-client', 'https://kv.example:443']);
+    expect(proxied.advertiseClient).toBe('https://kv.example:443');
+    expect(cfg([]).clientTls).toBeUndefined();
+    expect(cfg([]).advertiseClient).toBe('http://127.0.0.1:2379');
+    for (const flag of ['--cert-file', '--key-file', '--trusted-ca-file', '--client-cert-auth']) {
+      expect(USAGE).toContain(flag);
+    }
+  });
+
+  it('rejects incomplete, inconsistent or unreadable client TLS flags with a clear ConfigError', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const notPem = join(dir, 'not.pem');
+    writeFileSync(notPem, 'hello');
+    const cert = ['--cert-file', fx('node1.crt')];
+    const key = ['--key-file', fx('node1.key')];
+    const ca = ['--trusted-ca-file', fx('ca.crt')];
+    const cases: [string[], RegExp][] = [
+      [cert, /client TLS needs both --cert-file and --key-file; missing --key-file/],
+      [key, /missing --cert-file/],
+      [[...key, ...ca, '--client-cert-auth'], /missing --cert-file/],
+      [ca, /--trusted-ca-file needs --cert-file and --key-file/],
+      [['--client-cert-auth'], /--client-cert-auth needs --cert-file and --key-file/],
+      [[...cert, ...key, '--client-cert-auth'], /--client-cert-auth needs --trusted-ca-file/],
+      [['--cert-file', '/nonexistent/node1.crt', ...key], /--cert-file: cannot read/],
+      [[...cert, '--key-file', notPem], /--key-file: .* is not PEM/],
+      [[...cert, ...key, '--trusted-ca-file', notPem], /--trusted-ca-file: .* is not PEM/],
+      [['--cert-file', fx('node2.crt'), ...key], /client TLS files: .*mismatch/],
+      [
+        [...cert, ...key, '--advertise-client', 'http://127.0.0.1:2379'],
+        /with client TLS .*must be https:\/\/, not "http:\/\/127.0.0.1:2379"/,
+      ],
+    ];
+    const file = join(dir, 'cluster.json');
+    writeFileSync(
+      file,
+      '{"members": [{"id": 1, "peerUrl": "127.0.0.1:7001", "clientUrl": "http://127.0.0.1:8001"}]}',
+    );
+    cases.push([[...cert, ...key, '--initial-cluster', file], /the cluster file's clientUrl/]);
+    for (const [argv, message] of cases) {
+      expect(() => parseCli(argv), argv.join(' ')).toThrow(ConfigError);
+      expect(() => parseCli(argv), argv.join(' ')).toThrow(message);
+    }
+  });
+
   it('rejects malformed cluster specs and files', () => {
     expect(() => parseInlineCluster('')).toThrow(/no members/);
     const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FollowerWrites } from '../http/context.js';
 import { isPeerAddr } from '../addr.js';
+import { type ClientTls, parseClientTls } from './client-tls.js';
 import { type ClusterMember, ConfigError, parseClusterSpec } from './cluster-spec.js';
 import { type PeerTls, parsePeerTls } from './peer-tls.js';
 
@@ -18,19 +19,20 @@ raft on ${DEFAULT_PEER}, data in ./raft-kv-data/1.
 
 options:
   --id <n>                   this node's id, a positive integer (default 1)
-  --listen-client <h:p>      client HTTP address (default ${DEFAULT_CLIENT}, or this
+  --listen-client <h:p>      client API address (default ${DEFAULT_CLIENT}, or this
                              node's clientUrl in a cluster file)
   --listen-peer <h:p>        raft address (default: this node's address in
                              --initial-cluster, else ${DEFAULT_PEER})
   --advertise-client <url>   client URL the other members hand out (default
-                             http://<listen-client>)
+                             http://<listen-client>, https:// with --cert-file)
   --advertise-peer <h:p>     raft address the other members dial (default <listen-peer>)
   --data-dir <dir>           where the log and snapshots live (default ./raft-kv-data/<id>)
   --initial-cluster <spec>   the members of a new cluster: "1=127.0.0.1:7001,2=…" or the path
                              of a JSON file ({"1": "h:p", …} or {"members": [{"id", "peerUrl",
                              "clientUrl"}]}); used only to bootstrap an empty data dir
   --join <url>               join a running cluster through any member's client URL: asks it
-                             to add this node, then starts with an empty log
+                             to add this node, then starts with an empty log (an https://
+                             URL is verified with --trusted-ca-file, see client TLS)
   --learner                  with --join: join as a learner (promote it later with
                              POST /v1/members/<id>/promote)
   --cluster-id <s>           nodes of different cluster ids refuse each other (default tsraft)
@@ -44,7 +46,16 @@ options:
   --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
                              (default info)
 
-peer TLS (mutual TLS between members; all three files or none; client HTTP stays plain):
+client TLS (HTTPS on the client port; without these flags it is plain HTTP):
+  --cert-file <path>         this node's certificate (PEM), served on the client port; both
+                             --cert-file and --key-file or neither
+  --key-file <path>          its private key (PEM, unencrypted)
+  --trusted-ca-file <path>   the CA (PEM) client certificates must be issued by; --join
+                             also trusts it for the member it contacts
+  --client-cert-auth         clients must present a certificate from --trusted-ca-file
+                             (mutual TLS); --join presents --cert-file and --key-file
+
+peer TLS (mutual TLS between members; all three files or none; independent of client TLS):
   --peer-cert-file <path>    this node's certificate (PEM), presented to the other members
   --peer-key-file <path>     its private key (PEM, unencrypted)
   --peer-trusted-ca-file <path>
@@ -78,6 +89,8 @@ export interface ServerConfig {
   logLevel: string;
   /** Mutual TLS between members (the --peer-* flags, files read); plain TCP when absent. */
   peerTls?: PeerTls;
+  /** HTTPS on the client port (--cert-file etc., files read); plain HTTP when absent. */
+  clientTls?: ClientTls;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -125,14 +138,26 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
     'listen-client',
     v['listen-client'] ?? (self?.clientUrl ? hostPort(self.clientUrl) : DEFAULT_CLIENT),
   );
-  const advertiseClient = v['advertise-client'] ?? self?.clientUrl ?? `http://${clientListen}`;
+  const clientTls = parseClientTls(v);
+  const scheme = clientTls === undefined ? 'http' : 'https';
+  const advertiseClient = v['advertise-client'] ?? self?.clientUrl ?? `${scheme}://${clientListen}`;
   if (!/^https?:\/\/[^/]+\/?$/.test(advertiseClient)) {
-    throw new ConfigError(`--advertise-client must be http://host:port, got "${advertiseClient}"`);
+    throw new ConfigError(
+      `--advertise-client must be http(s)://host:port, got "${advertiseClient}"`,
+    );
+  }
+  // Redirects and `GET /v1/members` hand this URL out: with TLS on, http:// would not answer.
+  // (https:// without TLS is allowed: a TLS-terminating proxy in front of the node.)
+  if (clientTls !== undefined && !advertiseClient.startsWith('https://')) {
+    throw new ConfigError(
+      `with client TLS (--cert-file) the advertised client URL must be https://, not ` +
+        `"${advertiseClient}" (from --advertise-client or the cluster file's clientUrl)`,
+    );
   }
   const advertisePeer = addr('advertise-peer', v['advertise-peer'] ?? peerListen);
   if (v.join !== undefined && !/^https?:\/\/[^/]+\/?$/.test(v.join)) {
     throw new ConfigError(
-      `--join must be a member's client URL (http://host:port), got "${v.join}"`,
+      `--join must be a member's client URL (http(s)://host:port), got "${v.join}"`,
     );
   }
   if (v.learner && v.join === undefined) throw new ConfigError('--learner needs --join');
@@ -161,6 +186,7 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
   if (v.join !== undefined) cfg.join = v.join.replace(/\/$/, '');
   const peerTls = parsePeerTls(v);
   if (peerTls !== undefined) cfg.peerTls = peerTls;
+  if (clientTls !== undefined) cfg.clientTls = clientTls;
   const optional = {
     snapshotInterval: int('snapshot-interval', v['snapshot-interval'], 1),
     snapshotCatchUpEntries: int('snapshot-catch-up', v['snapshot-catch-up'], 0),
@@ -196,6 +222,10 @@ function parse(argv: readonly string[]) {
       'request-timeout': { type: 'string' },
       'follower-writes': { type: 'string' },
       'log-level': { type: 'string' },
+      'cert-file': { type: 'string' },
+      'key-file': { type: 'string' },
+      'trusted-ca-file': { type: 'string' },
+      'client-cert-auth': { type: 'boolean' },
       'peer-cert-file': { type: 'string' },
       'peer-key-file': { type: 'string' },
       'peer-trusted-ca-file': { type: 'string' },

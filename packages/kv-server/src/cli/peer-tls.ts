@@ -2,10 +2,9 @@
 // --peer-trusted-ca-file (all three or none) turn on mutual TLS between members;
 // --peer-cert-allowed-cn binds member ids to certificate names. The files are read here, at
 // start-up, so a missing one is a usage error (exit 2) rather than a failure at the first dial.
-import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import type { RaftNodeOptions } from '@tsraft/raft-node';
 import { ConfigError } from './cluster-spec.js';
+import { checkTlsFiles, readPem } from './pem.js';
 
 /** raft-transport-tcp's TlsOptions, as RaftNode takes them. */
 export type PeerTls = NonNullable<RaftNodeOptions<unknown>['tls']>;
@@ -45,26 +44,10 @@ export function parsePeerTls(flags: PeerTlsFlags): PeerTls | undefined {
     key: readPem('peer-key-file', flags['peer-key-file']!),
     ca: readPem('peer-trusted-ca-file', flags['peer-trusted-ca-file']!),
   };
-  try {
-    createSecureContext(tls); // a key that does not match the certificate, a bad CA file
-  } catch (err) {
-    throw new ConfigError(`peer TLS files: ${(err as Error).message}`);
-  }
+  checkTlsFiles('peer TLS', tls);
   if (template !== undefined) {
     if (template.trim() === '') throw new ConfigError('--peer-cert-allowed-cn is empty');
     tls.nodeName = (id) => allowedCnFor(template, id);
   }
   return tls;
-}
-
-function readPem(flag: string, path: string): Buffer {
-  let pem: Buffer;
-  try {
-    pem = readFileSync(path);
-  } catch (err) {
-    throw new ConfigError(`--${flag}: cannot read ${path}: ${(err as Error).message}`);
-  }
-  // node:tls would only fail later, at the first connection; say so now.
-  if (!pem.includes('-----BEGIN ')) throw new ConfigError(`--${flag}: ${path} is not PEM`);
-  return pem;
 }

@@ -1,6 +1,8 @@
 // The HTTP server: dispatches to the route families, turns every thrown error into the JSON
 // error shape, and counts requests by route and status.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { ClientTls } from '../cli/client-tls.js';
 import type { ApiContext } from './context.js';
 import { ErrorCode, HttpError, sendError } from './errors.js';
 import { handleKv } from './kv-routes.js';
@@ -45,10 +47,26 @@ export async function handleRequest(
   }
 }
 
-export function createApiServer(ctx: ApiContext): http.Server {
-  const server = http.createServer((req, res) => {
+export type ApiServer = http.Server | https.Server;
+
+/** The API over HTTP, or over HTTPS with `tls` (client certificates required by clientCertAuth). */
+export function createApiServer(ctx: ApiContext, tls?: ClientTls): ApiServer {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     void handleRequest(ctx, req, res);
-  });
+  };
+  const server =
+    tls === undefined
+      ? http.createServer(handler)
+      : https.createServer(
+          {
+            cert: tls.cert,
+            key: tls.key,
+            ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+            requestCert: tls.clientCertAuth,
+            rejectUnauthorized: tls.clientCertAuth,
+          },
+          handler,
+        );
   // Keep-alive connections from load generators and proxies outlive the default 5 s.
   server.keepAliveTimeout = 30_000;
   server.headersTimeout = 35_000;
@@ -56,7 +74,7 @@ export function createApiServer(ctx: ApiContext): http.Server {
 }
 
 /** Stops accepting, lets requests in flight finish for up to `graceMs`, then closes the rest. */
-export async function closeServer(server: http.Server, graceMs: number): Promise<void> {
+export async function closeServer(server: ApiServer, graceMs: number): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KvClient, KvHttpError, type NodeStatusView } from '../../src/client.js';
+import { KvClient, type KvClientTls, KvHttpError, type NodeStatusView } from '../../src/client.js';
 import { ProcessCluster } from '../../src/process-cluster.js';
 
 export async function waitFor<T>(
@@ -30,8 +30,14 @@ export class TestCluster {
   readonly cluster: ProcessCluster;
   readonly logs: string[] = [];
   private readonly dir: string;
+  /** One client per node with TLS, so requests share connections and handshakes. */
+  private readonly tlsClients = new Map<number, KvClient>();
 
-  constructor(args: string[]) {
+  /** With `clientTls`, clients talk https:// to every node (which must run --cert-file). */
+  constructor(
+    args: string[],
+    private readonly clientTls?: KvClientTls,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'tsraft-kv-e2e-'));
     this.cluster = new ProcessCluster({
       baseDir: this.dir,
@@ -45,7 +51,19 @@ export class TestCluster {
   }
 
   client(id: number): KvClient {
-    return new KvClient(this.cluster.node(id).clientUrl);
+    if (this.clientTls === undefined) return new KvClient(this.cluster.node(id).clientUrl);
+    let c = this.tlsClients.get(id);
+    if (c === undefined) {
+      c = new KvClient(this.clientUrl(id), { tls: this.clientTls });
+      this.tlsClients.set(id, c);
+    }
+    return c;
+  }
+
+  /** Node `id`'s client URL: https:// when the cluster serves clients over TLS. */
+  clientUrl(id: number): string {
+    const url = this.cluster.node(id).clientUrl;
+    return this.clientTls === undefined ? url : url.replace(/^http:/, 'https:');
   }
 
   async status(id: number): Promise<NodeStatusView> {
@@ -82,6 +100,7 @@ export class TestCluster {
   }
 
   async stop(): Promise<void> {
+    for (const c of this.tlsClients.values()) c.close();
     await this.cluster.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
