@@ -15,7 +15,13 @@ const child = spawn('npx', ['-y', 'pnpm@10', 'start', '--fresh', '--dir', dir], 
 let output = '';
 child.stdout.on('data', (b) => (output += b));
 child.stderr.on('data', (b) => (output += b));
-const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+let exit = null;
+const exited = new Promise((resolve) =>
+  child.on('exit', (code, signal) => {
+    exit = { code, signal };
+    resolve(exit);
+  }),
+);
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,6 +39,7 @@ async function main() {
   let put;
   do {
     await sleep(500);
+    if (exit !== null) throw new Error(`pnpm start exited early: ${JSON.stringify(exit)}`);
     put = await request('http://127.0.0.1:2379/v1/kv/smoke', {
       method: 'PUT',
       body: JSON.stringify({ value: 'ok' }),
@@ -51,10 +58,19 @@ try {
 } catch (err) {
   failure = err;
 }
-process.kill(-child.pid, 'SIGINT');
+/** Signals the whole process group; it may be gone already. */
+function signal(sig) {
+  try {
+    process.kill(-child.pid, sig);
+  } catch (err) {
+    if (err.code !== 'ESRCH') throw err;
+  }
+}
+
+signal('SIGINT');
 const stop = await Promise.race([exited, sleep(30_000).then(() => null)]);
 if (stop === null) {
-  process.kill(-child.pid, 'SIGKILL');
+  signal('SIGKILL');
   failure ??= new Error('the cluster did not stop within 30 s of SIGINT');
 }
 rmSync(dir, { recursive: true, force: true });
