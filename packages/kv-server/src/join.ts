@@ -17,27 +17,11 @@ export interface JoinRequest {
 /** Returns the cluster's raft addresses by id (this node included). */
 export async function joinCluster(req: JoinRequest, logger: Logger): Promise<Map<number, string>> {
   const client = new KvClient(req.via, req.tls === undefined ? {} : { tls: req.tls });
+  const deadline = Date.now() + (req.timeoutMs ?? 60_000);
   try {
-    const deadline = Date.now() + (req.timeoutMs ?? 60_000);
     for (let attempt = 0; ; attempt++) {
       try {
-        const members = await client.members();
-        const me = members.members.find((m) => m.id === req.id);
-        if (me === undefined) {
-          await client.addMember(req.id, req.peerUrl, req.learner);
-          logger.info({ via: req.via, id: req.id, learner: req.learner }, 'added to the cluster');
-        } else if (me.peerUrl !== null && me.peerUrl !== req.peerUrl) {
-          throw new Error(
-            `member ${req.id} already exists with peer address ${me.peerUrl}, not ${req.peerUrl}`,
-          );
-        } else {
-          logger.info({ via: req.via, id: req.id }, 'already a member; rejoining');
-        }
-        const after = await client.members();
-        const peers = new Map<number, string>();
-        for (const m of after.members) if (m.peerUrl !== null) peers.set(m.id, m.peerUrl);
-        peers.set(req.id, req.peerUrl);
-        return peers;
+        return await askToJoin(client, req, logger);
       } catch (err) {
         const retryable =
           err instanceof KvHttpError
@@ -51,6 +35,31 @@ export async function joinCluster(req: JoinRequest, logger: Logger): Promise<Map
   } finally {
     client.close(); // its keep-alive connections
   }
+}
+
+/** One attempt: adds this node unless it is a member already, then reads the members back. */
+async function askToJoin(
+  client: KvClient,
+  req: JoinRequest,
+  logger: Logger,
+): Promise<Map<number, string>> {
+  const members = await client.members();
+  const me = members.members.find((m) => m.id === req.id);
+  if (me === undefined) {
+    await client.addMember(req.id, req.peerUrl, req.learner);
+    logger.info({ via: req.via, id: req.id, learner: req.learner }, 'added to the cluster');
+  } else if (me.peerUrl !== null && me.peerUrl !== req.peerUrl) {
+    throw new Error(
+      `member ${req.id} already exists with peer address ${me.peerUrl}, not ${req.peerUrl}`,
+    );
+  } else {
+    logger.info({ via: req.via, id: req.id }, 'already a member; rejoining');
+  }
+  const after = await client.members();
+  const peers = new Map<number, string>();
+  for (const m of after.members) if (m.peerUrl !== null) peers.set(m.id, m.peerUrl);
+  peers.set(req.id, req.peerUrl);
+  return peers;
 }
 
 /**

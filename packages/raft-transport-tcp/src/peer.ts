@@ -286,6 +286,13 @@ export class Peer {
     else this.connect();
   }
 
+  /** The snapshot in flight, if any, will not be delivered: raft hears of it as a failure. */
+  private abandonSnapshot(): void {
+    if (this.snapOut === null) return;
+    this.snapOut = null;
+    this.failSnapshot();
+  }
+
   private failSnapshot(): void {
     this.s.snapshots.failed++;
     this.host.reportSnapshot(this.id, 'failure');
@@ -455,10 +462,7 @@ export class Peer {
     // A snapshot waiting for this dial is stale by the time a later one succeeds (the leader
     // compacts meanwhile): fail it now, and raft sends its newest once the peer answers again,
     // as rafthttp's single POST per snapshot does.
-    if (this.snapOut !== null) {
-      this.snapOut = null;
-      this.failSnapshot();
-    }
+    this.abandonSnapshot();
     if (this.closed) return;
     const open = this.breaker.state === 'open';
     this.scheduleRetry(open ? this.breaker.remaining() : this.backoff.next());
@@ -481,10 +485,7 @@ export class Peer {
     if (to !== 'open') return;
     // Unreachable: what waits for the peer is stale by the time it comes back.
     this.s.dropped.unreachable += this.queue.clear();
-    if (this.snapOut !== null) {
-      this.snapOut = null;
-      this.failSnapshot();
-    }
+    this.abandonSnapshot();
     this.host.reportUnreachable(this.id);
   }
 
@@ -574,10 +575,7 @@ export class Peer {
       { peer: this.id, code: err.code, err: err.message },
       'raft-transport-tcp: connection closed',
     );
-    if (this.snapOut !== null) {
-      this.snapOut = null;
-      this.failSnapshot();
-    }
+    this.abandonSnapshot();
     if (this.closed) return;
     this.scheduleRetry(this.backoff.next());
   }
