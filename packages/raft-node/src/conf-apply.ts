@@ -14,6 +14,7 @@ import {
 import type { NodeContext } from './context.js';
 import { decodeConfContext } from './envelope.js';
 import { ErrBadMembership } from './errors.js';
+import type { Member } from './membership.js';
 import { updatePeers } from './peers.js';
 import { onRemoved } from './removal.js';
 
@@ -41,6 +42,30 @@ export function applyConfEntry(ctx: NodeContext, e: Entry): void {
   if (adds && ctx.storage.firstIndex() > 1) ctx.snapshots.requestSoon();
   updatePeers(ctx, ctx.membership.apply(v2, cctx, cs));
   ctx.logger.info({ index: e.index, members: ctx.membership.list() }, 'membership changed');
-  if (seq >= 0) ctx.proposals.applied(seq, ctx.membership.list());
-  if (ctx.membership.removedIds.has(ctx.id)) onRemoved(ctx, { index: e.index });
+  const removedSelf = ctx.membership.removedIds.has(ctx.id);
+  if (seq >= 0) {
+    // A node that removed itself takes no next change: answer before it stops.
+    if (removedSelf) ctx.proposals.applied(seq, ctx.membership.list());
+    else resolveOnceRaftApplied(ctx, seq, e.index, ctx.membership.list());
+  }
+  if (removedSelf) onRemoved(ctx, { index: e.index });
+}
+
+/**
+ * Resolves our request once raft itself has been told the change is applied (the apply
+ * worker's responses are stepped before it publishes the applied index): raft refuses a conf
+ * change while an earlier one is unapplied, so a caller that proposes the next change as soon
+ * as this one resolves must find it applied in raft too.
+ */
+function resolveOnceRaftApplied(
+  ctx: NodeContext,
+  seq: number,
+  index: number,
+  members: Member[],
+): void {
+  const known = (): boolean => ctx.raw.basicStatus().applied >= index;
+  void ctx.appliedCell.until(known).then(() => {
+    // Stopped first: rejectAll has settled the request already, and this does nothing.
+    if (known()) ctx.proposals.applied(seq, members);
+  });
 }

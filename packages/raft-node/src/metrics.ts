@@ -48,7 +48,10 @@ export interface HistogramSnapshot {
 export interface NodeMetrics {
   /** propose() calls accepted by raft (appended as leader, or forwarded). */
   proposalsSubmitted: number;
-  /** Proposals dropped by raft (no leader, transfer in progress, size limit). */
+  /**
+   * Proposals dropped by raft (no leader, transfer in progress, size limit), and conf changes
+   * the leader refused (another one unapplied).
+   */
   proposalsDropped: number;
   /** Proposals that ended indeterminate, aborted or stopped. */
   proposalsFailed: number;

@@ -71,7 +71,9 @@ function submitNow(
     },
     (e) => {
       signal?.removeEventListener('abort', onAbort);
-      ctx.stats.proposalsFailed++;
+      // Refused by raft (e.g. a conf change while another is pending): dropped, not failed.
+      if (e instanceof ErrProposalDropped) ctx.stats.proposalsDropped++;
+      else ctx.stats.proposalsFailed++;
       reject(e);
     },
   );
