@@ -17,6 +17,7 @@ import {
   type NodeId,
   encodedMessageSize,
   isLocalMsg,
+  isLocalMsgTarget,
 } from '@tsraft/raft-core';
 import { Backoff } from './backoff.js';
 import { type BreakerState, CircuitBreaker } from './breaker.js';
@@ -24,7 +25,7 @@ import { Connection, type Direction } from './connection.js';
 import { TransportError, TransportErrorCode, rejectReasonCode } from './errors.js';
 import { FRAME_HEADER, FrameBatch, FrameKind } from './framing.js';
 import { HandshakeKind, type HandshakeRecord, PROTOCOL_VERSION } from './handshake.js';
-import type { Limits, TcpTransportOptions } from './options.js';
+import { type Limits, type TcpTransportOptions, isNodeId } from './options.js';
 import { Lane, SendQueue, laneOf } from './queue.js';
 import {
   IncomingSnapshot,
@@ -684,9 +685,12 @@ export class Peer {
     this.scheduleFlush();
   }
 
-  /** A message must come from this peer, be for us, and be one that travels between nodes. */
+  /**
+   * A message must come from this peer, be for us, and be one that travels between nodes. The
+   * one exception is a relayed request (see isRelayedRequest): it names the node that asked.
+   */
   private check(m: Message): void {
-    if (m.from !== this.id || m.to !== this.host.id) {
+    if ((m.from !== this.id && !isRelayedRequest(m)) || m.to !== this.host.id) {
       throw new TransportError(
         TransportErrorCode.BadMessage,
         `message from ${m.from} to ${m.to} on the connection with ${this.id}`,
@@ -723,6 +727,23 @@ export class Peer {
     c?.close(err);
     this.conn = null;
   }
+}
+
+/**
+ * A proposal or read request forwarded on behalf of another node. As in etcd/raft, a follower
+ * forwards them to its leader keeping the original `from` (the leader answers a read to
+ * `m.from`), and a deposed leader re-forwards the ones its followers had sent it: such a message
+ * arrives on the relaying peer's connection naming any member, ourselves included (a request we
+ * forwarded earlier). Forwarded requests carry no term (raft never sets one on them), so a
+ * message naming another sender with a term is still refused.
+ */
+function isRelayedRequest(m: Message): boolean {
+  return (
+    (m.type === MessageType.MsgProp || m.type === MessageType.MsgReadIndex) &&
+    m.term === 0 &&
+    isNodeId(m.from) &&
+    !isLocalMsgTarget(m.from)
+  );
 }
 
 /** Dial failures that repeat while a peer is down: logged at debug after the first. */

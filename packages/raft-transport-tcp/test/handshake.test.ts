@@ -161,6 +161,34 @@ describe('malformed input closes that connection only', () => {
       'TRANSPORT_BAD_MESSAGE',
     ],
     [
+      // Only a term-less MsgProp / MsgReadIndex may name another sender (a relayed request).
+      'a relayed proposal with a term',
+      (r) =>
+        r.frame(
+          FrameKind.Message,
+          encodeMessage(newMessage({ type: MessageType.MsgProp, from: 4, to: 5, term: 1 })),
+        ),
+      'TRANSPORT_BAD_MESSAGE',
+    ],
+    [
+      'a relayed read request for another node',
+      (r) =>
+        r.frame(
+          FrameKind.Message,
+          encodeMessage(newMessage({ type: MessageType.MsgReadIndex, from: 4, to: 6 })),
+        ),
+      'TRANSPORT_BAD_MESSAGE',
+    ],
+    [
+      'a relayed proposal from nobody',
+      (r) =>
+        r.frame(
+          FrameKind.Message,
+          encodeMessage(newMessage({ type: MessageType.MsgProp, from: 0, to: 5 })),
+        ),
+      'TRANSPORT_BAD_MESSAGE',
+    ],
+    [
       'a local message type',
       (r) =>
         r.frame(
