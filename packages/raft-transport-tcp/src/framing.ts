@@ -7,9 +7,9 @@ import { TransportError, TransportErrorCode } from './errors.js';
 export const FrameKind = {
   /** body: one raftpb.Message (protobuf). */
   Message: 1,
-  /** body: u32 stream id, u64 total data length, raftpb.Message (MsgSnap, snapshot.data empty). */
+  /** body: u32 stream id, raftpb.Message (MsgSnap; snapshot.data empty when it is streamed). */
   SnapBegin: 2,
-  /** body: u32 stream id, then the next bytes of snapshot.data. */
+  /** body: u32 stream id, u32 CRC-32 of the data, then the next bytes of the snapshot. */
   SnapChunk: 3,
   /** body: u32 stream id, u8 status (0 delivered, 1 failed). Receiver -> sender. */
   SnapAck: 4,
@@ -19,11 +19,13 @@ export const FrameKind = {
   Window: 6,
   /** body: empty. The answer to a Ping. */
   Pong: 7,
+  /** body: u32 stream id, u8 status (0 complete, 1 aborted), u64 bytes, u32 chunks. */
+  SnapEnd: 8,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const FRAME_HEADER = 5;
-const MAX_KIND = FrameKind.Pong;
+const MAX_KIND = FrameKind.SnapEnd;
 
 export type FrameSink = (kind: FrameKind, body: Buffer) => void;
 /** Takes a Message frame lying whole in one chunk as `buf[start, end)`: no view is made. */

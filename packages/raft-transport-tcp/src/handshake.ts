@@ -18,7 +18,8 @@
 import type { NodeId } from '@tsraft/raft-core';
 import { TransportError, TransportErrorCode } from './errors.js';
 
-export const PROTOCOL_VERSION = 1;
+// 2: snapshot chunks carry a CRC-32 and streams end with a SnapEnd frame.
+export const PROTOCOL_VERSION = 2;
 export const MAGIC = Buffer.from('TSRF', 'latin1');
 export const HANDSHAKE_FIXED = 25;
 export const MAX_CLUSTER_ID_BYTES = 255;

@@ -5,5 +5,10 @@ export type { Direction } from './connection.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
 export { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './breaker.js';
 export { TransportError, TransportErrorCode, RejectReason } from './errors.js';
-export type { SnapshotStatus } from './snapshot.js';
+export type {
+  SnapshotSink,
+  SnapshotSource,
+  SnapshotStatus,
+  SnapshotStreams,
+} from './snapshot.js';
 export { PROTOCOL_VERSION } from './handshake.js';

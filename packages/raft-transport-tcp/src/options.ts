@@ -4,7 +4,7 @@ import type { BackoffOptions } from './backoff.js';
 import type { CircuitBreakerOptions } from './breaker.js';
 import { TransportError, TransportErrorCode } from './errors.js';
 import { MAX_CLUSTER_ID_BYTES } from './handshake.js';
-import type { SnapshotStatus } from './snapshot.js';
+import type { SnapshotStatus, SnapshotStreams } from './snapshot.js';
 
 /** PEM strings or buffers, as node:tls takes them. */
 export type Pem = string | Buffer | (string | Buffer)[];
@@ -66,6 +66,13 @@ export interface TcpTransportOptions {
    * (see markRemoved). A member that learns this should stop taking part, as etcd's do.
    */
   onRemoved?: (peer: NodeId) => void;
+  /**
+   * Where snapshot data comes from and goes to. By default it is the MsgSnap's snapshot.data,
+   * streamed in chunks and reassembled whole on the receiver. With these hooks the MsgSnap
+   * travels as it is and the data is streamed from `open(m)` into `receive(m)` (e.g. from a
+   * file to a file), never whole in memory.
+   */
+  snapshots?: SnapshotStreams;
   logger?: Logger;
 
   /** Largest frame (kind byte + body), bytes. Larger messages are dropped. Default 16 MiB. */
@@ -85,7 +92,7 @@ export interface TcpTransportOptions {
   sendWindow?: number;
   /** Snapshot data per chunk frame, bytes. Default 256 KiB (less if maxFrameSize is smaller). */
   snapshotChunkSize?: number;
-  /** Largest snapshot accepted from a peer, bytes. Default 1 GiB. */
+  /** Largest snapshot accepted from a peer, bytes. Default 1 GiB (held in memory without `snapshots`). */
   maxSnapshotSize?: number;
   /** Time to connect, secure and handshake, ms. Default 5000. */
   handshakeTimeout?: number;

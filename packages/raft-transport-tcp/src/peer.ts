@@ -32,6 +32,8 @@ import {
   OutgoingSnapshot,
   SnapAckStatus,
   type SnapshotStatus,
+  type SnapshotSink,
+  type SnapshotStreams,
   decodeFrameMessage,
   decodeSnapAck,
   encodeSnapAck,
@@ -86,6 +88,9 @@ export interface PeerHost {
   reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
   /** The peer refused us with REMOVED: this node is no longer a member. */
   reportRemoved(peer: NodeId): void;
+  /** Where snapshot data comes from and goes to; `inline` when it is snapshot.data itself. */
+  readonly snapshots: SnapshotStreams;
+  readonly inlineSnapshots: boolean;
   /** With tls.nodeName: why the certificate on `socket` may not speak for `id`, or null. */
   checkIdentity(socket: Socket, id: NodeId): TransportError | null;
   /** Started and not stopped: dials are allowed. */
@@ -271,6 +276,9 @@ export class Peer {
         this.nextStreamId++ >>> 0,
         m,
         this.host.limits.snapshotChunkSize,
+        this.host.snapshots,
+        this.host.inlineSnapshots,
+        () => this.scheduleFlush(),
       );
     } catch (err) {
       this.dropInvalid(m, (err as Error).message);
@@ -290,6 +298,7 @@ export class Peer {
   /** The snapshot in flight, if any, will not be delivered: raft hears of it as a failure. */
   private abandonSnapshot(): void {
     if (this.snapOut === null) return;
+    this.snapOut.close();
     this.snapOut = null;
     this.failSnapshot();
   }
@@ -333,7 +342,7 @@ export class Peer {
     const room = Math.min(limits.maxBatchBytes, limits.sendWindow - this.inflight);
     const snap = this.snapOut;
     if (room > 0) {
-      const snapPending = snap !== null && !snap.allSent;
+      const snapPending = snap?.ready === true;
       // When both appends and a snapshot wait, they take turns going first, so neither starves.
       if (snapPending && (this.snapFirst || this.queue.bulkLength === 0)) {
         snap.addNextFrame(batch);
@@ -349,7 +358,7 @@ export class Peer {
     this.s.bytesSent += batch.bytes;
     this.s.messagesSent += sent;
     c.write(batch.take());
-    const more = this.queue.bulkLength > 0 || (snap !== null && !snap.allSent);
+    const more = this.queue.bulkLength > 0 || snap?.ready === true;
     if (more && this.inflight < limits.sendWindow && !c.needsDrain && this.immediate === null) {
       // Let reads and timers run between batches; the next batch starts with control messages.
       this.immediate = setImmediate(this.immediateFn);
@@ -547,7 +556,7 @@ export class Peer {
   private attach(c: Connection): void {
     this.conn = c;
     this.s.connects++;
-    this.snapIn = null;
+    this.dropIncoming(new TransportError(TransportErrorCode.Socket, 'connection replaced'));
     this.inflight = 0;
     this.creditOwed = 0;
     this.control.length = 0;
@@ -566,7 +575,7 @@ export class Peer {
   private onConnClosed(c: Connection, err: TransportError): void {
     if (this.conn !== c) return;
     this.conn = null;
-    this.snapIn = null;
+    this.dropIncoming(err);
     this.acks.length = 0;
     this.control.length = 0;
     this.clearPing();
@@ -601,25 +610,23 @@ export class Peer {
         if (this.queue.bulkLength > 0 || this.snapOut !== null) this.scheduleFlush();
         return;
       }
-      case FrameKind.SnapBegin: {
+      case FrameKind.SnapBegin:
         this.credit(size);
-        if (this.snapIn !== null) {
-          throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream already open');
-        }
-        const snap = IncomingSnapshot.begin(body, this.host.limits.maxSnapshotSize);
-        this.check(snap.message);
-        this.snapIn = snap;
-        if (snap.complete) this.finishIncoming(snap);
+        this.beginIncoming(body);
+        return;
+      case FrameKind.SnapChunk: {
+        const snap = this.incoming('chunk');
+        // Credited once written: a slow sink holds the sender back instead of filling memory.
+        const c = this.conn;
+        snap.addChunk(body, () => {
+          if (this.conn === c) this.credit(size);
+        });
         return;
       }
-      case FrameKind.SnapChunk: {
+      case FrameKind.SnapEnd: {
+        const snap = this.incoming('end');
         this.credit(size);
-        const snap = this.snapIn;
-        if (snap === null) {
-          throw new TransportError(TransportErrorCode.BadFrame, 'snapshot chunk without begin');
-        }
-        snap.addChunk(body);
-        if (snap.complete) this.finishIncoming(snap);
+        void this.finishIncoming(snap, body);
         return;
       }
       case FrameKind.SnapAck: {
@@ -673,16 +680,67 @@ export class Peer {
     this.scheduleFlush();
   }
 
-  private finishIncoming(snap: IncomingSnapshot): void {
+  private beginIncoming(body: Buffer): void {
+    if (this.snapIn !== null) {
+      throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream already open');
+    }
+    const { streamId, message } = IncomingSnapshot.parseBegin(body);
+    this.check(message);
+    let sink: SnapshotSink;
+    try {
+      sink = this.host.snapshots.receive(message);
+    } catch (err) {
+      // Refused by the application: the chunks are read and discarded, the ack says failed.
+      sink = discardingSink(err);
+    }
+    this.snapIn = IncomingSnapshot.open(streamId, message, sink, this.host.limits.maxSnapshotSize);
+  }
+
+  private incoming(what: string): IncomingSnapshot {
+    const snap = this.snapIn;
+    if (snap === null) {
+      throw new TransportError(TransportErrorCode.BadFrame, `snapshot ${what} without begin`);
+    }
+    return snap;
+  }
+
+  /**
+   * The end frame: the stream is over for this connection at once (the next may begin);
+   * once the sink has it all, the message is delivered and SnapAck answers on the same
+   * connection if it is still open (else the sender reports a failure and raft retries).
+   */
+  private async finishIncoming(snap: IncomingSnapshot, body: Buffer): Promise<void> {
     this.snapIn = null;
-    const m = snap.finish();
-    this.s.snapshots.received++;
-    this.s.messagesReceived++;
-    const ok = this.host.deliver(m);
+    const c = this.conn;
+    let m: Message | null;
+    try {
+      m = await snap.end(body);
+    } catch (err) {
+      snap.abort(err as TransportError);
+      c?.close(err as TransportError);
+      return;
+    }
+    let ok = false;
+    if (m !== null) {
+      this.s.snapshots.received++;
+      this.s.messagesReceived++;
+      ok = this.host.deliver(m);
+    } else {
+      this.host.logger.warn(
+        { peer: this.id, err: snap.reason?.message },
+        'raft-transport-tcp: snapshot refused',
+      );
+    }
+    if (this.conn !== c) return;
     this.acks.push(
       encodeSnapAck(snap.streamId, ok ? SnapAckStatus.Delivered : SnapAckStatus.Failed),
     );
     this.scheduleFlush();
+  }
+
+  private dropIncoming(reason: TransportError): void {
+    this.snapIn?.abort(reason);
+    this.snapIn = null;
   }
 
   /**
@@ -717,9 +775,11 @@ export class Peer {
     this.immediate = null;
     this.queue.clear();
     if (this.snapOut !== null) {
+      this.snapOut.close();
       this.snapOut = null;
       if (report) this.failSnapshot();
     }
+    this.dropIncoming(err);
     const d = this.dialing;
     this.dialing = null;
     d?.close(err);
@@ -744,6 +804,16 @@ function isRelayedRequest(m: Message): boolean {
     isNodeId(m.from) &&
     !isLocalMsgTarget(m.from)
   );
+}
+
+/** A sink for a snapshot the application refused: the stream ends as failed. */
+function discardingSink(cause: unknown): SnapshotSink {
+  const err = cause instanceof Error ? cause : new Error(String(cause));
+  return {
+    write: () => Promise.reject(err),
+    finish: () => Promise.reject(err),
+    abort: () => {},
+  };
 }
 
 /** Dial failures that repeat while a peer is down: logged at debug after the first. */

@@ -23,7 +23,7 @@ import {
   validateIdentity,
 } from './options.js';
 import { Peer, type PeerHost, type PeerStats, isMalformed } from './peer.js';
-import type { SnapshotStatus } from './snapshot.js';
+import { type SnapshotStatus, inlineSnapshots } from './snapshot.js';
 import { checkPeerIdentity } from './tls-identity.js';
 
 export interface TransportStats {
@@ -85,6 +85,8 @@ export class TcpTransport {
       deliver: (m) => this.deliver(m),
       reportUnreachable: (peer) => this.queueUnreachable(peer),
       reportSnapshot: (peer, status) => this.queueSnapshotStatus(peer, status),
+      snapshots: options.snapshots ?? inlineSnapshots,
+      inlineSnapshots: options.snapshots === undefined,
       reportRemoved: (peer) => this.queueRemoved(peer),
       checkIdentity: (socket, id) => this.checkIdentity(socket, id),
       running: () => this.boundAddr !== null && !this.stopped,

@@ -3,7 +3,12 @@ import { decodeMessage, encodeMessage, encodedMessageSize } from '@tsraft/raft-c
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../src/errors.js';
 import { FrameBatch, FrameDecoder, FrameKind } from '../src/framing.js';
-import { HandshakeKind, HandshakeReader, encodeHandshake } from '../src/handshake.js';
+import {
+  HandshakeKind,
+  HandshakeReader,
+  PROTOCOL_VERSION,
+  encodeHandshake,
+} from '../src/handshake.js';
 import { Fifo, Lane, SendQueue } from '../src/queue.js';
 import { app } from './helpers.js';
 
@@ -130,7 +135,7 @@ describe('HandshakeReader', () => {
       const r = new HandshakeReader();
       expect(r.push(bytes.subarray(0, cut))).toBeNull();
       const got = r.push(bytes.subarray(cut));
-      expect(got?.record).toEqual({ ...rec, version: 1 });
+      expect(got?.record).toEqual({ ...rec, version: PROTOCOL_VERSION });
       expect([...got!.rest]).toEqual([1, 2, 3]);
     }
   });

@@ -14,6 +14,7 @@ import {
   newEntry,
   newMessage,
 } from '@tsraft/raft-core';
+import { crc32 } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind } from '../src/framing.js';
 import { HandshakeKind, encodeHandshake } from '../src/handshake.js';
@@ -122,15 +123,23 @@ class Gen {
         metadata: { index: 1, term: 1, confState: newConfState() },
       },
     });
-    const head = Buffer.alloc(12);
+    const head = Buffer.alloc(4);
     head.writeUInt32BE(streamId, 0);
-    head.writeUInt32BE(data.length, 8);
     const out = [frame(FrameKind.SnapBegin, Buffer.concat([head, encodeMessage(m)]))];
+    let chunks = 0;
     for (let off = 0; off < data.length; off += 1000) {
-      const id = Buffer.alloc(4);
+      const part = data.subarray(off, off + 1000);
+      const id = Buffer.alloc(8);
       id.writeUInt32BE(streamId, 0);
-      out.push(frame(FrameKind.SnapChunk, Buffer.concat([id, data.subarray(off, off + 1000)])));
+      id.writeUInt32BE(crc32(part), 4);
+      out.push(frame(FrameKind.SnapChunk, Buffer.concat([id, part])));
+      chunks++;
     }
+    const end = Buffer.alloc(17);
+    end.writeUInt32BE(streamId, 0);
+    end.writeUInt32BE(data.length, 9);
+    end.writeUInt32BE(chunks, 13);
+    out.push(frame(FrameKind.SnapEnd, end));
     return out;
   }
 

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { MessageType, encodeMessage, newMessage } from '@tsraft/raft-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FrameKind } from '../src/framing.js';
-import { HandshakeKind, encodeHandshake } from '../src/handshake.js';
+import { HandshakeKind, PROTOCOL_VERSION, encodeHandshake } from '../src/handshake.js';
 import {
   CLUSTER,
   type Node,
@@ -106,9 +106,14 @@ describe('handshake refusals', () => {
     a.t.addPeer(3, `127.0.0.1:${await deadPort()}`);
     const r = new RawPeer(a.t.addr!);
     await r.connected();
-    r.hello({ from: 3, to: 1 }, 2);
+    r.hello({ from: 3, to: 1 }, PROTOCOL_VERSION - 1);
     const reply = await r.reply();
-    expect(reply).toMatchObject({ kind: HandshakeKind.Reject, reason: 1, version: 1, from: 1 });
+    expect(reply).toMatchObject({
+      kind: HandshakeKind.Reject,
+      reason: 1,
+      version: PROTOCOL_VERSION,
+      from: 1,
+    });
     await r.closed;
     expect(log.codes()).toContain('TRANSPORT_VERSION_MISMATCH');
     expect(a.t.stats().inbound.rejected.TRANSPORT_VERSION_MISMATCH).toBe(1);
