@@ -5,7 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type AppliedEntry, RaftNode, type StateMachine } from '@tsraft/raft-node';
+import {
+  type AppliedEntry,
+  RaftNode,
+  type SnapshotSource,
+  type StateMachine,
+  readAll,
+  snapshotOf,
+} from '@tsraft/raft-node';
 import { pino } from 'pino';
 
 /** The replicated state. Each entry adds its number; an entry's result is the new total. */
@@ -17,11 +24,12 @@ class Counter implements StateMachine<number> {
       return this.total;
     });
   }
-  snapshot(): Uint8Array {
-    return Buffer.from(String(this.total));
+  // A small state is captured whole; a large one would hand out a point-in-time view.
+  snapshot(): SnapshotSource {
+    return snapshotOf(Buffer.from(String(this.total)));
   }
-  restore(data: Uint8Array): void {
-    this.total = Number(Buffer.from(data).toString());
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    this.total = Number(Buffer.from(await readAll(from)).toString());
   }
 }
 

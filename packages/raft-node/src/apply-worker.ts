@@ -5,11 +5,35 @@ import { performance } from 'node:perf_hooks';
 import { type Entry, EntryType } from '@tsraft/raft-core';
 import { applyConfEntry } from './conf-apply.js';
 import { decodeEntryData, ownSeq } from './envelope.js';
-import type { AppliedEntry } from './options.js';
+import { ErrProposalIndeterminate } from './errors.js';
 import { QueueWorker } from './queue-worker.js';
+import type { AppliedEntry } from './state-machine.js';
 import { takeSnapshot } from './state-snapshots.js';
 
 export class ApplyWorker extends QueueWorker {
+  /** A state machine apply is in flight. */
+  private applying = false;
+  /** What waits for the apply in flight to end (see between). */
+  private readonly betweens: (() => void)[] = [];
+
+  /**
+   * Runs `fn` while no apply is in flight: now if none is, else as soon as the current one
+   * ends, before the next starts (a point-in-time view for a snapshot).
+   */
+  between<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const run = () => {
+        try {
+          resolve(fn());
+        } catch (err) {
+          reject(err);
+        }
+      };
+      if (this.applying) this.betweens.push(run);
+      else run();
+    });
+  }
+
   protected async drainOnce(): Promise<void> {
     const ctx = this.ctx;
     const msgs = this.queue.splice(0);
@@ -19,7 +43,7 @@ export class ApplyWorker extends QueueWorker {
       this.deliver(m.responses);
     }
     ctx.publishApplied();
-    await ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
+    ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
   }
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {
@@ -31,7 +55,16 @@ export class ApplyWorker extends QueueWorker {
       if (e.index <= ctx.applied) continue; // already in the restored snapshot
       if (e.type === EntryType.EntryNormal) {
         const env = decodeEntryData(e.data);
-        if (env !== null) {
+        if (env !== null && e.index <= ctx.smApplied) {
+          // An on-disk state machine holds it already (its data came with a snapshot).
+          const seq = env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1;
+          if (seq >= 0) {
+            ctx.proposals.reject(
+              seq,
+              new ErrProposalIndeterminate('applied by a snapshot; its result is not known here'),
+            );
+          }
+        } else if (env !== null) {
           batch.push({ index: e.index, term: e.term, data: env.payload, proposer: env.proposer });
           seqs.push(env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1);
         }
@@ -55,12 +88,19 @@ export class ApplyWorker extends QueueWorker {
   private async applyBatch(batch: AppliedEntry[], seqs: number[], upTo: number): Promise<void> {
     const ctx = this.ctx;
     const t0 = performance.now();
-    const results = await ctx.sm.apply(batch);
+    this.applying = true;
+    let results: readonly unknown[];
+    try {
+      results = await ctx.sm.apply(batch);
+    } finally {
+      this.applying = false;
+    }
     ctx.stats.apply.observe((performance.now() - t0) / 1000);
     // Applied before anyone hears of it: a resolved proposal implies appliedIndex() covers it.
     ctx.applied = upTo;
     for (let i = 0; i < seqs.length; i++) {
       if (seqs[i]! >= 0) ctx.proposals.applied(seqs[i]!, results[i]);
     }
+    for (const run of this.betweens.splice(0)) run();
   }
 }

@@ -2,24 +2,21 @@
 // object, so that each part lives in its own file and all read the same raft, storage and
 // counters. Internal: nothing here is public API.
 import type { EventEmitter } from 'node:events';
+import path from 'node:path';
 import { type NodeId, type RawNode, StateType } from '@tsraft/raft-core';
-import type { LevelStorage } from '@tsraft/raft-storage-level';
-import type { TcpTransport } from '@tsraft/raft-transport-tcp';
 import { type Logger, pino } from 'pino';
 import { Session } from './envelope.js';
 import { ErrNodeFailed, ErrRemoved, ErrStopped, type Outcome } from './errors.js';
 import { Membership } from './membership.js';
 import { Metrics } from './metrics.js';
 import type { LeaderState, Lifecycle, RaftNodeEvents } from './node-types.js';
-import {
-  type RaftNodeOptions,
-  type ResolvedOptions,
-  type StateMachine,
-  resolveOptions,
-} from './options.js';
+import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ProposalTracker } from './proposals.js';
 import { ReadTracker } from './reads.js';
+import type { NodeStorage, NodeTransport } from './seams.js';
+import { SnapshotFiles } from './snapshot-files.js';
 import { Snapshotter } from './snapshotter.js';
+import { type AnyStateMachine, isOnDisk } from './state-machine.js';
 import { Latest } from './watch.js';
 
 /** A request waiting for a leader to be known before it is stepped. */
@@ -33,15 +30,17 @@ export class NodeContext<R = unknown> {
   readonly logger: Logger;
   readonly opts: RaftNodeOptions<R>;
   readonly cfg: ResolvedOptions;
-  readonly sm: StateMachine<R>;
+  readonly sm: AnyStateMachine<R>;
+  /** State machine snapshots on disk (dataDir/sm-snap). */
+  readonly files: SnapshotFiles;
   lifecycle: Lifecycle = 'new';
   failure: unknown = null;
   /** This node was removed from the cluster (removal.ts): it takes no more requests. */
   removed = false;
 
   raw!: RawNode;
-  storage!: LevelStorage;
-  transport: TcpTransport | null = null;
+  storage!: NodeStorage;
+  transport: NodeTransport | null = null;
 
   readonly session = new Session();
   readonly proposals = new ProposalTracker(this.session);
@@ -60,12 +59,20 @@ export class NodeContext<R = unknown> {
   raftState = StateType.Follower;
   commit = 0;
   applied = 0;
+  /**
+   * Normal entries up to this index are in the on-disk state machine already (its applied
+   * index at start, or after a snapshot from the leader, whose view was taken after the
+   * snapshot's index): they are not applied again. 0 for in-memory state machines.
+   */
+  smApplied = 0;
   ticks = 0;
 
   /** Runs the Ready loop soon (set by RaftNode once the loop exists). */
   schedule: () => void = () => {};
   /** Stops the node (RaftNode.stop). */
   stop: () => Promise<void> = () => Promise.resolve();
+  /** Runs `fn` between two applies of the apply worker (set by RaftNode). */
+  applyBetween: <T>(fn: () => T) => Promise<T> = (fn) => Promise.resolve().then(fn);
 
   constructor(
     options: RaftNodeOptions<R>,
@@ -75,16 +82,19 @@ export class NodeContext<R = unknown> {
     this.opts = options;
     this.id = options.id;
     this.sm = options.stateMachine;
+    this.files = new SnapshotFiles(path.join(options.dataDir, 'sm-snap'));
     const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
     this.logger = base.child({ node: options.id });
     this.snapshots = new Snapshotter({
       storage: () => this.storage,
+      files: this.files,
       logger: this.logger,
       stats: this.stats,
       interval: this.cfg.snapshotInterval,
       catchUpEntries: this.cfg.snapshotCatchUpEntries,
       running: () => this.lifecycle === 'running',
       fail: (err) => this.fail(err),
+      syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
     });
   }
 

@@ -4,7 +4,7 @@
 // Normal entry:   [0xA1][proposer id u64][session 8 bytes][seq u32][application data]
 // Read context:   [session 8 bytes][seq u32]   (unique across the cluster: the session is random)
 // Conf context:   JSON {"addr"?, "addrs"?, "proposer"?, "session"?, "seq"?}
-// Snapshot data:  ["TSRN"][version u8][u32 meta length][meta JSON {"members", "removed"?}][app data]
+// Snapshot data:  ["TSRN"][version u8][meta JSON {"members", "removed"?}]  (app data: in files)
 import { randomBytes } from 'node:crypto';
 import { ErrCodec } from '@tsraft/raft-core';
 
@@ -117,44 +117,42 @@ export function decodeConfContext(b: Uint8Array): ConfContext {
 }
 
 const SNAP_MAGIC = [0x54, 0x53, 0x52, 0x4e]; // "TSRN"
-const SNAP_VERSION = 1;
+// 2: the state machine's data is no longer inline but in a snapshot file (snapshot-files.ts)
+// or, for an on-disk state machine, in the state machine itself.
+const SNAP_VERSION = 2;
 
-/** What RaftNode keeps in a snapshot besides the state machine's bytes. */
+/** What RaftNode keeps in raft's snapshot: the address book, not the state machine's data. */
 export interface SnapshotMeta {
   /** Raft addresses of the members, by id. */
   members: Record<string, string>;
-  /** Ids removed from the cluster (and not added again); absent in older snapshots. */
+  /** Ids removed from the cluster (and not added again). */
   removed?: number[];
 }
 
-export function encodeSnapshotData(meta: SnapshotMeta, data: Uint8Array): Uint8Array {
+export function encodeSnapshotData(meta: SnapshotMeta): Uint8Array {
   const m = enc.encode(JSON.stringify(meta));
-  const out = new Uint8Array(9 + m.length + data.length);
+  const out = new Uint8Array(5 + m.length);
   out.set(SNAP_MAGIC, 0);
   out[4] = SNAP_VERSION;
-  new DataView(out.buffer).setUint32(5, m.length);
-  out.set(m, 9);
-  out.set(data, 9 + m.length);
+  out.set(m, 5);
   return out;
 }
 
-export function decodeSnapshotData(b: Uint8Array): { meta: SnapshotMeta; data: Uint8Array } {
-  if (b.length < 9 || SNAP_MAGIC.some((x, i) => b[i] !== x)) {
+export function decodeSnapshotData(b: Uint8Array): SnapshotMeta {
+  if (b.length < 5 || SNAP_MAGIC.some((x, i) => b[i] !== x)) {
     throw new ErrCodec('snapshot data was not written by raft-node (bad magic)');
   }
   if (b[4] !== SNAP_VERSION) throw new ErrCodec(`unknown raft-node snapshot version ${b[4]}`);
-  const len = new DataView(b.buffer, b.byteOffset, b.length).getUint32(5);
-  if (9 + len > b.length) throw new ErrCodec('truncated raft-node snapshot metadata');
   let meta: SnapshotMeta;
   try {
-    meta = JSON.parse(dec.decode(b.subarray(9, 9 + len))) as SnapshotMeta;
+    meta = JSON.parse(dec.decode(b.subarray(5))) as SnapshotMeta;
   } catch (err) {
     throw new ErrCodec(`bad raft-node snapshot metadata: ${(err as Error).message}`);
   }
   if (meta === null || typeof meta.members !== 'object' || meta.members === null) {
     throw new ErrCodec('raft-node snapshot metadata without members');
   }
-  return { meta, data: b.subarray(9 + len) };
+  return meta;
 }
 
 function writeU64(v: DataView, off: number, n: number): void {

@@ -7,12 +7,26 @@ export {
   type RequestOptions,
   type Role,
 } from './raft-node.js';
+export type { RaftNodeOptions, TransportTuning } from './options.js';
+export {
+  type AppliedEntry,
+  type AnyStateMachine,
+  type OnDiskStateMachine,
+  type SnapshotSource,
+  type StateMachine,
+  isOnDisk,
+  readAll,
+  snapshotOf,
+} from './state-machine.js';
 export type {
-  AppliedEntry,
-  RaftNodeOptions,
-  StateMachine,
-  TransportTuning,
-} from './options.js';
+  NodeStorage,
+  NodeTransport,
+  StorageFactory,
+  TransportFactory,
+  TransportHooks,
+} from './seams.js';
+export { MemoryNetwork } from './memory-transport.js';
+export { ErrSnapshotFile } from './snapshot-files.js';
 export type { CommittedEntry } from './committed.js';
 export type { Member, MemberRole } from './membership.js';
 export type { NodeMetrics, HistogramSnapshot } from './metrics.js';

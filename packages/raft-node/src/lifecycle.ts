@@ -13,6 +13,8 @@ import { createTransport } from './peers.js';
 import { rawConfig } from './raw-config.js';
 import { onRemoved } from './removal.js';
 import type { ReadyLoop } from './ready-loop.js';
+import type { NodeStorage } from './seams.js';
+import { isOnDisk } from './state-machine.js';
 import { restoreSnapshot } from './state-snapshots.js';
 
 /** The parts start and stop work on. */
@@ -30,17 +32,18 @@ export class NodeRunner {
 
   async start(): Promise<void> {
     const { ctx, loop } = this.p;
-    let storage: LevelStorage;
+    let storage: NodeStorage;
     try {
-      // Bound the memory of entry payloads: older ones are read back from LevelDB.
-      const so = { entryCacheBytes: 64 << 20, ...ctx.opts.storage };
-      storage = await LevelStorage.open(ctx.opts.dataDir, so);
+      storage = await openStorage(ctx);
     } catch (err) {
       ctx.lifecycle = 'stopped';
       throw err;
     }
     ctx.storage = storage;
+    const sm = ctx.sm;
     try {
+      await ctx.files.init();
+      if (isOnDisk(sm)) ctx.smApplied = await sm.open();
       const fresh =
         storage.lastIndex() === 0 &&
         isEmptySnap(storage.snapshot()) &&
@@ -67,6 +70,7 @@ export class NodeRunner {
       ctx.lifecycle = 'stopped';
       await ctx.transport?.stop().catch(() => {});
       await storage.close().catch(() => {});
+      if (isOnDisk(sm)) await sm.close().catch(() => {});
       throw err;
     }
     if (!ctx.running) return; // stopped while starting
@@ -86,7 +90,11 @@ export class NodeRunner {
     ctx.term = init.hardState.term;
     ctx.commit = init.hardState.commit;
     const snap = ctx.storage.snapshot();
-    if (!isEmptySnap(snap)) await restoreSnapshot(ctx, snap);
+    if (!isEmptySnap(snap)) await restoreSnapshot(ctx, snap, false);
+    // Files of snapshots received but never installed are stale: raft sends a newer one.
+    for (const i of await ctx.files.list()) {
+      if (i !== ctx.snapshots.index || isOnDisk(ctx.sm)) await ctx.files.remove(i);
+    }
   }
 
   /** Called once, after start() settled (if it was called). */
@@ -108,8 +116,22 @@ export class NodeRunner {
     await ctx.storage.close().catch((err: unknown) => {
       ctx.logger.warn({ err }, 'closing storage failed');
     });
+    const sm = ctx.sm;
+    if (isOnDisk(sm)) {
+      await sm.close().catch((err: unknown) => {
+        ctx.logger.warn({ err }, 'closing the state machine failed');
+      });
+    }
     ctx.lifecycle = 'stopped';
     closeWatchers(ctx);
     ctx.logger.info({ applied: ctx.applied, term: ctx.term }, 'raft node stopped');
   }
+}
+
+/** The storage option: a factory of the embedder's, or LevelStorage in dataDir. */
+function openStorage(ctx: NodeContext): Promise<NodeStorage> {
+  const o = ctx.opts.storage;
+  if (typeof o === 'function') return o(ctx.opts.dataDir);
+  // Bound the memory of entry payloads: older ones are read back from LevelDB.
+  return LevelStorage.open(ctx.opts.dataDir, { entryCacheBytes: 64 << 20, ...o });
 }

@@ -5,34 +5,8 @@ import type { LevelStorageOptions } from '@tsraft/raft-storage-level';
 import type { TcpTransportOptions, TlsOptions } from '@tsraft/raft-transport-tcp';
 import type { Logger } from 'pino';
 import { ErrInvalidOptions } from './errors.js';
-
-/** A committed entry as the state machine sees it: the proposer's bytes, in log order. */
-export interface AppliedEntry {
-  index: number;
-  term: number;
-  /** What was passed to propose(). */
-  data: Uint8Array;
-  /** The node that called propose(). */
-  proposer: NodeId;
-}
-
-/**
- * The application's replicated state. It must be deterministic: every member applies the same
- * entries in the same order and must end in the same state.
- *
- * RaftNode keeps the state machine in memory terms: at start it calls `restore` with the
- * latest snapshot (if any) and then `apply` for every committed entry after it, so `apply` sees
- * each entry exactly once per process, in index order, and never concurrently with `snapshot`
- * or `restore`.
- */
-export interface StateMachine<R = unknown> {
-  /** Applies committed entries; returns one result per entry (given to that entry's proposer). */
-  apply(entries: readonly AppliedEntry[]): readonly R[] | Promise<readonly R[]>;
-  /** The whole state as bytes, as of the last applied entry. */
-  snapshot(): Uint8Array | Promise<Uint8Array>;
-  /** Replaces the whole state with one that `snapshot` produced (here or on another member). */
-  restore(data: Uint8Array): void | Promise<void>;
-}
+import type { StorageFactory, TransportFactory } from './seams.js';
+import type { AnyStateMachine } from './state-machine.js';
 
 /** Transport options RaftNode passes through (the rest it sets itself). */
 export type TransportTuning = Omit<
@@ -45,6 +19,8 @@ export type TransportTuning = Omit<
   | 'onMessage'
   | 'onUnreachable'
   | 'onSnapshotStatus'
+  | 'onRemoved'
+  | 'snapshots'
   | 'logger'
 >;
 
@@ -61,7 +37,8 @@ export interface RaftNodeOptions<R = unknown> {
   dataDir: string;
   /** The raft address to listen on, "host:port". */
   listen: string;
-  stateMachine: StateMachine<R>;
+  /** In memory (StateMachine) or on disk (OnDiskStateMachine): see README, "State machines". */
+  stateMachine: AnyStateMachine<R>;
   /** Nodes of different cluster ids refuse each other's connections. Default "tsraft". */
   clusterId?: string;
   /**
@@ -107,10 +84,16 @@ export interface RaftNodeOptions<R = unknown> {
   logger?: Logger;
   /** Mutual TLS between members. */
   tls?: TlsOptions;
-  /** Further TcpTransport options (queue sizes, backoff, breaker, ...). */
-  transport?: TransportTuning;
-  /** Further LevelStorage options. Default entryCacheBytes here: 64 MiB. */
-  storage?: LevelStorageOptions;
+  /**
+   * Further TcpTransport options (queue sizes, backoff, breaker, ...), or a factory of your own
+   * transport (e.g. MemoryNetwork's `transport` for tests).
+   */
+  transport?: TransportTuning | TransportFactory;
+  /**
+   * Further LevelStorage options (default entryCacheBytes here: 64 MiB), or a factory of your
+   * own storage for raft's log and hard state.
+   */
+  storage?: LevelStorageOptions | StorageFactory;
 }
 
 export interface ResolvedOptions {

@@ -4,17 +4,17 @@ import { type Message, type NodeId, SnapshotStatus } from '@tsraft/raft-core';
 import { TcpTransport } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
 import type { AddressChanges } from './membership.js';
+import type { NodeTransport, TransportHooks } from './seams.js';
+import { snapshotStreams } from './state-snapshots.js';
 
 export function createTransport(
   ctx: NodeContext,
   acceptUnknownPeers: boolean,
   onMessage: (m: Message) => void,
   onRemoved: (by: NodeId) => void,
-): TcpTransport {
+): NodeTransport {
   const o = ctx.opts;
-  const t = new TcpTransport({
-    ...(o.transport ?? {}),
-    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+  const hooks: TransportHooks = {
     id: ctx.id,
     clusterId: ctx.cfg.clusterId,
     listen: o.listen,
@@ -31,8 +31,19 @@ export function createTransport(
       ctx.schedule();
     },
     onRemoved,
+    snapshots: snapshotStreams(ctx),
     logger: ctx.logger.child({ component: 'transport' }),
-  });
+  };
+  const t =
+    typeof o.transport === 'function'
+      ? o.transport(hooks)
+      : new TcpTransport({
+          // Snapshots stream from and to files: no size is held in memory.
+          maxSnapshotSize: Number.MAX_SAFE_INTEGER,
+          ...(o.transport ?? {}),
+          ...(o.tls !== undefined ? { tls: o.tls } : {}),
+          ...hooks,
+        });
   // The addresses we were given, then those the log and snapshot recorded (which win).
   for (const [id, addr] of ctx.cfg.peers) if (id !== ctx.id) t.addPeer(id, addr);
   for (const [id, addr] of ctx.membership.addrs) if (id !== ctx.id) t.addPeer(id, addr);

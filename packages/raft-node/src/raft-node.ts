@@ -59,6 +59,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     const loop = new ReadyLoop(c, appends, applies);
     ctx.schedule = () => loop.schedule();
     ctx.stop = () => this.stop();
+    ctx.applyBetween = (fn) => applies.between(fn);
     this.runner = new NodeRunner({ ctx: c, loop, appends, applies });
   }
 

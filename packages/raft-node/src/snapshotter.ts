@@ -1,34 +1,51 @@
-// When to snapshot, and recording snapshots in storage. The state machine is snapshotted by the
-// apply worker between two applies (so the bytes are the state as of `applied`); recording
-// waits until the commit index covering it is durable, and then the log is compacted to
-// snapshotCatchUpEntries behind it.
+// When to snapshot, and recording snapshots in storage. A snapshot is taken by the apply worker
+// between two applies (so it is the state as of `applied`), synchronously and cheaply:
+// - in-memory state machines hand over a point-in-time source, written to a snapshot file in
+//   the background while applies go on;
+// - on-disk state machines hold their data already: only raft's metadata is recorded, after
+//   sync() made the applied data durable (the log before it is about to be compacted).
+// Recording waits until the commit index covering the snapshot is durable, and then the log
+// is compacted to snapshotCatchUpEntries behind it.
 import { type ConfState, ErrCompacted, ErrSnapOutOfDate } from '@tsraft/raft-core';
-import type { LevelStorage } from '@tsraft/raft-storage-level';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
+import type { SnapshotFiles } from './snapshot-files.js';
+import type { NodeStorage } from './seams.js';
+import type { SnapshotSource } from './state-machine.js';
 
-/** A snapshot taken but not yet recorded. */
+/** A snapshot taken: raft's metadata, and the state machine's stream if it has one to write. */
 export interface TakenSnapshot {
   index: number;
-  bytes: Uint8Array;
   confState: ConfState;
+  /** RaftNode's part of raft's snapshot data (envelope.ts). */
+  data: Uint8Array;
+  /** The state machine's data to write to a file; null for an on-disk state machine. */
+  source: SnapshotSource | null;
 }
 
 export interface SnapshotterHost {
   /** The store (opened after the Snapshotter is made). */
-  storage(): LevelStorage;
+  storage(): NodeStorage;
+  readonly files: SnapshotFiles;
   readonly logger: Logger;
   readonly stats: Metrics;
   readonly interval: number;
   readonly catchUpEntries: number;
   running(): boolean;
   fail(err: unknown): void;
+  /** Makes what the state machine applied durable (an on-disk one's sync()). */
+  syncStateMachine(): Promise<void>;
 }
+
+type Ready = Omit<TakenSnapshot, 'source'>;
 
 export class Snapshotter {
   /** The latest snapshot recorded or installed. Invariant: index <= applied. */
   index = 0;
-  private pending: TakenSnapshot | null = null;
+  /** The latest taken (being written, waiting to be recorded, or recorded). */
+  private taken = 0;
+  private writing: Promise<void> | null = null;
+  private pending: Ready | null = null;
   private recording: Promise<void> | null = null;
   /** Snapshot after the next apply whatever the interval says (a member was added). */
   private soon = false;
@@ -41,13 +58,33 @@ export class Snapshotter {
   }
 
   /** Called after each apply batch: takes a snapshot (with `take`) if one is due. */
-  async afterApply(applied: number, take: () => Promise<TakenSnapshot>): Promise<void> {
-    const last = Math.max(this.index, this.pending?.index ?? 0);
+  afterApply(applied: number, take: () => TakenSnapshot): void {
+    const last = Math.max(this.index, this.taken);
     const due = applied - last >= this.host.interval || (this.soon && applied > last);
-    if (!due || this.recording !== null) return;
+    if (!due || this.writing !== null || this.pending !== null || this.recording !== null) return;
     this.soon = false;
-    this.pending = await take();
-    this.afterWrite();
+    const { source, ...snap } = take();
+    this.taken = snap.index;
+    if (source === null) {
+      this.pending = snap;
+      this.afterWrite();
+      return;
+    }
+    const t0 = performance.now();
+    this.writing = this.host.files
+      .write(snap.index, source)
+      .then((bytes) => {
+        this.host.logger.info(
+          { index: snap.index, bytes, ms: Math.round(performance.now() - t0) },
+          'snapshot written',
+        );
+        this.pending = snap;
+      })
+      .catch((err: unknown) => this.host.fail(err))
+      .finally(() => {
+        this.writing = null;
+        this.afterWrite();
+      });
   }
 
   /**
@@ -67,28 +104,32 @@ export class Snapshotter {
       });
   }
 
-  /** A snapshot from the leader was installed at `index`. */
+  /** A snapshot was installed (from the leader, or at start) at `index`. */
   installed(index: number): void {
     if (index > this.index) this.index = index;
+    if (index > this.taken) this.taken = index;
   }
 
-  /** Resolves once no recording is in flight. */
+  /** Resolves once no snapshot is being written or recorded. */
   async idle(): Promise<void> {
+    await this.writing;
     await this.recording;
   }
 
-  private async record(p: TakenSnapshot): Promise<void> {
-    const { logger, stats } = this.host;
+  private async record(p: Ready): Promise<void> {
+    const { logger, stats, files } = this.host;
     const storage = this.host.storage();
+    await this.host.syncStateMachine();
     try {
-      await storage.createSnapshot(p.index, p.confState, p.bytes);
+      await storage.createSnapshot(p.index, p.confState, p.data);
     } catch (err) {
       if (err instanceof ErrSnapOutOfDate) return; // a newer one was installed meanwhile
       throw err;
     }
     this.installed(p.index);
     stats.snapshotsCreated++;
-    logger.info({ index: p.index, bytes: p.bytes.length }, 'snapshot created');
+    logger.info({ index: p.index }, 'snapshot created');
+    await files.removeBelow(p.index);
     const compactTo = p.index - this.host.catchUpEntries;
     if (compactTo > storage.firstIndex() - 1) {
       try {

@@ -1,38 +1,98 @@
 // The state machine's side of snapshots: taking one (with the address book RaftNode keeps
-// beside it), installing one received from the leader, restoring one at start.
-import { type Snapshot, cloneConfState } from '@tsraft/raft-core';
+// beside it), installing one received from the leader, restoring one at start, and the
+// transport's snapshot streams (what a MsgSnap carries, and where a received one goes).
+import { type Message, type Snapshot, cloneConfState } from '@tsraft/raft-core';
+import type { SnapshotSink, SnapshotStreams } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
 import { decodeSnapshotData, encodeSnapshotData } from './envelope.js';
 import { updatePeers } from './peers.js';
+import { ErrSnapshotFile } from './snapshot-files.js';
 import type { TakenSnapshot } from './snapshotter.js';
+import { isOnDisk } from './state-machine.js';
 
-/** The state machine's snapshot as of `applied`, with what RaftNode keeps beside it. */
-export async function takeSnapshot(ctx: NodeContext): Promise<TakenSnapshot> {
-  const index = ctx.applied;
-  const data = await ctx.sm.snapshot();
+/** The snapshot as of `applied` (called between two applies; synchronous and cheap). */
+export function takeSnapshot(ctx: NodeContext): TakenSnapshot {
   const removed = [...ctx.membership.removedIds];
   const meta = { members: ctx.membership.toRecord(), ...(removed.length > 0 ? { removed } : {}) };
-  const bytes = encodeSnapshotData(meta, data);
-  return { index, bytes, confState: cloneConfState(ctx.membership.confState) };
+  const sm = ctx.sm;
+  return {
+    index: ctx.applied,
+    confState: cloneConfState(ctx.membership.confState),
+    data: encodeSnapshotData(meta),
+    source: isOnDisk(sm) ? null : sm.snapshot(),
+  };
 }
 
-/** A snapshot from the leader is durable: replace the state machine with it. */
+/** A snapshot from the leader is durable in storage: replace the state machine with it. */
 export async function installSnapshot(ctx: NodeContext, snap: Snapshot): Promise<void> {
-  await restoreSnapshot(ctx, snap);
-  ctx.proposals.onSnapshot(snap.metadata.index);
+  await restoreSnapshot(ctx, snap, true);
+  // Our own requests at or below what the state machine now holds get no result here.
+  ctx.proposals.onSnapshot(Math.max(snap.metadata.index, ctx.smApplied));
   ctx.stats.snapshotsRestored++;
   ctx.logger.info({ index: snap.metadata.index, term: snap.metadata.term }, 'snapshot installed');
   ctx.publishApplied();
 }
 
-/** Replaces the state machine and the address book with the snapshot's. */
-export async function restoreSnapshot(ctx: NodeContext, snap: Snapshot): Promise<void> {
-  const { meta, data } = decodeSnapshotData(snap.data);
-  await ctx.sm.restore(data);
+/**
+ * Replaces the state machine and the address book with the snapshot's. At start (`replace`
+ * false) an on-disk state machine that already holds the snapshot's state is left as it is.
+ */
+export async function restoreSnapshot(
+  ctx: NodeContext,
+  snap: Snapshot,
+  replace: boolean,
+): Promise<void> {
+  const meta = decodeSnapshotData(snap.data);
   const index = snap.metadata.index;
+  const sm = ctx.sm;
+  const files = ctx.files;
+  if (isOnDisk(sm)) {
+    if (replace || sm.appliedIndex() < index) {
+      await files.list().then((have) => {
+        if (!have.includes(index)) {
+          throw new ErrSnapshotFile(
+            files.path(index),
+            `missing: the state machine is at ${sm.appliedIndex()}, behind the snapshot at ${index}`,
+          );
+        }
+      });
+      await sm.restore(files.read(index));
+      await sm.sync();
+    }
+    // The state machine holds it now: the file is no longer needed.
+    await files.remove(index);
+    ctx.smApplied = sm.appliedIndex();
+  } else {
+    await sm.restore(files.read(index));
+    await files.removeBelow(index);
+  }
   ctx.applied = index;
   ctx.snapshots.installed(index);
   if (ctx.commit < index) ctx.commit = index;
   const removed = Array.isArray(meta.removed) ? meta.removed.filter(Number.isSafeInteger) : [];
   updatePeers(ctx, ctx.membership.reset(snap.metadata.confState, meta.members, removed));
+}
+
+/** The transport's snapshot streams: from snapshot files or the state machine, into files. */
+export function snapshotStreams(ctx: NodeContext): SnapshotStreams {
+  return {
+    open: (m: Message) => {
+      const sm = ctx.sm;
+      // An on-disk state machine streams a view taken now (at or after the snapshot's index:
+      // the follower then skips the entries its state already holds).
+      if (isOnDisk(sm)) return ctx.applyBetween(() => sm.snapshot());
+      return ctx.files.read(m.snapshot!.metadata.index);
+    },
+    receive: (m: Message): SnapshotSink => {
+      const sink = ctx.files.sink(m.snapshot!.metadata.index);
+      return {
+        write: (chunk) => sink.write(chunk),
+        finish: async () => {
+          await sink.finish();
+          return m;
+        },
+        abort: () => sink.abort(),
+      };
+    },
+  };
 }

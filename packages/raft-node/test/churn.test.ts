@@ -1,7 +1,14 @@
 // Proposals from every node while leadership moves around: every acknowledged proposal is
 // applied exactly once, at the index its result names; nothing reported dropped is applied.
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AppliedEntry, type StateMachine, outcomeOf } from '../src/index.js';
+import {
+  type AppliedEntry,
+  type SnapshotSource,
+  type StateMachine,
+  outcomeOf,
+  readAll,
+  snapshotOf,
+} from '../src/index.js';
 import { Cluster, freePorts, makeNode, tempDir, until } from './helpers.js';
 
 const enc = new TextEncoder();
@@ -14,11 +21,11 @@ class Log implements StateMachine<number> {
     for (const e of es) this.entries.push({ index: e.index, id: dec.decode(e.data) });
     return es.map((e) => e.index);
   }
-  snapshot(): Uint8Array {
-    return enc.encode(JSON.stringify(this.entries));
+  snapshot(): SnapshotSource {
+    return snapshotOf(enc.encode(JSON.stringify(this.entries)));
   }
-  restore(data: Uint8Array): void {
-    this.entries = JSON.parse(dec.decode(data));
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    this.entries = JSON.parse(dec.decode(await readAll(from)));
   }
 }
 

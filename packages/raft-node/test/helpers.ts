@@ -8,7 +8,10 @@ import {
   type AppliedEntry,
   RaftNode,
   type RaftNodeOptions,
+  type SnapshotSource,
   type StateMachine,
+  readAll,
+  snapshotOf,
 } from '../src/index.js';
 
 export const logger = pino({ level: process.env.LOG_LEVEL ?? 'silent' });
@@ -56,13 +59,13 @@ export class Counter implements StateMachine<number> {
     });
   }
 
-  snapshot(): Uint8Array {
-    return enc.encode(String(this.total));
+  snapshot(): SnapshotSource {
+    return snapshotOf(enc.encode(String(this.total)));
   }
 
-  restore(data: Uint8Array): void {
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
     this.restores++;
-    this.total = Number(dec.decode(data));
+    this.total = Number(dec.decode(await readAll(from)));
   }
 }
 
@@ -73,11 +76,11 @@ export class Recorder implements StateMachine<number> {
     for (const e of entries) this.values.push(Number(dec.decode(e.data)));
     return entries.map(() => this.values.length);
   }
-  snapshot(): Uint8Array {
-    return enc.encode(JSON.stringify(this.values));
+  snapshot(): SnapshotSource {
+    return snapshotOf(enc.encode(JSON.stringify(this.values)));
   }
-  restore(data: Uint8Array): void {
-    this.values = JSON.parse(dec.decode(data)) as number[];
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    this.values = JSON.parse(dec.decode(await readAll(from))) as number[];
   }
 }
 

@@ -1,0 +1,73 @@
+// What RaftNode needs from its storage and its transport, so that an embedder can bring their
+// own. The defaults are LevelStorage (raft-storage-level) and TcpTransport (raft-transport-tcp);
+// memory-transport.ts is an in-process transport for tests.
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Logger,
+  Message,
+  NodeId,
+  Snapshot,
+  Storage,
+} from '@tsraft/raft-core';
+import type { SnapshotStatus, SnapshotStreams, TransportStats } from '@tsraft/raft-transport-tcp';
+
+/** Raft's durable state: raft-core's read side plus the writes RaftNode makes. */
+export interface NodeStorage extends Storage {
+  /** The last hard state saved. */
+  hardState(): HardState;
+  /** One atomic, synced write of a Ready's hard state, entries and snapshot. */
+  save(input: {
+    readonly hardState?: HardState | null;
+    readonly entries?: readonly Entry[];
+    readonly snapshot?: Snapshot | null;
+  }): Promise<void>;
+  /** Records a snapshot taken here at `index` (its term read from the log). */
+  createSnapshot(
+    index: number,
+    confState: ConfState | undefined,
+    data: Uint8Array,
+  ): Promise<Snapshot>;
+  /** Discards log entries up to `index`. */
+  compact(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens the storage of a data directory. */
+export type StorageFactory = (dataDir: string) => Promise<NodeStorage>;
+
+/** What RaftNode gives a transport: who it is, where to deliver, where snapshots stream. */
+export interface TransportHooks {
+  id: NodeId;
+  clusterId: string;
+  listen: string;
+  /** Accept nodes not (yet) known as peers (a node joining with an empty log). */
+  acceptUnknownPeers: boolean;
+  onMessage(m: Message): void;
+  onUnreachable(peer: NodeId): void;
+  onSnapshotStatus(peer: NodeId, status: SnapshotStatus): void;
+  /** A member refused us as removed from the cluster. */
+  onRemoved(peer: NodeId): void;
+  /** MsgSnap data comes from and goes to snapshot files, never whole in memory. */
+  snapshots: SnapshotStreams;
+  logger: Logger;
+}
+
+/** Messages between members; see raft-transport-tcp's README for the contract. */
+export interface NodeTransport {
+  /** The bound "host:port" once started. */
+  readonly addr: string | null;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Never throws, never blocks: what cannot be sent is dropped (raft retransmits). */
+  send(messages: readonly Message[]): void;
+  addPeer(id: NodeId, addr: string): void;
+  removePeer(id: NodeId): void;
+  /** `id` left the cluster: refuse it as removed from now on. */
+  markRemoved(id: NodeId): void;
+  stats(): TransportStats;
+}
+
+/** Makes the transport of a node. */
+export type TransportFactory = (hooks: TransportHooks) => NodeTransport;

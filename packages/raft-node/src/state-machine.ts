@@ -1,0 +1,99 @@
+// The two kinds of state machine RaftNode drives, and small helpers for the simple path.
+// Both kinds snapshot as streams: a snapshot is never one buffer on either side.
+import type { NodeId } from '@tsraft/raft-core';
+
+/** A committed entry as the state machine sees it: the proposer's bytes, in log order. */
+export interface AppliedEntry {
+  index: number;
+  term: number;
+  /** What was passed to propose(). */
+  data: Uint8Array;
+  /** The node that called propose(). */
+  proposer: NodeId;
+}
+
+/**
+ * A point-in-time view of a state machine, read as a stream of chunks (any sizes). RaftNode
+ * reads it while further entries are applied, and calls `close()` when it is done with it
+ * (also when it stops early), so that the view (an iterator, a file) can be released.
+ */
+export type SnapshotSource = AsyncIterable<Uint8Array> & { close?(): void };
+
+/**
+ * The in-memory kind: the state lives in the process. At start RaftNode calls `restore` with
+ * the latest snapshot (if any) and then `apply` for every committed entry after it, so `apply`
+ * sees each entry exactly once per process, in index order, and never concurrently with
+ * `snapshot` or `restore`.
+ *
+ * `snapshot()` is called between two applies and must be cheap and synchronous: it captures a
+ * view (a persistent map, a copy-on-write structure, a copy of a small state) and returns a
+ * source that RaftNode writes to a snapshot file in the background while applies go on.
+ */
+export interface StateMachine<R = unknown> {
+  /** Applies committed entries; returns one result per entry (given to that entry's proposer). */
+  apply(entries: readonly AppliedEntry[]): readonly R[] | Promise<readonly R[]>;
+  /** The state as of the last applied entry, as a stream (see above). */
+  snapshot(): SnapshotSource;
+  /** Replaces the whole state with one that `snapshot` produced (here or on another member). */
+  restore(from: AsyncIterable<Uint8Array>): void | Promise<void>;
+}
+
+/**
+ * The on-disk kind: the state machine owns durable data (a database) and its applied index.
+ *
+ * - `open()` opens the data and returns the index of the last entry applied to it: RaftNode
+ *   replays only the committed entries after it. It is the truth after a crash.
+ * - `apply()` persists the entries' effects and the index of the last of them atomically (one
+ *   write batch): a crash leaves either all of a batch or none of it. It need not fsync: the
+ *   raft log is durable, and RaftNode calls `sync()` before it compacts the log.
+ * - A snapshot for log compaction costs nothing: RaftNode records raft's metadata only.
+ * - `snapshot()` (for a follower that needs the whole state) is called between two applies
+ *   and returns a stream of a point-in-time view (e.g. a LevelDB snapshot iterator) that
+ *   carries the view's applied index; the follower's `restore()` consumes it into temp space
+ *   and swaps it in atomically, after which its `open()`-index is the view's.
+ */
+export interface OnDiskStateMachine<R = unknown> {
+  open(): Promise<number>;
+  apply(entries: readonly AppliedEntry[]): Promise<readonly R[]>;
+  snapshot(): SnapshotSource;
+  restore(from: AsyncIterable<Uint8Array>): Promise<void>;
+  /** The index `open()` would return now (the last applied batch's). */
+  appliedIndex(): number;
+  /** Makes every applied batch durable (fsync). */
+  sync(): Promise<void>;
+  /** Closes the data (RaftNode calls it at stop, after the last apply). */
+  close(): Promise<void>;
+}
+
+export type AnyStateMachine<R = unknown> = StateMachine<R> | OnDiskStateMachine<R>;
+
+export function isOnDisk<R>(sm: AnyStateMachine<R>): sm is OnDiskStateMachine<R> {
+  return typeof (sm as Partial<OnDiskStateMachine<R>>).open === 'function';
+}
+
+/** A snapshot source over bytes already in hand (for small states). */
+export function snapshotOf(bytes: Uint8Array): SnapshotSource {
+  return {
+    async *[Symbol.asyncIterator]() {
+      yield bytes;
+    },
+  };
+}
+
+/** Reads a whole stream into one buffer (for small states). */
+export async function readAll(from: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of from) {
+    parts.push(c);
+    n += c.length;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
