@@ -4,7 +4,7 @@
 // Node 20's fetch cannot be given without the undici package.
 import http from 'node:http';
 import https from 'node:https';
-import type { KeyValue } from './kv/store.js';
+import type { KeyValue } from './kv/apply-batch.js';
 
 export class KvHttpError extends Error {
   constructor(

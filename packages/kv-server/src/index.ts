@@ -1,8 +1,23 @@
 export { KvServer } from './server.js';
-export { KvStateMachine, type ApplyResult, type AppliedEntry } from './kv/state-machine.js';
-export { KvStore, type KeyValue, type MemberRecord, type CommandResult } from './kv/store.js';
+export {
+  KvStateMachine,
+  type KvStateMachineOptions,
+  type ApplyResult,
+  type AppliedEntry,
+  type GetResult,
+  type RangeResult,
+} from './kv/state-machine.js';
+export type { KeyValue, CommandResult } from './kv/apply-batch.js';
+export type { MemberRecord } from './kv/records.js';
+export {
+  KvStoreError,
+  KvSnapshotError,
+  KvCorruptionError,
+  KvStoreStateError,
+  KvApplyOrderError,
+} from './kv/errors.js';
 export { type Command, encodeCommand, decodeCommand, COMMAND_FORMAT } from './kv/command.js';
-export { encodeSnapshot, decodeSnapshot, SNAPSHOT_FORMAT } from './kv/snapshot.js';
+export { SNAPSHOT_FORMAT } from './kv/snapshot-stream.js';
 export { KvCodecError } from './kv/bytes.js';
 export {
   KvClient,

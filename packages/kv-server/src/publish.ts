@@ -4,18 +4,18 @@
 import type { Logger } from 'pino';
 import type { Consensus } from './consensus.js';
 import { encodeCommand } from './kv/command.js';
-import type { KvStore } from './kv/store.js';
+import type { MemberRecord } from './kv/records.js';
 
 export async function publishSelf(
   consensus: Consensus,
-  store: KvStore,
+  members: { member(id: number): MemberRecord | undefined },
   self: { id: number; clientUrl: string; peerUrl: string },
   logger: Logger,
   signal: AbortSignal,
 ): Promise<void> {
   let delay = 200;
   while (!signal.aborted) {
-    const rec = store.member(self.id);
+    const rec = members.member(self.id);
     if (rec !== undefined && rec.clientUrl === self.clientUrl && rec.peerUrl === self.peerUrl) {
       return;
     }

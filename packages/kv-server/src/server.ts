@@ -24,7 +24,8 @@ export interface KvServerEvents {
 }
 
 export class KvServer extends EventEmitter<KvServerEvents> {
-  readonly sm = new KvStateMachine();
+  /** The KV store, on disk in <data-dir>/kv; raft-node opens and closes it. */
+  readonly sm: KvStateMachine;
   readonly metrics = new KvMetrics();
   private raft: RaftConsensus | null = null;
   private http: ApiServer | null = null;
@@ -39,6 +40,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
     readonly limits: Limits = DEFAULT_LIMITS,
   ) {
     super();
+    this.sm = new KvStateMachine({ dir: join(config.dataDir, 'kv') });
     this.metrics.watchStore(this.sm);
   }
 
@@ -113,7 +115,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
     this.http = server;
     this.publishing = publishSelf(
       this.raft,
-      this.sm.store,
+      this.sm,
       { id: cfg.id, clientUrl: cfg.advertiseClient, peerUrl: cfg.advertisePeer },
       this.logger,
       this.background.signal,

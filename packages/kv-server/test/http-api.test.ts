@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, call, startApi } from './support/api-harness.js';
+import { exec } from './support/temp-store.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -132,7 +133,7 @@ describe('HTTP API over one in-memory node', () => {
     h.consensus.leader = true;
     await call(h.url, 'PUT', '/v1/kv/a', { value: 'b' });
     // The in-memory consensus reports leader 0 when not leading; pretend another node leads.
-    h.sm.store.apply({ op: 'setMember', id: 1, clientUrl: 'http://10.0.0.1:2379', peerUrl: 'x:1' });
+    await exec(h.sm, { op: 'setMember', id: 1, clientUrl: 'http://10.0.0.1:2379', peerUrl: 'x:1' });
     h.consensus.leader = false;
     h.consensus.status = () => ({
       ...Object.getPrototypeOf(h.consensus).status.call(h.consensus),

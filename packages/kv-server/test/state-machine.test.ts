@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, KvCodecError } from '../src/kv/bytes.js';
 import { type Command, decodeCommand, encodeCommand } from '../src/kv/command.js';
-import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync } from '../src/kv/snapshot.js';
+import { KvApplyOrderError } from '../src/kv/errors.js';
 import { KvStateMachine } from '../src/kv/state-machine.js';
-import { KvStore } from '../src/kv/store.js';
+import { applyBatch, contentOf, disposeStore, exec, openTempStore } from './support/temp-store.js';
 
 const key = fc.string({ minLength: 1, maxLength: 8 });
 const value = fc.string({ maxLength: 16 });
@@ -31,11 +31,15 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ op: fc.constant('removeMember' as const), id: fc.integer({ min: 1, max: 9 }) }),
 );
 
-function run(cmds: Command[]): KvStateMachine {
-  const sm = new KvStateMachine();
-  sm.apply(cmds.map((c, i) => ({ index: i + 1, data: encodeCommand(c) })));
+const open: KvStateMachine[] = [];
+async function store(): Promise<KvStateMachine> {
+  const sm = await openTempStore();
+  open.push(sm);
   return sm;
 }
+afterEach(async () => {
+  for (const sm of open.splice(0)) await disposeStore(sm);
+});
 
 describe('bytes', () => {
   it('round-trips varints up to 2^53 - 1 and strings of any size', () => {
@@ -89,110 +93,120 @@ describe('command encoding', () => {
   });
 });
 
-describe('KvStore', () => {
-  it('puts, gets and deletes with etcd-style revisions', () => {
-    const s = new KvStore();
-    expect(s.apply({ op: 'put', key: 'a', value: '1' })).toMatchObject({
+describe('commands on the on-disk store', () => {
+  it('puts, gets and deletes with etcd-style revisions', async () => {
+    const s = await store();
+    expect(await exec(s, { op: 'put', key: 'a', value: '1' })).toMatchObject({
       revision: 1,
       kv: { key: 'a', value: '1', createRevision: 1, modRevision: 1, version: 1 },
     });
-    s.apply({ op: 'put', key: 'b', value: '2' });
-    const r = s.apply({ op: 'put', key: 'a', value: '3' });
-    expect(r).toMatchObject({
+    await exec(s, { op: 'put', key: 'b', value: '2' });
+    expect(await exec(s, { op: 'put', key: 'a', value: '3' })).toMatchObject({
       revision: 3,
       kv: { value: '3', createRevision: 1, modRevision: 3, version: 2 },
       prev: { value: '1', modRevision: 1 },
     });
-    expect(s.get('a')?.value).toBe('3');
-    expect(s.apply({ op: 'delete', key: 'zz' })).toEqual({ op: 'delete', revision: 3, deleted: 0 });
-    expect(s.apply({ op: 'delete', key: 'a' })).toMatchObject({ revision: 4, deleted: 1 });
-    expect(s.get('a')).toBeUndefined();
+    expect((await s.get('a')).kv?.value).toBe('3');
+    expect(await exec(s, { op: 'delete', key: 'zz' })).toEqual({
+      op: 'delete',
+      revision: 3,
+      deleted: 0,
+    });
+    expect(await exec(s, { op: 'delete', key: 'a' })).toMatchObject({ revision: 4, deleted: 1 });
+    expect(await s.get('a')).toEqual({ revision: 4, kv: undefined });
     // A key created again starts a new life.
-    expect(s.apply({ op: 'put', key: 'a', value: 'x' })).toMatchObject({
+    expect(await exec(s, { op: 'put', key: 'a', value: 'x' })).toMatchObject({
       kv: { createRevision: 5, version: 1 },
     });
+    expect(s.size).toBe(2);
   });
 
-  it('ranges by prefix in key order, with a limit', () => {
-    const s = new KvStore();
+  it('ranges by prefix in key order, with a limit', async () => {
+    const s = await store();
     for (const k of ['b/2', 'a', 'b/1', 'b', 'c', 'b/10', 'b0'])
-      s.apply({ op: 'put', key: k, value: k });
-    expect(s.range('b/').kvs.map((kv) => kv.key)).toEqual(['b/1', 'b/10', 'b/2']);
-    expect(s.range('').kvs.map((kv) => kv.key)).toEqual([
-      'a',
-      'b',
-      'b/1',
-      'b/10',
-      'b/2',
-      'b0',
-      'c',
-    ]);
-    expect(s.range('b', 2)).toMatchObject({ more: true, kvs: [{ key: 'b' }, { key: 'b/1' }] });
-    expect(s.range('b/', 3).more).toBe(false);
-    expect(s.range('d').kvs).toEqual([]);
-    expect(s.apply({ op: 'deletePrefix', prefix: 'b/' })).toMatchObject({
+      await exec(s, { op: 'put', key: k, value: k });
+    const keys = async (p: string) => (await s.range(p)).kvs.map((kv) => kv.key);
+    expect(await keys('b/')).toEqual(['b/1', 'b/10', 'b/2']);
+    expect(await keys('')).toEqual(['a', 'b', 'b/1', 'b/10', 'b/2', 'b0', 'c']);
+    expect(await s.range('b', 2)).toMatchObject({
+      more: true,
+      revision: 7,
+      kvs: [{ key: 'b' }, { key: 'b/1' }],
+    });
+    expect((await s.range('b/', 3)).more).toBe(false);
+    expect((await s.range('d')).kvs).toEqual([]);
+    expect(await exec(s, { op: 'deletePrefix', prefix: 'b/' })).toMatchObject({
       deleted: 3,
       revision: 8,
     });
-    expect(s.range('').kvs.map((kv) => kv.key)).toEqual(['a', 'b', 'b0', 'c']);
-    expect(s.apply({ op: 'deletePrefix', prefix: 'q' })).toMatchObject({ deleted: 0, revision: 8 });
+    expect(await keys('')).toEqual(['a', 'b', 'b0', 'c']);
+    expect(await exec(s, { op: 'deletePrefix', prefix: 'q' })).toMatchObject({
+      deleted: 0,
+      revision: 8,
+    });
+    expect(s.size).toBe(4);
   });
 
-  it('compare-and-swaps on value and/or revision', () => {
-    const s = new KvStore();
+  it('orders keys by UTF-8 bytes, as etcd does', async () => {
+    const s = await store();
+    // U+FF5E sorts before U+1F600 by code point (UTF-8 bytes), after it by UTF-16 units.
+    for (const k of ['x😀', 'x～', 'xa']) await exec(s, { op: 'put', key: k, value: '' });
+    expect((await s.range('x')).kvs.map((kv) => kv.key)).toEqual(['xa', 'x～', 'x😀']);
+  });
+
+  it('compare-and-swaps on value and/or revision', async () => {
+    const s = await store();
     // expectRevision 0: create only if absent.
-    expect(s.apply({ op: 'cas', key: 'k', expectRevision: 0, value: 'v1' })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'k', expectRevision: 0, value: 'v1' })).toMatchObject({
       succeeded: true,
       revision: 1,
     });
-    expect(s.apply({ op: 'cas', key: 'k', expectRevision: 0, value: 'v2' })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'k', expectRevision: 0, value: 'v2' })).toMatchObject({
       succeeded: false,
       revision: 1,
       kv: { value: 'v1' },
     });
-    expect(s.apply({ op: 'cas', key: 'k', expectValue: 'nope', value: 'v2' })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'k', expectValue: 'nope', value: 'v2' })).toMatchObject({
       succeeded: false,
     });
-    expect(s.apply({ op: 'cas', key: 'k', expectValue: 'v1', value: 'v2' })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'k', expectValue: 'v1', value: 'v2' })).toMatchObject({
       succeeded: true,
       revision: 2,
       kv: { value: 'v2', version: 2 },
     });
     // Both comparisons must hold.
     expect(
-      s.apply({ op: 'cas', key: 'k', expectValue: 'v2', expectRevision: 1, value: 'v3' }),
+      await exec(s, { op: 'cas', key: 'k', expectValue: 'v2', expectRevision: 1, value: 'v3' }),
     ).toMatchObject({ succeeded: false });
     expect(
-      s.apply({ op: 'cas', key: 'k', expectValue: 'v2', expectRevision: 2, value: 'v3' }),
+      await exec(s, { op: 'cas', key: 'k', expectValue: 'v2', expectRevision: 2, value: 'v3' }),
     ).toMatchObject({ succeeded: true, revision: 3 });
     // expectValue on a missing key fails; compare-and-delete.
-    expect(s.apply({ op: 'cas', key: 'x', expectValue: '', value: 'y' })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'x', expectValue: '', value: 'y' })).toMatchObject({
       succeeded: false,
     });
-    expect(s.apply({ op: 'cas', key: 'k', expectRevision: 3 })).toMatchObject({
+    expect(await exec(s, { op: 'cas', key: 'k', expectRevision: 3 })).toMatchObject({
       succeeded: true,
       revision: 4,
       prev: { value: 'v3' },
     });
-    expect(s.get('k')).toBeUndefined();
+    expect((await s.get('k')).kv).toBeUndefined();
     expect(s.revision).toBe(4);
   });
 
-  it('keeps member records beside the keys without counting revisions', () => {
-    const s = new KvStore();
-    s.apply({ op: 'setMember', id: 2, clientUrl: 'http://b', peerUrl: 'b:1' });
-    s.apply({ op: 'setMember', id: 1, clientUrl: 'http://a', peerUrl: 'a:1' });
+  it('keeps member records beside the keys without counting revisions', async () => {
+    const s = await store();
+    await exec(s, { op: 'setMember', id: 2, clientUrl: 'http://b', peerUrl: 'b:1' });
+    await exec(s, { op: 'setMember', id: 1, clientUrl: 'http://a', peerUrl: 'a:1' });
     expect(s.memberList().map((m) => m.id)).toEqual([1, 2]);
-    s.apply({ op: 'removeMember', id: 2 });
+    await exec(s, { op: 'removeMember', id: 2 });
     expect(s.member(2)).toBeUndefined();
     expect(s.revision).toBe(0);
   });
-});
 
-describe('KvStateMachine', () => {
-  it('returns one result per entry, undefined for empty entries, invalid for garbage', () => {
-    const sm = new KvStateMachine();
-    const res = sm.apply([
+  it('returns one result per entry, undefined for empty entries, invalid for garbage', async () => {
+    const sm = await store();
+    const res = await sm.apply([
       { index: 1, data: new Uint8Array() },
       { index: 2, data: encodeCommand({ op: 'put', key: 'a', value: 'b' }) },
       { index: 3, data: new Uint8Array([9, 9, 9]) },
@@ -200,98 +214,143 @@ describe('KvStateMachine', () => {
     expect(res[0]).toBeUndefined();
     expect(res[1]).toMatchObject({ op: 'put', revision: 1 });
     expect(res[2]).toMatchObject({ op: 'invalid' });
-    expect(sm.store.revision).toBe(1);
+    expect(sm.revision).toBe(1);
+    expect(sm.appliedIndex()).toBe(3);
   });
 
-  it('snapshot and restore round-trip the whole store, deterministically', () => {
-    fc.assert(
-      fc.property(fc.array(command, { maxLength: 60 }), (cmds) => {
-        const a = run(cmds);
-        const snap = a.snapshotSync();
-        const b = new KvStateMachine();
-        b.restore(snap);
-        expect([...b.store.entries()]).toEqual([...a.store.entries()]);
-        expect(b.store.revision).toBe(a.store.revision);
-        expect(b.store.memberList()).toEqual(a.store.memberList());
-        expect(Buffer.from(b.snapshotSync()).equals(Buffer.from(snap))).toBe(true);
-        // Replicas applying the same commands hold the same bytes.
-        expect(Buffer.from(run(cmds).snapshotSync()).equals(Buffer.from(snap))).toBe(true);
-        // The restored store keeps working like the original.
-        const next: Command = { op: 'put', key: 'zz', value: 'after' };
-        a.apply([{ index: 0, data: encodeCommand(next) }]);
-        b.apply([{ index: 0, data: encodeCommand(next) }]);
-        expect(Buffer.from(b.snapshotSync()).equals(Buffer.from(a.snapshotSync()))).toBe(true);
-      }),
-      { numRuns: 200 },
-    );
+  it('refuses entries at or below the applied index, or out of order', async () => {
+    const sm = await store();
+    await exec(sm, { op: 'put', key: 'a', value: '1' });
+    const put = encodeCommand({ op: 'put', key: 'a', value: '2' });
+    await expect(sm.apply([{ index: 1, data: put }])).rejects.toBeInstanceOf(KvApplyOrderError);
+    await expect(
+      sm.apply([
+        { index: 3, data: put },
+        { index: 2, data: put },
+      ]),
+    ).rejects.toMatchObject({ code: 'KV_APPLY_ORDER' });
+    expect((await sm.get('a')).kv?.value).toBe('1');
   });
 
-  it('ranges agree with a naive model under any interleaving of writes and ranges', () => {
-    const step = fc.oneof(
-      command,
-      fc.record({ op: fc.constant('range' as const), prefix: fc.string({ maxLength: 2 }) }),
-    );
-    fc.assert(
-      fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
-        const s = new KvStore();
-        const model = new Map<string, string>();
-        for (const st of steps) {
-          if (st.op === 'range') {
-            const want = [...model.keys()].filter((k) => k.startsWith(st.prefix)).sort();
-            expect(s.range(st.prefix).kvs.map((kv) => kv.key)).toEqual(want);
-            continue;
+  it('entries in one batch see the earlier entries of the same batch', async () => {
+    const sm = await store();
+    const res = await applyBatch(sm, [
+      { op: 'put', key: 'a/1', value: 'x' },
+      { op: 'put', key: 'a/1', value: 'y' },
+      { op: 'cas', key: 'a/1', expectValue: 'y', value: 'z' },
+      { op: 'put', key: 'a/2', value: 'w' },
+      { op: 'deletePrefix', prefix: 'a/' },
+      { op: 'delete', key: 'a/1' },
+      { op: 'put', key: 'a/1', value: 'again' },
+    ]);
+    expect(res.map((r) => (r !== undefined && 'revision' in r ? r.revision : null))).toEqual([
+      1, 2, 3, 4, 5, 5, 6,
+    ]);
+    expect(res[1]).toMatchObject({ prev: { value: 'x', version: 1 }, kv: { version: 2 } });
+    expect(res[2]).toMatchObject({ succeeded: true, kv: { value: 'z', version: 3 } });
+    expect(res[4]).toMatchObject({ deleted: 2 });
+    expect(res[6]).toMatchObject({ kv: { createRevision: 6, version: 1 } });
+    expect(await contentOf(sm)).toMatchObject({
+      revision: 6,
+      size: 1,
+      kvs: [{ key: 'a/1', value: 'again' }],
+    });
+  });
+
+  it('gives the same results and state whatever the batch boundaries, and ranges agree with a model', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(command, { maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }),
+        async (cmds, cuts) => {
+          const one = await store();
+          const many = await store();
+          const single = [];
+          for (const c of cmds) single.push(await exec(one, c));
+          const batched = [];
+          for (let i = 0, j = 0; i < cmds.length; j++) {
+            const n = cuts[j % cuts.length]!;
+            batched.push(...(await applyBatch(many, cmds.slice(i, i + n))));
+            i += n;
           }
-          s.apply(st);
-          // Mirror the store's effect on the key set.
-          model.clear();
-          for (const kv of s.entries()) model.set(kv.key, kv.value);
-        }
-        let chars = 0;
-        for (const [k, v] of model) chars += k.length + v.length;
-        expect(s.contentChars).toBe(chars);
-      }),
-      { numRuns: 300 },
+          expect(batched).toEqual(single);
+          expect(await contentOf(many)).toEqual(await contentOf(one));
+          expect(many.appliedIndex()).toBe(cmds.length);
+          // A naive model of the key set: the last put since the last removal.
+          const model = new Map<string, string>();
+          for (const [i, c] of cmds.entries()) {
+            const r = single[i];
+            if (c.op === 'put') model.set(c.key, c.value);
+            else if (c.op === 'delete') model.delete(c.key);
+            else if (c.op === 'deletePrefix') {
+              for (const k of [...model.keys()]) if (k.startsWith(c.prefix)) model.delete(k);
+            } else if (c.op === 'cas' && r?.op === 'cas' && r.succeeded) {
+              if (c.value === undefined) model.delete(c.key);
+              else model.set(c.key, c.value);
+            }
+          }
+          const want = [...model.entries()].sort(([a], [b]) =>
+            Buffer.compare(Buffer.from(a), Buffer.from(b)),
+          );
+          const { kvs } = await contentOf(one);
+          expect(kvs.map((kv) => [kv.key, kv.value])).toEqual(want);
+          expect(one.size).toBe(model.size);
+          for (const sm of open.splice(0)) await disposeStore(sm);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
+});
 
-  it('encodes the same bytes in chunks, yielding in between', async () => {
-    const s = new KvStore();
-    for (let i = 0; i < 1000; i++)
-      s.apply({ op: 'put', key: `k${(i * 37) % 1000}`, value: `v${i}é` });
-    s.apply({ op: 'setMember', id: 1, clientUrl: 'http://a', peerUrl: 'a:1' });
-    const sync = Buffer.from(encodeSnapshot(s));
-    for (const chunk of [1, 7, 999, 1000, 5000]) {
-      expect(Buffer.from(await encodeSnapshotAsync(s, chunk)).equals(sync)).toBe(true);
-    }
-    const sm = new KvStateMachine();
-    sm.restore(sync);
-    expect(Buffer.from(await sm.snapshot()).equals(sync)).toBe(true);
-  });
-
-  it('restore replaces what was there; an empty snapshot empties the store', () => {
-    const sm = run([{ op: 'put', key: 'old', value: '1' }]);
-    sm.restore(run([{ op: 'put', key: 'new', value: '2' }]).snapshotSync());
-    expect(sm.store.get('old')).toBeUndefined();
-    expect(sm.store.get('new')?.value).toBe('2');
-    sm.restore(new Uint8Array());
-    expect(sm.store.size).toBe(0);
-  });
-
-  it('rejects damaged snapshots', () => {
-    const snap = run([
+describe('durability', () => {
+  it('reopens with the applied index and the data', async () => {
+    const sm = await store();
+    await applyBatch(sm, [
       { op: 'put', key: 'a', value: '1' },
+      { op: 'setMember', id: 3, clientUrl: 'http://c', peerUrl: 'c:1' },
       { op: 'put', key: 'b', value: '2' },
-    ]).snapshotSync();
-    expect(() => decodeSnapshot(snap.subarray(0, snap.length - 2))).toThrow(KvCodecError);
-    const bad = snap.slice();
-    bad[0] = 0;
-    expect(() => decodeSnapshot(bad)).toThrow(/magic/);
-    expect(() => decodeSnapshot(new Uint8Array([...snap, 1]))).toThrow(/trailing/);
-    // Unsorted keys.
-    const s = new KvStore();
-    s.apply({ op: 'put', key: 'b', value: '' });
-    s.apply({ op: 'put', key: 'a', value: '' });
-    const swapped = encodeSnapshot(s);
-    expect(decodeSnapshot(swapped).kvs.map((k) => k.key)).toEqual(['a', 'b']);
+    ]);
+    await exec(sm, { op: 'delete', key: 'a' });
+    await sm.sync();
+    const before = await contentOf(sm);
+    await sm.close();
+    const again = new KvStateMachine({ dir: sm.options.dir });
+    open[0] = again;
+    expect(await again.open()).toBe(4);
+    expect(again.appliedIndex()).toBe(4);
+    expect(await contentOf(again)).toEqual(before);
+    expect(await exec(again, { op: 'put', key: 'a', value: '3' })).toMatchObject({
+      revision: 4,
+      kv: { createRevision: 4 },
+    });
+  });
+
+  it('a fresh store is at index 0; a second open of the same directory is refused', async () => {
+    const sm = await store();
+    expect(sm.appliedIndex()).toBe(0);
+    expect(await contentOf(sm)).toEqual({ revision: 0, size: 0, kvs: [], members: [] });
+    const other = new KvStateMachine({ dir: sm.options.dir });
+    await expect(other.open()).rejects.toMatchObject({ code: 'KV_STORE_LOCKED' });
+  });
+
+  it('refuses use before open and after close', async () => {
+    const sm = new KvStateMachine({ dir: '/nonexistent/never' });
+    await expect(exec(sm, { op: 'put', key: 'a', value: '' })).rejects.toMatchObject({
+      code: 'KV_STORE_NOT_OPEN',
+    });
+    expect(() => sm.snapshot()).toThrow(/not open/);
+  });
+
+  it('serves reads from the cache and from disk alike, within a small cache', async () => {
+    const sm = await openTempStore({ cacheBytes: 4096 });
+    open.push(sm);
+    const cmds: Command[] = [];
+    for (let i = 0; i < 500; i++) cmds.push({ op: 'put', key: `k${i}`, value: `v${i}`.repeat(10) });
+    await applyBatch(sm, cmds);
+    for (const i of [0, 1, 250, 499, 498]) {
+      expect((await sm.get(`k${i}`)).kv).toMatchObject({ value: `v${i}`.repeat(10), version: 1 });
+    }
+    expect((await sm.range('k4', 1000)).kvs).toHaveLength(111);
   });
 });

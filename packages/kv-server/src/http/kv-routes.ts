@@ -2,7 +2,7 @@
 import { ConsensusError } from '../consensus.js';
 import { type Command, encodeCommand } from '../kv/command.js';
 import type { ApplyResult } from '../kv/state-machine.js';
-import type { CommandResult, KeyValue } from '../kv/store.js';
+import type { CommandResult, KeyValue } from '../kv/apply-batch.js';
 import { onlyFields, parseJsonObject, readBody } from './body.js';
 import { consensusHttpError, outcomeOf } from './consensus-errors.js';
 import type { ApiContext } from './context.js';
@@ -89,8 +89,7 @@ function readError(err: unknown): HttpError {
 async function getKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
   const q = new Query(r.search, ['consistency']);
   await readBarrier(ctx, r, q);
-  const kv = ctx.sm.store.get(key);
-  const revision = ctx.sm.store.revision;
+  const { kv, revision } = await ctx.sm.get(key);
   if (kv === undefined) {
     throw new HttpError(404, ErrorCode.KeyNotFound, `key "${key}" not found`, { revision });
   }
@@ -105,8 +104,7 @@ async function rangeKeys(ctx: ApiContext, r: ApiRequest): Promise<void> {
   const limit = q.uint('limit', 1, limits.maxRangeLimit) ?? limits.maxRangeLimit;
   const keysOnly = q.bool('keysOnly');
   await readBarrier(ctx, r, q);
-  const { kvs, more } = ctx.sm.store.range(prefix, limit);
-  const revision = ctx.sm.store.revision;
+  const { kvs, more, revision } = await ctx.sm.range(prefix, limit);
   sendJson(r.res, 200, {
     revision,
     kvs: keysOnly ? kvs.map(({ value: _, ...rest }) => rest) : kvs,

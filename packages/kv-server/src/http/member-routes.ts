@@ -23,7 +23,7 @@ export function memberViews(ctx: ApiContext): MemberView[] {
   return ctx.consensus
     .members()
     .map((m: ConsensusMember) => {
-      const rec = ctx.sm.store.member(m.id);
+      const rec = ctx.sm.member(m.id);
       return {
         id: m.id,
         role: m.isLearner ? ('learner' as const) : ('voter' as const),

@@ -12,7 +12,7 @@ export function redirectToLeader(ctx: ApiContext, r: ApiRequest): boolean {
       'retry-after': '1',
     });
   }
-  const url = ctx.sm.store.member(leader)?.clientUrl;
+  const url = ctx.sm.member(leader)?.clientUrl;
   if (url === undefined) {
     throw new HttpError(
       503,

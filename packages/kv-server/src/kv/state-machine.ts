@@ -1,64 +1,462 @@
-// The replicated state machine raft-node drives: decodes each committed entry's command and
-// applies it to the KvStore; snapshots and restores the whole store.
-import { KvCodecError } from './bytes.js';
-import { decodeCommand } from './command.js';
-import { decodeSnapshot, encodeSnapshot, encodeSnapshotAsync } from './snapshot.js';
-import { type CommandResult, KvStore } from './store.js';
+// The replicated KV state machine on LevelDB: raft-node's on-disk kind. Each apply call is one
+// LevelDB batch holding the entries' effects and the index of the last of them, so after a
+// crash the store is exactly as of some applied index, which open() reports. Reads go to disk
+// through a bounded cache; nothing in memory grows with the number of keys (the member
+// records, a handful per cluster, are the only records kept whole).
+//
+// Reads see the state after the last completed batch, at the revision they report: with no
+// batch being written a read's LevelDB call takes its implicit snapshot at once; while one is
+// being written, reads use an explicit snapshot taken just before it. See records.ts for the
+// layout and snapshot-stream.ts for the snapshot format.
+import * as fsp from 'node:fs/promises';
+import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
-/** What apply returns for an entry whose data is not a command (the same on every replica). */
-export interface InvalidCommandResult {
-  op: 'invalid';
-  error: string;
-}
+export type { ApplyResult } from './apply-result.js';
+import { ApplyBatch, type KeyValue, toKv } from './apply-batch.js';
+import type { Command } from './command.js';
+import { KvApplyOrderError, KvStoreStateError } from './errors.js';
+import { type Db, DbHandle, type LevelTuning, openLevel } from './level-handle.js';
+import { LruCache } from './lru-cache.js';
+import {
+  type KvRecord,
+  MEMBER_RANGE,
+  META_KEY,
+  type MemberRecord,
+  type Meta,
+  decodeKvRecord,
+  decodeMemberRecord,
+  decodeMeta,
+  encodeKvRecord,
+  encodeMemberRecord,
+  encodeMeta,
+  kvKey,
+  kvPrefixRange,
+  memberKey,
+  userKeyOf,
+} from './records.js';
+import { restoreInto } from './restore.js';
+import { type SnapshotSource, snapshotSource } from './snapshot-source.js';
+import { StoreDir } from './store-dir.js';
 
-export type ApplyResult = CommandResult | InvalidCommandResult | undefined;
-
+/** An entry as raft-node hands it over (its other fields are not needed here). */
 export interface AppliedEntry {
   index: number;
   data: Uint8Array;
 }
 
+export interface KvStateMachineOptions {
+  /** The store's directory (raft-kv: <data-dir>/kv). */
+  dir: string;
+  /** Bytes of records the read cache holds (estimated, LRU). Default 16 MiB. */
+  cacheBytes?: number;
+  /** LevelDB's block cache. Default 8 MiB. */
+  blockCacheBytes?: number;
+  /** LevelDB's memtable. Default 4 MiB. */
+  writeBufferBytes?: number;
+}
+
+export interface GetResult {
+  /** The store revision of the state read. */
+  revision: number;
+  kv: KeyValue | undefined;
+}
+
+export interface RangeResult {
+  revision: number;
+  kvs: KeyValue[];
+  /** More keys matched than `limit`. */
+  more: boolean;
+}
+
+type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+/** What a read uses: a database, maybe a snapshot, and the revision they hold. */
+interface ReadView {
+  handle: DbHandle;
+  options: { snapshot?: ReturnType<Db['snapshot']> };
+  revision: number;
+  /** Batches committed when the view was taken: a result is cached only if none since. */
+  commits: number;
+}
+
+/** Entries read from LevelDB per iterator step. */
+const STEP = 256;
+
 export class KvStateMachine {
-  readonly store = new KvStore();
-  /** Entries applied since start (or the last restore); for metrics. */
+  private dir: StoreDir | null = null;
+  private handle: DbHandle | null = null;
+  private applied = 0;
+  /** Successful mutations; every key's modRevision <= rev. */
+  private rev = 0;
+  private keys = 0;
+  /** The member records: one per member that published its URLs, a handful per cluster. */
+  private readonly members = new Map<number, MemberRecord>();
+  private readonly cache: LruCache<KvRecord>;
+  private readonly tuning: LevelTuning;
+  private commits = 0;
+  /** While a batch is being written: a snapshot of the state before it, for reads. */
+  private writing: ReturnType<Db['snapshot']> | null = null;
+  /** Batches written since the last sync(). */
+  private dirty = false;
+  /** apply() or restore() is running (raft-node never runs them concurrently). */
+  private busy = false;
+  /** Database writes run one at a time, in call order. */
+  private writes: Promise<unknown> = Promise.resolve();
+  private failed: KvStoreStateError | null = null;
+  /** Old databases being closed after a restore. */
+  private retiring: Promise<unknown> = Promise.resolve();
+  /** Commands applied since open (metrics). */
   appliedCommands = 0;
 
-  apply(entries: readonly AppliedEntry[]): ApplyResult[] {
-    const out: ApplyResult[] = new Array(entries.length);
-    for (let i = 0; i < entries.length; i++) out[i] = this.applyOne(entries[i]!.data);
-    return out;
+  constructor(readonly options: KvStateMachineOptions) {
+    this.cache = new LruCache<KvRecord>(
+      options.cacheBytes ?? 16 << 20,
+      // Strings of ASCII text take a byte per character; ~100 bytes of objects and map entry.
+      (key, r) => key.length + r.value.length + 100,
+    );
+    this.tuning = {
+      blockCacheBytes: options.blockCacheBytes ?? 8 << 20,
+      writeBufferBytes: options.writeBufferBytes ?? 4 << 20,
+    };
   }
 
-  applyOne(data: Uint8Array): ApplyResult {
-    // Empty entries (a new leader's no-op) carry no command.
-    if (data.length === 0) return undefined;
-    let cmd: ReturnType<typeof decodeCommand>;
+  // ---- raft-node's OnDiskStateMachine ----
+
+  /** Opens (creating) the store; returns the index of the last entry applied to it. */
+  async open(): Promise<number> {
+    if (this.handle !== null) throw new KvStoreStateError('KV_STORE_BUSY', 'already open');
+    this.dir = await StoreDir.open(this.options.dir);
+    const db = await openLevel(this.dir.current, this.tuning);
+    const handle = new DbHandle(db, this.dir.current);
     try {
-      cmd = decodeCommand(data);
+      await this.load(handle);
     } catch (err) {
-      if (err instanceof KvCodecError) return { op: 'invalid', error: err.message };
+      await db.close().catch(() => {});
       throw err;
     }
-    this.appliedCommands++;
-    return this.store.apply(cmd);
+    this.handle = handle;
+    return this.applied;
   }
 
-  /** The whole store as bytes (raft-node applies nothing until the promise settles). */
-  snapshot(): Promise<Uint8Array> {
-    return encodeSnapshotAsync(this.store);
+  appliedIndex(): number {
+    return this.applied;
   }
 
-  /** The same bytes at once, blocking until done. */
-  snapshotSync(): Uint8Array {
-    return encodeSnapshot(this.store);
-  }
-
-  restore(data: Uint8Array): void {
-    if (data.length === 0) {
-      this.store.reset(0, [], []);
-      return;
+  /**
+   * Applies committed entries in one batch; one result per entry: undefined for an empty
+   * entry (a leader's no-op), {op: 'invalid'} for bytes that are not a command.
+   */
+  async apply(entries: readonly AppliedEntry[]): Promise<ApplyResult[]> {
+    const handle = this.live();
+    if (this.busy)
+      throw new KvStoreStateError('KV_STORE_BUSY', 'apply while applying or restoring');
+    this.busy = true;
+    try {
+      let last = this.applied;
+      for (const e of entries) {
+        if (e.index <= last) throw new KvApplyOrderError(e.index, last);
+        last = e.index;
+      }
+      if (entries.length === 0) return [];
+      const { commands, results } = decodeEntries(entries);
+      const base = await this.prefetch(handle.db, commands);
+      const batch = new ApplyBatch(this.rev, this.keys, (k) => base.get(k));
+      let applied = 0;
+      for (let i = 0; i < commands.length; i++) {
+        const cmd = commands[i];
+        if (cmd === undefined) continue;
+        const diskKeys =
+          cmd.op === 'deletePrefix' ? await this.keysWithPrefix(handle.db, cmd.prefix) : undefined;
+        results[i] = batch.apply(cmd, diskKeys);
+        applied++;
+      }
+      await this.exclusive(() => this.commit(handle, batch, last));
+      this.appliedCommands += applied;
+      return results;
+    } finally {
+      this.busy = false;
     }
-    const snap = decodeSnapshot(data);
-    this.store.reset(snap.revision, snap.kvs, snap.members);
+  }
+
+  /**
+   * The state as of the last applied batch, as a stream (snapshot-stream.ts). The view is
+   * taken now, synchronously; applies may go on while the stream is read.
+   */
+  snapshot(): SnapshotSource {
+    const handle = this.live();
+    if (this.writing !== null) {
+      throw new KvStoreStateError('KV_STORE_BUSY', 'snapshot() while a batch is being written');
+    }
+    handle.acquire();
+    return snapshotSource(handle, { appliedIndex: this.applied, revision: this.rev });
+  }
+
+  /**
+   * Replaces the whole state with a snapshot stream's: written into a new database beside the
+   * live one, then swapped in atomically. A stream that is refused (KvSnapshotError), a
+   * failure or a crash before the swap leave the old state and applied index as they were.
+   */
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    const old = this.live();
+    if (this.busy)
+      throw new KvStoreStateError('KV_STORE_BUSY', 'restore while applying or restoring');
+    this.busy = true;
+    try {
+      await this.exclusive(async () => {
+        const dir = this.dir!;
+        const path = await dir.prepareNext();
+        const db = await openLevel(path, this.tuning);
+        try {
+          await restoreInto(db, from);
+        } catch (err) {
+          await db.close().catch(() => {});
+          await fsp.rm(path, { recursive: true, force: true });
+          throw err;
+        }
+        await this.swap(old, new DbHandle(db, path));
+      });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Makes every applied batch durable. */
+  async sync(): Promise<void> {
+    const handle = this.live();
+    await this.exclusive(async () => {
+      if (!this.dirty) return;
+      // A synced write syncs LevelDB's log, and with it every write before it.
+      await handle.db.put(META_KEY, encodeMeta(this.meta()), { sync: true });
+      this.dirty = false;
+    });
+  }
+
+  /** Closes the store (after the last apply). Unsynced batches are left to LevelDB's log. */
+  async close(): Promise<void> {
+    const handle = this.handle;
+    if (handle === null) return;
+    await this.writes.catch(() => {});
+    this.handle = null;
+    await handle.retire();
+    await this.retiring;
+  }
+
+  // ---- reads (the HTTP API) ----
+
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Live keys. */
+  get size(): number {
+    return this.keys;
+  }
+
+  member(id: number): MemberRecord | undefined {
+    return this.members.get(id);
+  }
+
+  memberList(): MemberRecord[] {
+    return [...this.members.values()].sort((a, b) => a.id - b.id);
+  }
+
+  async get(key: string): Promise<GetResult> {
+    const cached = this.cache.get(key);
+    if (cached !== undefined) return { revision: this.rev, kv: toKv(key, cached) };
+    const view = this.view();
+    try {
+      const raw = await view.handle.db.get(kvKey(key), view.options);
+      if (raw === undefined) return { revision: view.revision, kv: undefined };
+      const rec = decodeKvRecord(raw, view.handle.path);
+      if (view.commits === this.commits && view.options.snapshot === undefined) {
+        this.cache.set(key, rec);
+      }
+      return { revision: view.revision, kv: toKv(key, rec) };
+    } finally {
+      view.handle.release();
+    }
+  }
+
+  /** Keys starting with `prefix` in ascending UTF-8 byte order, at most `limit`. */
+  async range(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<RangeResult> {
+    const view = this.view();
+    const it = view.handle.db.iterator({
+      ...kvPrefixRange(prefix),
+      ...view.options,
+      limit: Number.isFinite(limit) ? limit + 1 : -1,
+    });
+    try {
+      const kvs: KeyValue[] = [];
+      for (;;) {
+        const entries = await it.nextv(STEP);
+        if (entries.length === 0) return { revision: view.revision, kvs, more: false };
+        for (const [k, v] of entries) {
+          if (kvs.length >= limit) return { revision: view.revision, kvs, more: true };
+          kvs.push(toKv(userKeyOf(k), decodeKvRecord(v, view.handle.path)));
+        }
+      }
+    } finally {
+      await it.close();
+      view.handle.release();
+    }
+  }
+
+  // ---- inside ----
+
+  private live(): DbHandle {
+    if (this.failed !== null) throw this.failed;
+    if (this.handle === null)
+      throw new KvStoreStateError('KV_STORE_NOT_OPEN', 'the kv store is not open');
+    return this.handle;
+  }
+
+  /** The view a read must use now; its LevelDB call must be made before the next await. */
+  private view(): ReadView {
+    const handle = this.live();
+    handle.acquire();
+    return {
+      handle,
+      options: this.writing === null ? {} : { snapshot: this.writing },
+      revision: this.rev,
+      commits: this.commits,
+    };
+  }
+
+  private meta(): Meta {
+    return { appliedIndex: this.applied, revision: this.rev, keyCount: this.keys };
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writes.then(fn, fn);
+    this.writes = run.catch(() => {});
+    return run;
+  }
+
+  /** The records of every key the commands name, as of now: from the cache, else the disk. */
+  private async prefetch(
+    db: Db,
+    commands: readonly (Command | undefined)[],
+  ): Promise<Map<string, KvRecord | undefined>> {
+    const base = new Map<string, KvRecord | undefined>();
+    const missing: string[] = [];
+    for (const cmd of commands) {
+      const key = cmd === undefined ? undefined : keyOf(cmd);
+      if (key === undefined || base.has(key)) continue;
+      const hit = this.cache.get(key);
+      base.set(key, hit);
+      if (hit === undefined) missing.push(key);
+    }
+    if (missing.length > 0) {
+      const raw = await db.getMany(missing.map(kvKey));
+      for (let i = 0; i < missing.length; i++) {
+        const r = raw[i];
+        if (r !== undefined) base.set(missing[i]!, decodeKvRecord(r, this.handle!.path));
+      }
+    }
+    return base;
+  }
+
+  private async keysWithPrefix(db: Db, prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    const it = db.keys(kvPrefixRange(prefix));
+    try {
+      for (;;) {
+        const keys = await it.nextv(1024);
+        if (keys.length === 0) return out;
+        for (const k of keys) out.push(userKeyOf(k));
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Writes one batch and then, in one step, makes it what reads see. */
+  private async commit(handle: DbHandle, batch: ApplyBatch, appliedIndex: number): Promise<void> {
+    const ops: BatchOp[] = [];
+    for (const [k, rec] of batch.writes) {
+      ops.push(
+        rec === null
+          ? { type: 'del', key: kvKey(k) }
+          : { type: 'put', key: kvKey(k), value: encodeKvRecord(rec) },
+      );
+    }
+    for (const [id, m] of batch.memberWrites) {
+      ops.push(
+        m === null
+          ? { type: 'del', key: memberKey(id) }
+          : { type: 'put', key: memberKey(id), value: encodeMemberRecord(m) },
+      );
+    }
+    const meta = { appliedIndex, revision: batch.revision, keyCount: batch.keyCount };
+    ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
+    const before = handle.db.snapshot();
+    this.writing = before;
+    try {
+      await handle.db.batch(ops);
+    } catch (err) {
+      this.failed = new KvStoreStateError(
+        'KV_STORE_FAILED',
+        `a write to ${handle.path} failed; reopen the store: ${(err as Error).message}`,
+      );
+      this.failed.cause = err;
+      throw this.failed;
+    } finally {
+      this.writing = null;
+      void before.close();
+    }
+    this.applied = appliedIndex;
+    this.rev = batch.revision;
+    this.keys = batch.keyCount;
+    for (const [k, rec] of batch.writes) {
+      if (rec === null) this.cache.delete(k);
+      else this.cache.set(k, rec);
+    }
+    for (const [id, m] of batch.memberWrites) {
+      if (m === null) this.members.delete(id);
+      else this.members.set(id, m);
+    }
+    this.commits++;
+    this.dirty = true;
+  }
+
+  /** Reads the meta and member records of a database into memory. */
+  private async load(handle: DbHandle): Promise<void> {
+    const raw = await handle.db.get(Buffer.from(META_KEY));
+    const meta =
+      raw === undefined
+        ? { appliedIndex: 0, revision: 0, keyCount: 0 }
+        : decodeMeta(raw, handle.path);
+    const members: MemberRecord[] = [];
+    for (const [k, v] of await handle.db.iterator(MEMBER_RANGE).all()) {
+      members.push(decodeMemberRecord(k, v, handle.path));
+    }
+    this.applied = meta.appliedIndex;
+    this.rev = meta.revision;
+    this.keys = meta.keyCount;
+    this.members.clear();
+    for (const m of members) this.members.set(m.id, m);
+    this.cache.clear();
+    this.commits++;
+    this.dirty = false;
+  }
+
+  /** Makes a restored database the live one; the old one closes once its readers are done. */
+  private async swap(old: DbHandle, next: DbHandle): Promise<void> {
+    try {
+      await this.load(next);
+      await this.dir!.switchToNext();
+    } catch (err) {
+      // Whether CURRENT moved is unknown: reopening tells.
+      await next.retire().catch(() => {});
+      this.failed = new KvStoreStateError(
+        'KV_STORE_FAILED',
+        `switching to the restored store failed; reopen it: ${(err as Error).message}`,
+      );
+      this.failed.cause = err;
+      throw this.failed;
+    }
+    this.handle = next;
+    const dir = this.dir!;
+    this.retiring = Promise.all([this.retiring, old.retire().then(() => dir.removeStale())]);
   }
 }

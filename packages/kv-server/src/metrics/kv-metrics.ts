@@ -43,12 +43,12 @@ export class KvMetrics {
 
   /** Gauges read from the state machine at scrape time. */
   watchStore(sm: KvStateMachine): void {
-    this.registry.collected('kv_keys', 'Keys in the store.', 'gauge', () => sm.store.size);
+    this.registry.collected('kv_keys', 'Keys in the store.', 'gauge', () => sm.size);
     this.registry.collected(
       'kv_revision',
       'The store revision (successful mutations).',
       'gauge',
-      () => sm.store.revision,
+      () => sm.revision,
     );
   }
 }

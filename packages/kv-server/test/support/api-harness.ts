@@ -4,9 +4,10 @@ import { pino } from 'pino';
 import type { ApiContext } from '../../src/http/context.js';
 import { closeServer, createApiServer } from '../../src/http/server.js';
 import { DEFAULT_LIMITS } from '../../src/http/validate.js';
-import { KvStateMachine } from '../../src/kv/state-machine.js';
+import type { KvStateMachine } from '../../src/kv/state-machine.js';
 import { KvMetrics } from '../../src/metrics/kv-metrics.js';
 import { MemoryConsensus } from './memory-consensus.js';
+import { disposeStore, openTempStore } from './temp-store.js';
 
 export interface Harness {
   url: string;
@@ -17,7 +18,7 @@ export interface Harness {
 }
 
 export async function startApi(overrides: Partial<ApiContext['options']> = {}): Promise<Harness> {
-  const sm = new KvStateMachine();
+  const sm = await openTempStore();
   const consensus = new MemoryConsensus(sm);
   const metrics = new KvMetrics();
   metrics.watchStore(sm);
@@ -41,7 +42,10 @@ export async function startApi(overrides: Partial<ApiContext['options']> = {}): 
     ctx,
     consensus,
     sm,
-    close: () => closeServer(server, 100),
+    close: async () => {
+      await closeServer(server, 100);
+      await disposeStore(sm);
+    },
   };
 }
 

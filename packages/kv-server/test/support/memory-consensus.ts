@@ -18,8 +18,8 @@ export class MemoryConsensus implements Consensus {
   async propose(data: Uint8Array, signal: AbortSignal): Promise<unknown> {
     if (signal.aborted) throw new ConsensusError('aborted', 'aborted');
     this.proposals++;
-    this.index++;
-    return this.sm.apply([{ index: this.index, data }])[0];
+    this.index = this.sm.appliedIndex() + 1; // tests may apply to the store directly too
+    return (await this.sm.apply([{ index: this.index, data }]))[0];
   }
 
   async read(signal: AbortSignal): Promise<void> {

@@ -1,0 +1,173 @@
+// The commands' semantics over one apply batch: reads see the state at the batch's start
+// (`base`, prefetched) overlaid with the batch's own earlier writes, so entry n sees what
+// entries 1..n-1 of the same batch did. Pure and synchronous: the state machine prefetches
+// every key a command touches, and hands deletePrefix the keys it found on disk.
+//
+// Revisions follow etcd: the store's `revision` counts successful mutations (a put, a delete
+// that removed something, a CAS that succeeded; a failed CAS or a delete of a missing key
+// leaves it unchanged). Each key carries createRevision (the revision that created it),
+// modRevision (the revision of its last change) and version (puts since it was created).
+// Member records (client and peer URLs) live beside the keys and do not count as revisions.
+import type { Command } from './command.js';
+import type { KvRecord, MemberRecord } from './records.js';
+
+export interface KeyValue {
+  key: string;
+  value: string;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+}
+
+export type CommandResult =
+  | { op: 'put'; revision: number; kv: KeyValue; prev?: KeyValue }
+  | { op: 'delete'; revision: number; deleted: number; prev?: KeyValue }
+  | { op: 'deletePrefix'; revision: number; deleted: number }
+  | { op: 'cas'; revision: number; succeeded: boolean; kv?: KeyValue; prev?: KeyValue }
+  | { op: 'setMember' | 'removeMember'; revision: number };
+
+export class ApplyBatch {
+  /** Keys written by this batch: their new record, or null when deleted. */
+  readonly writes = new Map<string, KvRecord | null>();
+  /** Members written by this batch: the new record, or null when removed. */
+  readonly memberWrites = new Map<number, MemberRecord | null>();
+
+  constructor(
+    /** Successful mutations so far; invariant: every key's modRevision <= revision. */
+    public revision: number,
+    public keyCount: number,
+    /** A key's record at the start of the batch (undefined: absent). */
+    private readonly base: (key: string) => KvRecord | undefined,
+  ) {}
+
+  get changed(): boolean {
+    return this.writes.size > 0 || this.memberWrites.size > 0;
+  }
+
+  lookup(key: string): KvRecord | undefined {
+    const w = this.writes.get(key);
+    if (w !== undefined) return w ?? undefined;
+    return this.base(key);
+  }
+
+  /**
+   * Applies one command. For deletePrefix, `diskKeys` are the keys with its prefix at the
+   * start of the batch (the batch's own writes are accounted for here).
+   */
+  apply(cmd: Command, diskKeys: readonly string[] = []): CommandResult {
+    switch (cmd.op) {
+      case 'put': {
+        const prev = this.lookup(cmd.key);
+        const kv = this.put(cmd.key, cmd.value, prev);
+        return prev === undefined
+          ? { op: 'put', revision: this.revision, kv }
+          : { op: 'put', revision: this.revision, kv, prev: toKv(cmd.key, prev) };
+      }
+      case 'delete': {
+        const prev = this.lookup(cmd.key);
+        if (prev === undefined) return { op: 'delete', revision: this.revision, deleted: 0 };
+        this.revision++;
+        this.remove(cmd.key);
+        return {
+          op: 'delete',
+          revision: this.revision,
+          deleted: 1,
+          prev: toKv(cmd.key, prev),
+        };
+      }
+      case 'deletePrefix': {
+        const doomed = this.liveWithPrefix(cmd.prefix, diskKeys);
+        if (doomed.size === 0) return { op: 'deletePrefix', revision: this.revision, deleted: 0 };
+        this.revision++;
+        for (const k of doomed) this.remove(k);
+        return { op: 'deletePrefix', revision: this.revision, deleted: doomed.size };
+      }
+      case 'cas': {
+        const prev = this.lookup(cmd.key);
+        const ok =
+          (cmd.expectRevision === undefined || (prev?.modRevision ?? 0) === cmd.expectRevision) &&
+          (cmd.expectValue === undefined || prev?.value === cmd.expectValue);
+        if (!ok) {
+          return prev === undefined
+            ? { op: 'cas', revision: this.revision, succeeded: false }
+            : { op: 'cas', revision: this.revision, succeeded: false, kv: toKv(cmd.key, prev) };
+        }
+        if (cmd.value !== undefined) {
+          const kv = this.put(cmd.key, cmd.value, prev);
+          return prev === undefined
+            ? { op: 'cas', revision: this.revision, succeeded: true, kv }
+            : {
+                op: 'cas',
+                revision: this.revision,
+                succeeded: true,
+                kv,
+                prev: toKv(cmd.key, prev),
+              };
+        }
+        // Compare-and-delete: deleting a missing key succeeds and changes nothing.
+        if (prev === undefined) return { op: 'cas', revision: this.revision, succeeded: true };
+        this.revision++;
+        this.remove(cmd.key);
+        return {
+          op: 'cas',
+          revision: this.revision,
+          succeeded: true,
+          prev: toKv(cmd.key, prev),
+        };
+      }
+      case 'setMember':
+        this.memberWrites.set(cmd.id, {
+          id: cmd.id,
+          clientUrl: cmd.clientUrl,
+          peerUrl: cmd.peerUrl,
+        });
+        return { op: 'setMember', revision: this.revision };
+      case 'removeMember':
+        this.memberWrites.set(cmd.id, null);
+        return { op: 'removeMember', revision: this.revision };
+    }
+  }
+
+  private liveWithPrefix(prefix: string, diskKeys: readonly string[]): Set<string> {
+    const out = new Set<string>();
+    for (const k of diskKeys) {
+      if (this.writes.get(k) !== null) out.add(k); // not deleted earlier in this batch
+    }
+    for (const [k, w] of this.writes) {
+      if (w !== null && k.startsWith(prefix)) out.add(k);
+    }
+    return out;
+  }
+
+  private put(key: string, value: string, prev: KvRecord | undefined): KeyValue {
+    this.revision++;
+    const rec: KvRecord =
+      prev === undefined
+        ? { value, createRevision: this.revision, modRevision: this.revision, version: 1 }
+        : {
+            value,
+            createRevision: prev.createRevision,
+            modRevision: this.revision,
+            version: prev.version + 1,
+          };
+    if (prev === undefined) this.keyCount++;
+    this.writes.set(key, rec);
+    return toKv(key, rec);
+  }
+
+  /** Deletes a key the caller found live. */
+  private remove(key: string): void {
+    this.keyCount--;
+    this.writes.set(key, null);
+  }
+}
+
+export function toKv(key: string, r: KvRecord): KeyValue {
+  return {
+    key,
+    value: r.value,
+    createRevision: r.createRevision,
+    modRevision: r.modRevision,
+    version: r.version,
+  };
+}

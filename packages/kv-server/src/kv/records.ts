@@ -1,0 +1,238 @@
+// The on-disk layout of the KV store: LevelDB keys and the records under them.
+//
+//   "!"                      meta: layout version, applied index, store revision, key count.
+//                            Rewritten by every apply batch, so the applied index is always
+//                            the one of the data beside it.
+//   "k" + UTF-8(key)         the key's head: createRevision, modRevision, version, value.
+//                            A current read is one point get; a prefix range is one scan.
+//   "m" + u64be(id)          a member record (client and peer URL).
+//
+// Why heads keyed by key and not etcd's layout: etcd keys its backend by revision
+// (main, sub) and keeps an in-memory B-tree from key to revisions (keyIndex) that is rebuilt
+// by scanning everything at start, so its memory grows with keys × uncompacted revisions.
+// Here the head record is that index's newest generation, on disk, with the value inline:
+// reads and the apply path's "previous value" lookups need no index in memory, and a prefix
+// range is a contiguous scan. MVCC history adds two namespaces in the same batches later,
+// without moving these records:
+//   "r" + u64be(main) + u64be(sub)   the KeyValue (or tombstone) written at that revision, as
+//                                    etcd's key bucket: watch replays and compaction scan it.
+//   "h" + esc(key) + 0x00 + u64be(main)  the key's older revisions, in key then revision order
+//                                    (esc doubles 0x00 bytes as 0x00 0x01): a read at an old
+//                                    revision seeks the greatest main <= rev; a range at an old
+//                                    revision scans "h" and "k" together; compaction drops them.
+// Keys sort by their UTF-8 bytes (Unicode code point order), as etcd's do.
+import { KvCorruptionError } from './errors.js';
+
+export const LAYOUT_VERSION = 1;
+
+const META_PREFIX = 0x21; // '!'
+const KV_PREFIX = 0x6b; // 'k'
+const MEMBER_PREFIX = 0x6d; // 'm'
+
+export const META_KEY = Uint8Array.of(META_PREFIX);
+
+/** A key's current state, as the store holds it (the key is beside it). */
+export interface KvRecord {
+  value: string;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+}
+
+export interface MemberRecord {
+  id: number;
+  clientUrl: string;
+  peerUrl: string;
+}
+
+export interface Meta {
+  appliedIndex: number;
+  revision: number;
+  keyCount: number;
+}
+
+export function kvKey(key: string): Buffer {
+  const n = Buffer.byteLength(key, 'utf8');
+  const out = Buffer.allocUnsafe(1 + n);
+  out[0] = KV_PREFIX;
+  out.write(key, 1, n, 'utf8');
+  return out;
+}
+
+/** The user key of a "k" record's LevelDB key. */
+export function userKeyOf(dbKey: Uint8Array): string {
+  return Buffer.from(dbKey.buffer, dbKey.byteOffset + 1, dbKey.length - 1).toString('utf8');
+}
+
+/** [gte, lt) of the "k" records whose key starts with `prefix` (UTF-8 never holds 0xff). */
+export function kvPrefixRange(prefix: string): { gte: Buffer; lt: Buffer } {
+  const gte = kvKey(prefix);
+  const lt = Buffer.allocUnsafe(gte.length + 1);
+  gte.copy(lt);
+  lt[gte.length] = 0xff;
+  return { gte, lt };
+}
+
+export function memberKey(id: number): Buffer {
+  const out = Buffer.allocUnsafe(9);
+  out[0] = MEMBER_PREFIX;
+  out.writeBigUInt64BE(BigInt(id), 1);
+  return out;
+}
+
+/** Every "k" record. */
+export const KV_RANGE = { gte: Uint8Array.of(KV_PREFIX), lt: Uint8Array.of(KV_PREFIX + 1) };
+
+export const MEMBER_RANGE = {
+  gte: Uint8Array.of(MEMBER_PREFIX),
+  lt: Uint8Array.of(MEMBER_PREFIX + 1),
+};
+
+// ---- varints on Buffers (unsigned, up to 2^53 - 1) ----
+
+function varintSize(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function putVarint(buf: Buffer, pos: number, v: number): number {
+  while (v >= 0x80) {
+    buf[pos++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  buf[pos++] = v;
+  return pos;
+}
+
+/** Reads a varint at `pos`: [value, next position], or null when it runs past `end`. */
+export function readVarint(buf: Uint8Array, pos: number, end: number): [number, number] | null {
+  let result = 0;
+  let mul = 1;
+  for (let i = 0; i < 8; i++) {
+    if (pos >= end) return null;
+    const b = buf[pos++]!;
+    result += (b & 0x7f) * mul;
+    if (b < 0x80) return [result, pos];
+    mul *= 0x80;
+  }
+  return [Number.NaN, pos]; // too long: the caller reports it as malformed
+}
+
+// ---- "k" records: varint createRevision, modRevision, version; then the value's UTF-8 ----
+
+export function encodeKvRecord(r: KvRecord): Buffer {
+  const head = varintSize(r.createRevision) + varintSize(r.modRevision) + varintSize(r.version);
+  const n = Buffer.byteLength(r.value, 'utf8');
+  const out = Buffer.allocUnsafe(head + n);
+  let pos = putVarint(out, 0, r.createRevision);
+  pos = putVarint(out, pos, r.modRevision);
+  pos = putVarint(out, pos, r.version);
+  out.write(r.value, pos, n, 'utf8');
+  return out;
+}
+
+/** The three revisions of a "k" record and where its value starts; null when malformed. */
+export function kvRecordHead(
+  buf: Uint8Array,
+): { createRevision: number; modRevision: number; version: number; valueAt: number } | null {
+  const c = readVarint(buf, 0, buf.length);
+  if (c === null || Number.isNaN(c[0])) return null;
+  const m = readVarint(buf, c[1], buf.length);
+  if (m === null || Number.isNaN(m[0])) return null;
+  const v = readVarint(buf, m[1], buf.length);
+  if (v === null || Number.isNaN(v[0])) return null;
+  return { createRevision: c[0], modRevision: m[0], version: v[0], valueAt: v[1] };
+}
+
+export function decodeKvRecord(buf: Uint8Array, where: string): KvRecord {
+  const head = kvRecordHead(buf);
+  if (head === null) throw new KvCorruptionError(where, 'a key record does not decode');
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  return {
+    value: b.toString('utf8', head.valueAt),
+    createRevision: head.createRevision,
+    modRevision: head.modRevision,
+    version: head.version,
+  };
+}
+
+// ---- "m" records: varint length + client URL, then the peer URL ----
+
+export function encodeMemberRecord(m: MemberRecord): Buffer {
+  const c = Buffer.byteLength(m.clientUrl, 'utf8');
+  const p = Buffer.byteLength(m.peerUrl, 'utf8');
+  const out = Buffer.allocUnsafe(varintSize(c) + c + p);
+  const pos = putVarint(out, 0, c);
+  out.write(m.clientUrl, pos, c, 'utf8');
+  out.write(m.peerUrl, pos + c, p, 'utf8');
+  return out;
+}
+
+export function decodeMemberRecord(key: Uint8Array, buf: Uint8Array, where: string): MemberRecord {
+  const c = readVarint(buf, 0, buf.length);
+  if (key.length !== 9 || c === null || Number.isNaN(c[0]) || c[1] + c[0] > buf.length) {
+    throw new KvCorruptionError(where, 'a member record does not decode');
+  }
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  const k = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return {
+    id: Number(k.readBigUInt64BE(1)),
+    clientUrl: b.toString('utf8', c[1], c[1] + c[0]),
+    peerUrl: b.toString('utf8', c[1] + c[0]),
+  };
+}
+
+// ---- the meta record: u8 layout version, varint appliedIndex, revision, keyCount ----
+
+export function encodeMeta(m: Meta): Buffer {
+  const out = Buffer.allocUnsafe(1 + 3 * 8);
+  out[0] = LAYOUT_VERSION;
+  let pos = putVarint(out, 1, m.appliedIndex);
+  pos = putVarint(out, pos, m.revision);
+  pos = putVarint(out, pos, m.keyCount);
+  return out.subarray(0, pos);
+}
+
+export function decodeMeta(buf: Uint8Array, where: string): Meta {
+  if (buf.length < 1 || buf[0] !== LAYOUT_VERSION) {
+    throw new KvCorruptionError(
+      where,
+      `layout version ${buf[0]}; this version reads ${LAYOUT_VERSION}`,
+    );
+  }
+  const a = readVarint(buf, 1, buf.length);
+  const r = a && readVarint(buf, a[1], buf.length);
+  const k = r && readVarint(buf, r[1], buf.length);
+  if (!a || !r || !k || k[1] !== buf.length || [a[0], r[0], k[0]].some(Number.isNaN)) {
+    throw new KvCorruptionError(where, 'the meta record does not decode');
+  }
+  return { appliedIndex: a[0], revision: r[0], keyCount: k[0] };
+}
+
+/** A "k" record from its parts as a snapshot stream carries them (value as UTF-8 bytes). */
+export function encodeKvRecordBytes(
+  createRevision: number,
+  modRevision: number,
+  version: number,
+  value: Uint8Array,
+): Buffer {
+  const head = varintSize(createRevision) + varintSize(modRevision) + varintSize(version);
+  const out = Buffer.allocUnsafe(head + value.length);
+  let pos = putVarint(out, 0, createRevision);
+  pos = putVarint(out, pos, modRevision);
+  pos = putVarint(out, pos, version);
+  out.set(value, pos);
+  return out;
+}
+
+/** The LevelDB key of a "k" record from the key's UTF-8 bytes. */
+export function kvKeyFromBytes(key: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(1 + key.length);
+  out[0] = KV_PREFIX;
+  out.set(key, 1);
+  return out;
+}

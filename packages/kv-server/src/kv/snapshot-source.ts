@@ -1,0 +1,65 @@
+// The snapshot stream of one point-in-time view: an explicit LevelDB snapshot taken when the
+// source is made (between two applies), read with iterators while applies go on.
+import type { DbHandle } from './level-handle.js';
+import { KV_RANGE, MEMBER_RANGE, decodeMemberRecord } from './records.js';
+import { SnapshotEncoder, type SnapshotHeader } from './snapshot-stream.js';
+
+/** raft-node's SnapshotSource shape: chunks, and close() to release the view early. */
+export type SnapshotSource = AsyncIterable<Uint8Array> & { close(): void };
+
+/** Entries read from LevelDB per iterator step. */
+const STEP = 512;
+
+/** Takes the view now (synchronously); `handle` must be acquired for it, and is released. */
+export function snapshotSource(handle: DbHandle, header: SnapshotHeader): SnapshotSource {
+  const snapshot = handle.db.snapshot();
+  /** The iterator being read, closed early by close(). */
+  let iterator: { close(): Promise<void> } | null = null;
+  let released = false;
+  let started = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    const it = iterator;
+    iterator = null;
+    void (async () => {
+      await it?.close().catch(() => {});
+      await snapshot.close().catch(() => {});
+      handle.release();
+    })();
+  };
+
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    try {
+      const enc = new SnapshotEncoder(header);
+      const keys = handle.db.iterator({ ...KV_RANGE, snapshot });
+      iterator = keys;
+      for (;;) {
+        const entries = await keys.nextv(STEP);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          enc.kv(k, v, handle.path);
+          const chunk = enc.take();
+          if (chunk !== null) yield chunk;
+        }
+      }
+      await keys.close();
+      const members = handle.db.iterator({ ...MEMBER_RANGE, snapshot });
+      iterator = members;
+      for (const [k, v] of await members.all()) enc.member(decodeMemberRecord(k, v, handle.path));
+      iterator = null;
+      yield enc.end();
+    } finally {
+      release();
+    }
+  }
+
+  return {
+    [Symbol.asyncIterator]() {
+      if (started) throw new Error('a snapshot source is read once');
+      started = true;
+      return chunks();
+    },
+    close: release,
+  };
+}

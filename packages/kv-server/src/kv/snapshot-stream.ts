@@ -1,0 +1,293 @@
+// The snapshot stream of the on-disk store: what a follower needs to become this store at one
+// applied index, written and read in chunks so that neither side holds it whole.
+//
+//   "TSKV" u8 format=2  varint appliedIndex  varint revision
+//   records, keys first in ascending byte order, then members by ascending id:
+//     u8 1  varint keyLen key  varint createRevision modRevision version  varint valueLen value
+//     u8 2  varint id  varint len clientUrl  varint len peerUrl
+//   u8 0  varint keyCount  varint memberCount  u32be CRC-32 of every byte before it
+//
+// Decoding is strict: any truncation, unknown tag, out-of-order key, revision above the
+// stream's, invalid UTF-8, count or checksum mismatch, or byte after the end is a
+// KvSnapshotError. raft-node checksums chunks on the wire as well; the CRC here also covers
+// the stream's own assembly and storage.
+import { isUtf8 } from 'node:buffer';
+import { ByteWriter } from './bytes.js';
+import { crc32 } from './crc32.js';
+import { KvSnapshotError } from './errors.js';
+import { type MemberRecord, kvRecordHead, readVarint } from './records.js';
+
+const MAGIC = Buffer.from('TSKV', 'latin1');
+export const SNAPSHOT_FORMAT = 2;
+const TAG_END = 0;
+const TAG_KV = 1;
+const TAG_MEMBER = 2;
+/** Chunks are cut once they reach this size (a record is never split across writers). */
+export const SNAPSHOT_CHUNK_BYTES = 64 << 10;
+/** The largest key, value or URL a stream may declare; more is refused as malformed. */
+export const MAX_FIELD_BYTES = 64 << 20;
+
+export interface SnapshotHeader {
+  appliedIndex: number;
+  revision: number;
+}
+
+/** Builds the stream's chunks from the store's raw records. */
+export class SnapshotEncoder {
+  private w: ByteWriter;
+  private crc = 0;
+  private keys = 0;
+  private members = 0;
+
+  constructor(header: SnapshotHeader) {
+    this.w = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 1024);
+    for (const b of MAGIC) this.w.u8(b);
+    this.w.u8(SNAPSHOT_FORMAT).uvarint(header.appliedIndex).uvarint(header.revision);
+  }
+
+  /** A "k" record as stored: its LevelDB key (prefix byte included) and value. */
+  kv(dbKey: Uint8Array, dbValue: Uint8Array, where: string): void {
+    const head = kvRecordHead(dbValue);
+    if (head === null) throw new KvSnapshotError(`a key record in ${where} does not decode`);
+    this.w
+      .u8(TAG_KV)
+      .bytes(dbKey.subarray(1))
+      .uvarint(head.createRevision)
+      .uvarint(head.modRevision)
+      .uvarint(head.version)
+      .bytes(dbValue.subarray(head.valueAt));
+    this.keys++;
+  }
+
+  member(m: MemberRecord): void {
+    this.w.u8(TAG_MEMBER).uvarint(m.id).str(m.clientUrl).str(m.peerUrl);
+    this.members++;
+  }
+
+  /** A full chunk, or null while the current one is smaller than SNAPSHOT_CHUNK_BYTES. */
+  take(): Uint8Array | null {
+    if (this.w.length < SNAPSHOT_CHUNK_BYTES) return null;
+    return this.cut();
+  }
+
+  /** The last chunk: what is left, the counts and the checksum. */
+  end(): Uint8Array {
+    this.w.u8(TAG_END).uvarint(this.keys).uvarint(this.members);
+    const body = this.cut();
+    const out = Buffer.allocUnsafe(body.length + 4);
+    out.set(body);
+    out.writeUInt32BE(this.crc, body.length);
+    return out;
+  }
+
+  private cut(): Uint8Array {
+    const chunk = this.w.finishView();
+    this.crc = crc32(chunk, this.crc);
+    this.w = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 1024);
+    return chunk;
+  }
+}
+
+export interface SnapshotKv {
+  /** The key's UTF-8 bytes. */
+  key: Uint8Array;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  /** The value's UTF-8 bytes. */
+  value: Uint8Array;
+}
+
+export interface SnapshotSink {
+  kv(r: SnapshotKv): void;
+  member(m: MemberRecord): void;
+}
+
+export interface SnapshotSummary extends SnapshotHeader {
+  keyCount: number;
+  memberCount: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const urlDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/** Thrown inside the parser when the buffered bytes end mid-record. */
+const INCOMPLETE = Symbol('incomplete');
+
+/**
+ * Reads a stream chunk by chunk and hands each record to a sink as soon as it is complete
+ * and checked. `finish()` says whether the stream ended where it should.
+ */
+export class SnapshotDecoder {
+  private header: SnapshotHeader | null = null;
+  private summary: SnapshotSummary | null = null;
+  /** Bytes not yet parsed: `buf[pos..]` then `pending`. */
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes (counted from buf[0]) the record being parsed needs at least. */
+  private needed = 0;
+  private crc = 0;
+  private keys = 0;
+  private members = 0;
+  private lastKey: Buffer | null = null;
+  private lastMember = 0;
+
+  constructor(private readonly sink: SnapshotSink) {}
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.summary !== null) throw new KvSnapshotError('bytes after the end record');
+    this.pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    this.pendingBytes += chunk.length;
+    if (this.buf.length + this.pendingBytes < this.needed) return; // still mid-record
+    this.buf = Buffer.concat([this.buf.subarray(this.pos), ...this.pending]);
+    this.pos = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.parse();
+  }
+
+  /** The stream's header and counts; throws unless the end record was read. */
+  finish(): SnapshotSummary {
+    if (this.summary === null) {
+      throw new KvSnapshotError(
+        this.header === null ? 'truncated header' : 'truncated: no end record',
+      );
+    }
+    return this.summary;
+  }
+
+  private parse(): void {
+    for (;;) {
+      const start = this.pos;
+      try {
+        if (this.header === null) this.parseHeader();
+        else this.parseRecord();
+      } catch (err) {
+        if (err !== INCOMPLETE) throw err;
+        this.pos = start;
+        return;
+      }
+      this.needed = 0;
+      if (this.summary !== null) {
+        if (this.pos !== this.buf.length) throw new KvSnapshotError('bytes after the end record');
+        return;
+      }
+    }
+  }
+
+  private parseHeader(): void {
+    const start = this.pos;
+    const magic = this.take(MAGIC.length);
+    if (!magic.equals(MAGIC)) throw new KvSnapshotError('not a kv snapshot (bad magic)');
+    const format = this.take(1)[0]!;
+    if (format !== SNAPSHOT_FORMAT) {
+      throw new KvSnapshotError(`unknown snapshot format ${format} (this version reads 2)`);
+    }
+    const appliedIndex = this.varint();
+    const revision = this.varint();
+    this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+    this.header = { appliedIndex, revision };
+  }
+
+  /** Parses one record (the end record sets `summary`). */
+  private parseRecord(): void {
+    const start = this.pos;
+    const tag = this.take(1)[0]!;
+    if (tag === TAG_KV) {
+      if (this.members > 0) throw new KvSnapshotError('a key after the member records');
+      const key = this.lengthPrefixed();
+      const createRevision = this.varint();
+      const modRevision = this.varint();
+      const version = this.varint();
+      const value = this.lengthPrefixed();
+      this.checkKv(key, createRevision, modRevision, version, value);
+      this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+      this.keys++;
+      this.lastKey = Buffer.from(key); // a copy: `key` pins the whole chunk
+      this.sink.kv({ key, createRevision, modRevision, version, value });
+      return;
+    }
+    if (tag === TAG_MEMBER) {
+      const id = this.varint();
+      const clientUrl = this.url();
+      const peerUrl = this.url();
+      if (id < 1 || id <= this.lastMember) {
+        throw new KvSnapshotError(`member ${id} out of order (after ${this.lastMember})`);
+      }
+      this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+      this.members++;
+      this.lastMember = id;
+      this.sink.member({ id, clientUrl, peerUrl });
+      return;
+    }
+    if (tag === TAG_END) {
+      const keyCount = this.varint();
+      const memberCount = this.varint();
+      const crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+      const stored = this.take(4).readUInt32BE(0);
+      if (keyCount !== this.keys || memberCount !== this.members) {
+        throw new KvSnapshotError(
+          `counts do not match: the end record says ${keyCount} keys and ${memberCount} members, the stream held ${this.keys} and ${this.members}`,
+        );
+      }
+      if (crc !== stored) throw new KvSnapshotError('checksum mismatch');
+      this.summary = { ...this.header!, keyCount, memberCount };
+      return;
+    }
+    throw new KvSnapshotError(`unknown record tag ${tag}`);
+  }
+
+  private checkKv(key: Buffer, create: number, mod: number, version: number, value: Buffer): void {
+    const revision = this.header!.revision;
+    if (key.length === 0) throw new KvSnapshotError('an empty key');
+    if (this.lastKey !== null && Buffer.compare(this.lastKey, key) >= 0) {
+      throw new KvSnapshotError('keys are not in ascending order');
+    }
+    if (!(create >= 1 && create <= mod && mod <= revision && version >= 1)) {
+      throw new KvSnapshotError(
+        `bad revisions create=${create} mod=${mod} version=${version} (store revision ${revision})`,
+      );
+    }
+    if (!isUtf8(key) || !isUtf8(value)) throw new KvSnapshotError('a key or value is not UTF-8');
+  }
+
+  private take(n: number): Buffer {
+    if (this.pos + n > this.buf.length) {
+      this.needed = this.pos + n;
+      throw INCOMPLETE;
+    }
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  private varint(): number {
+    const r = readVarint(this.buf, this.pos, this.buf.length);
+    if (r === null) {
+      this.needed = this.buf.length + 1;
+      throw INCOMPLETE;
+    }
+    if (!Number.isSafeInteger(r[0])) throw new KvSnapshotError('a varint above 2^53');
+    this.pos = r[1];
+    return r[0];
+  }
+
+  private lengthPrefixed(): Buffer {
+    const n = this.varint();
+    if (n > MAX_FIELD_BYTES)
+      throw new KvSnapshotError(`a field of ${n} bytes (limit ${MAX_FIELD_BYTES})`);
+    return this.take(n);
+  }
+
+  private url(): string {
+    try {
+      return urlDecoder.decode(this.lengthPrefixed());
+    } catch (err) {
+      if (err === INCOMPLETE || err instanceof KvSnapshotError) throw err;
+      throw new KvSnapshotError('a member URL is not UTF-8');
+    }
+  }
+}
