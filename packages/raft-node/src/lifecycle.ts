@@ -111,7 +111,7 @@ export class NodeRunner {
     ctx.rejectPending((o) => new ErrStopped(o));
     await ctx.transport?.stop();
     await Promise.allSettled([appends.current, applies.current]);
-    await ctx.snapshots.idle();
+    await ctx.snapshots.stop();
     await appends.flushOnStop();
     await ctx.storage.close().catch((err: unknown) => {
       ctx.logger.warn({ err }, 'closing storage failed');

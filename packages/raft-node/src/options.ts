@@ -6,7 +6,7 @@ import type { TcpTransportOptions, TlsOptions } from '@tsraft/raft-transport-tcp
 import type { Logger } from 'pino';
 import { ErrInvalidOptions } from './errors.js';
 import type { StorageFactory, TransportFactory } from './seams.js';
-import type { AnyStateMachine } from './state-machine.js';
+import { type AnyStateMachine, stateMachineProblem } from './state-machine.js';
 
 /** Transport options RaftNode passes through (the rest it sets itself). */
 export type TransportTuning = Omit<
@@ -120,15 +120,8 @@ export function resolveOptions(o: RaftNodeOptions<unknown>): ResolvedOptions {
   if (!Number.isSafeInteger(o.id) || o.id <= 0) bad(`id must be a positive safe integer`);
   if (typeof o.dataDir !== 'string' || o.dataDir === '') bad('dataDir is required');
   if (typeof o.listen !== 'string' || o.listen === '') bad('listen is required');
-  const sm = o.stateMachine;
-  if (
-    sm == null ||
-    typeof sm.apply !== 'function' ||
-    typeof sm.snapshot !== 'function' ||
-    typeof sm.restore !== 'function'
-  ) {
-    bad('stateMachine must have apply, snapshot and restore');
-  }
+  const problem = stateMachineProblem(o.stateMachine);
+  if (problem !== null) bad(problem);
   const peers = new Map<NodeId, string>();
   if (o.peers !== undefined) {
     const list =

@@ -45,6 +45,8 @@ export class Snapshotter {
   /** The latest taken (being written, waiting to be recorded, or recorded). */
   private taken = 0;
   private writing: Promise<void> | null = null;
+  /** The state machine's source being written, closed if the node stops first. */
+  private source: SnapshotSource | null = null;
   private pending: Ready | null = null;
   private recording: Promise<void> | null = null;
   /** Snapshot after the next apply whatever the interval says (a member was added). */
@@ -71,6 +73,7 @@ export class Snapshotter {
       return;
     }
     const t0 = performance.now();
+    this.source = source;
     this.writing = this.host.files
       .write(snap.index, source)
       .then((bytes) => {
@@ -83,6 +86,7 @@ export class Snapshotter {
       .catch((err: unknown) => this.host.fail(err))
       .finally(() => {
         this.writing = null;
+        this.source = null;
         this.afterWrite();
       });
   }
@@ -110,9 +114,13 @@ export class Snapshotter {
     if (index > this.taken) this.taken = index;
   }
 
-  /** Resolves once no snapshot is being written or recorded. */
-  async idle(): Promise<void> {
-    await this.writing;
+  /**
+   * At stop: a snapshot file still being written is given up (its source closed: it may be
+   * waiting on the application; the temp file is removed at the next start), and a recording
+   * in flight is waited for.
+   */
+  async stop(): Promise<void> {
+    this.source?.close?.();
     await this.recording;
   }
 

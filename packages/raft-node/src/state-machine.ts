@@ -67,8 +67,23 @@ export interface OnDiskStateMachine<R = unknown> {
 
 export type AnyStateMachine<R = unknown> = StateMachine<R> | OnDiskStateMachine<R>;
 
+/** The on-disk kind is told apart by the methods only it has. */
 export function isOnDisk<R>(sm: AnyStateMachine<R>): sm is OnDiskStateMachine<R> {
-  return typeof (sm as Partial<OnDiskStateMachine<R>>).open === 'function';
+  const d = sm as Partial<OnDiskStateMachine<R>>;
+  return typeof d.open === 'function' && typeof d.appliedIndex === 'function';
+}
+
+/** Why `sm` is neither kind, or null. */
+export function stateMachineProblem(sm: unknown): string | null {
+  if (sm == null || typeof sm !== 'object') return 'stateMachine is required';
+  const has = (k: string) => typeof (sm as Record<string, unknown>)[k] === 'function';
+  const missing = ['apply', 'snapshot', 'restore'].filter((k) => !has(k));
+  if (missing.length > 0) return `stateMachine lacks ${missing.join(', ')}`;
+  if (has('appliedIndex')) {
+    const more = ['open', 'sync', 'close'].filter((k) => !has(k));
+    if (more.length > 0) return `an on-disk stateMachine lacks ${more.join(', ')}`;
+  }
+  return null;
 }
 
 /** A snapshot source over bytes already in hand (for small states). */

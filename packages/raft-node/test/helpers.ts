@@ -8,6 +8,7 @@ import {
   type AppliedEntry,
   RaftNode,
   type RaftNodeOptions,
+  type AnyStateMachine,
   type SnapshotSource,
   type StateMachine,
   readAll,
@@ -86,7 +87,10 @@ export class Recorder implements StateMachine<number> {
 
 export type TestNode = RaftNode<number> & { counter: Counter; dir: string; address: string };
 
-export type NodeOverrides = Partial<RaftNodeOptions<number>>;
+export type NodeOverrides = Partial<RaftNodeOptions<number>> & {
+  /** A state machine of the test's instead of a Counter (`counter` is then unused). */
+  stateMachineFor?: (dir: string, id: number) => AnyStateMachine<number>;
+};
 
 export const FAST = { tickMs: 10, electionTick: 10, heartbeatTick: 1 } as const;
 
@@ -98,15 +102,16 @@ export function makeNode(
   overrides: NodeOverrides = {},
   sm = new Counter(),
 ): TestNode {
+  const { stateMachineFor, ...options } = overrides;
   const node = new RaftNode<number>({
     id,
     peers,
     dataDir: dir,
     listen: address,
-    stateMachine: sm,
+    stateMachine: stateMachineFor?.(dir, id) ?? sm,
     logger,
     ...FAST,
-    ...overrides,
+    ...options,
   }) as TestNode;
   node.counter = sm;
   node.dir = dir;

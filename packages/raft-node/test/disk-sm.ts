@@ -1,0 +1,85 @@
+// An on-disk state machine for tests: every applied number in order, and the applied index,
+// kept in one JSON file replaced atomically (temp file + rename) with each batch, so a crash
+// leaves either the whole batch or none of it. Small by design: its snapshot is one buffer.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  type AppliedEntry,
+  type OnDiskStateMachine,
+  type SnapshotSource,
+  readAll,
+  snapshotOf,
+} from '../src/index.js';
+
+interface State {
+  applied: number;
+  values: number[];
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class DiskRecorder implements OnDiskStateMachine<number> {
+  values: number[] = [];
+  private applied = 0;
+  /** The first index of every apply call since open (to show what was replayed). */
+  readonly applyStarts: number[] = [];
+  restores = 0;
+  /** The index open() returned. */
+  openedAt = 0;
+  private readonly file: string;
+
+  constructor(readonly dir: string) {
+    this.file = path.join(dir, 'state.json');
+  }
+
+  async open(): Promise<number> {
+    await mkdir(this.dir, { recursive: true });
+    try {
+      const s = JSON.parse(await readFile(this.file, 'utf8')) as State;
+      this.values = s.values;
+      this.applied = s.applied;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.openedAt = this.applied;
+    return this.applied;
+  }
+
+  async apply(entries: readonly AppliedEntry[]): Promise<number[]> {
+    this.applyStarts.push(entries[0]!.index);
+    const values = [...this.values];
+    for (const e of entries) values.push(Number(dec.decode(e.data)));
+    const applied = entries[entries.length - 1]!.index;
+    await this.save({ applied, values });
+    this.values = values;
+    this.applied = applied;
+    return entries.map((_, i) => values.length - entries.length + i + 1);
+  }
+
+  snapshot(): SnapshotSource {
+    return snapshotOf(enc.encode(JSON.stringify({ applied: this.applied, values: this.values })));
+  }
+
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    const s = JSON.parse(dec.decode(await readAll(from))) as State;
+    await this.save(s);
+    this.values = s.values;
+    this.applied = s.applied;
+    this.restores++;
+  }
+
+  appliedIndex(): number {
+    return this.applied;
+  }
+
+  async sync(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private async save(s: State): Promise<void> {
+    const tmp = `${this.file}.tmp`;
+    await writeFile(tmp, JSON.stringify(s));
+    await rename(tmp, this.file);
+  }
+}

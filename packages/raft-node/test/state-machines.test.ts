@@ -1,0 +1,205 @@
+// The two kinds of state machine in running clusters: an in-memory one keeps applying while its
+// snapshot streams to disk; an on-disk one is compacted without a snapshot file, catches a
+// follower up by a streamed view, and is replayed only after its own index. On the in-memory
+// transport (MemoryNetwork), and with a storage of the embedder's.
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { LevelStorage } from '@tsraft/raft-storage-level';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type AppliedEntry,
+  MemoryNetwork,
+  RaftNode,
+  type RaftNodeOptions,
+  type SnapshotSource,
+  type StateMachine,
+  readAll,
+} from '../src/index.js';
+import { DiskRecorder } from './disk-sm.js';
+import { Cluster, FAST, type TestNode, op, tempDir, until } from './helpers.js';
+
+const dec = new TextDecoder();
+const enc = new TextEncoder();
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  const cs = cleanup.reverse();
+  cleanup = [];
+  for (const c of cs) await c();
+});
+
+/** Records values; its snapshot stream waits at a gate the test opens. */
+class GatedRecorder implements StateMachine<number> {
+  values: number[] = [];
+  snapshotsStarted = 0;
+  appliedWhileStreaming = 0;
+  streaming = false;
+  private openGate: () => void = () => {};
+  private gate = new Promise<void>((r) => {
+    this.openGate = r;
+  });
+
+  release(): void {
+    this.openGate();
+  }
+
+  apply(entries: readonly AppliedEntry[]): number[] {
+    if (this.streaming) this.appliedWhileStreaming += entries.length;
+    for (const e of entries) this.values.push(Number(dec.decode(e.data)));
+    return entries.map(() => this.values.length);
+  }
+
+  snapshot(): SnapshotSource {
+    const view = [...this.values]; // the point-in-time view, taken synchronously
+    this.snapshotsStarted++;
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        self.streaming = true;
+        yield enc.encode('[');
+        await self.gate;
+        yield enc.encode(view.join(','));
+        yield enc.encode(']');
+        self.streaming = false;
+      },
+    };
+  }
+
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    this.values = JSON.parse(dec.decode(await readAll(from))) as number[];
+  }
+}
+
+function single(
+  dir: string,
+  stateMachine: RaftNodeOptions<number>['stateMachine'],
+  extra: Partial<RaftNodeOptions<number>> = {},
+): RaftNode<number> {
+  return new RaftNode<number>({
+    id: 1,
+    peers: { 1: '127.0.0.1:0' },
+    listen: '127.0.0.1:0',
+    dataDir: dir,
+    stateMachine,
+    logger: pino({ level: 'silent' }),
+    ...FAST,
+    ...extra,
+  });
+}
+
+describe('in-memory state machine', () => {
+  it('keeps applying while its snapshot streams, and restarts from the streamed file', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const net = new MemoryNetwork();
+    const sm = new GatedRecorder();
+    let node = single(dir, sm, { snapshotInterval: 10, transport: net.transport });
+    cleanup.push(() => node.stop());
+    cleanup.push(async () => sm.release());
+    await node.start();
+    await node.waitForLeader();
+    for (let i = 1; i <= 12; i++) await node.propose(op(i));
+    await until(() => sm.streaming, 5000, 'the snapshot to start streaming');
+    // The snapshot is still being written: applies go on.
+    for (let i = 13; i <= 40; i++) await node.propose(op(i));
+    expect(sm.appliedWhileStreaming).toBeGreaterThanOrEqual(28);
+    expect(node.status().snapshotIndex).toBe(0); // not recorded before its file is durable
+    sm.release();
+    await until(() => node.status().snapshotIndex > 0, 5000, 'the snapshot to be recorded');
+    const files = await readdir(path.join(dir, 'sm-snap'));
+    expect(files.filter((f) => f.endsWith('.snap'))).toHaveLength(1);
+    await node.stop();
+
+    const again = new GatedRecorder();
+    again.release();
+    node = single(dir, again, { snapshotInterval: 1000, transport: net.transport });
+    await node.start();
+    await node.read();
+    expect(again.values).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+});
+
+describe('on-disk state machine', () => {
+  it('compacts without a snapshot file and catches a follower up by a streamed view', async () => {
+    const sms = new Map<number, DiskRecorder>();
+    const smFor = (dir: string, id: number) => {
+      const sm = new DiskRecorder(path.join(dir, 'sm'));
+      sms.set(id, sm);
+      return sm;
+    };
+    const net = new MemoryNetwork();
+    const c = await Cluster.start(3, {
+      snapshotInterval: 20,
+      snapshotCatchUpEntries: 5,
+      transport: net.transport,
+      stateMachineFor: smFor,
+    });
+    cleanup.push(() => c.stopAll());
+    const leader = await c.leader();
+    const lagging = c.followers(leader.id)[0]!;
+    await lagging.stop();
+    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
+    await until(() => leader.status().firstIndex > 50, 5000, 'the leader to compact');
+    // Compaction recorded raft's metadata only: the data is the state machine's own.
+    expect(await readdir(path.join(leader.dir, 'sm-snap'))).toEqual([]);
+
+    const back = await c.restart(lagging.id, { transport: net.transport, stateMachineFor: smFor });
+    await until(
+      () => back.metrics().snapshotsRestored === 1 && back.appliedIndex() >= leader.appliedIndex(),
+      10_000,
+      'the follower to catch up',
+    );
+    const sm = sms.get(back.id)!;
+    expect(sm.restores).toBe(1);
+    expect(sm.values).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    // The received file is gone once the state machine holds it.
+    expect(await readdir(path.join(back.dir, 'sm-snap'))).toEqual([]);
+    for (let i = 101; i <= 110; i++) await leader.propose(op(i));
+    await until(() => sm.values.length === 110, 5000, 'new entries on the follower');
+    expect(new Set(sm.values).size).toBe(110);
+  });
+});
+
+describe('seams', () => {
+  it('runs on a storage of the embedder’s', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    let saves = 0;
+    const node = single(dir, new DiskRecorder(path.join(dir, 'sm')), {
+      storage: async (d) => {
+        const s = await LevelStorage.open(path.join(d, 'mine'));
+        const save = s.save.bind(s);
+        s.save = (input) => {
+          saves++;
+          return save(input);
+        };
+        return s;
+      },
+    });
+    cleanup.push(() => node.stop());
+    await node.start();
+    await node.waitForLeader();
+    await node.propose(op(1));
+    expect(saves).toBeGreaterThan(0);
+    expect(await readdir(path.join(dir, 'mine'))).toContain('db');
+  });
+
+  it('a MemoryNetwork partition cuts a leader off; the rest elect and the log converges', async () => {
+    const net = new MemoryNetwork();
+    const c = await Cluster.start(3, { transport: net.transport });
+    cleanup.push(() => c.stopAll());
+    const l1 = await c.leader();
+    const [a, b] = c.followers(l1.id) as [TestNode, TestNode];
+    net.cut(l1.id, a.id);
+    net.cut(l1.id, b.id);
+    await until(() => a.isLeader() || b.isLeader(), 10_000, 'a new leader');
+    const l2 = a.isLeader() ? a : b;
+    expect(await l2.propose(op(7))).toBeGreaterThan(0);
+    net.heal(l1.id, a.id);
+    net.heal(l1.id, b.id);
+    await until(() => l1.leader() === l2.id, 10_000, 'the old leader to follow');
+    await l1.read();
+    expect(c.node(l1.id).counter.total).toBe(7);
+  });
+});
