@@ -17,7 +17,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = join(HERE, '..');
 const SUITES_DIR = join(HERE, 'suites');
 /** Run order when no suite is named: cheap and self-contained first. */
-const ORDER = ['core', 'codec', 'storage', 'transport', 'kv'];
+const ORDER = ['core', 'codec', 'storage', 'transport', 'kv', 'lincheck'];
 
 const USAGE = `usage: pnpm bench [suite...] [--quick] [suite options]
   suites: %s

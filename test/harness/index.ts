@@ -1,32 +1,3 @@
-// The deterministic cluster simulation harness: reuse it from any test under test/.
-export { Rng } from './prng.js';
-export { EventHeap, type HeapItem } from './heap.js';
-export { Network, type NetworkOptions, defaultNetworkOptions } from './network.js';
-export {
-  StateMachine,
-  type AppliedEntry,
-  chainHash,
-  decodeSnapshotData,
-  encodeSnapshotData,
-} from './state-machine.js';
-export { Checker, SafetyViolation, bytesEqual, type TermAt } from './checkers.js';
-export {
-  Cluster,
-  type ClusterOptions,
-  type ClusterStats,
-  type CrashPoint,
-  type RaftOptions,
-  type RestartMode,
-  Disk,
-  SimNode,
-  SimStorage,
-  crashPoints,
-  decodeConfChangeEntry,
-} from './cluster.js';
-export { replayCommand, seedFromEnv, withSeedReport } from './replay.js';
-export {
-  runScenario,
-  drawClusterOptions,
-  type ScenarioOptions,
-  type ScenarioResult,
-} from './scenario.js';
+// The cluster simulator now lives in @tsraft/testkit (packages/testkit/src/sim); the tests
+// under test/ keep importing it from here.
+export * from '@tsraft/testkit';
