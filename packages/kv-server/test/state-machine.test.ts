@@ -342,6 +342,33 @@ describe('durability', () => {
     expect(() => sm.snapshot()).toThrow(/not open/);
   });
 
+  it('a read reports the revision of the state it read, also while batches are written', async () => {
+    // Only key "a" ever changes, so in any consistent state revision === a.modRevision.
+    const sm = await openTempStore({ cacheBytes: 0 }); // every read goes to LevelDB
+    open.push(sm);
+    const reads: Promise<void>[] = [];
+    const check = () => {
+      reads.push(
+        sm.get('a').then(({ revision, kv }) => {
+          expect(kv?.modRevision ?? 0).toBe(revision);
+        }),
+        sm.range('').then(({ revision, kvs }) => {
+          expect(kvs[0]?.modRevision ?? 0).toBe(revision);
+        }),
+      );
+    };
+    for (let i = 0; i < 300; i++) {
+      const applying = exec(sm, { op: 'put', key: 'a', value: String(i) });
+      check(); // before the write starts
+      await Promise.resolve();
+      check(); // while it may be in flight
+      setImmediate(check);
+      await applying;
+    }
+    await Promise.all(reads);
+    expect(reads.length).toBeGreaterThan(1000);
+  });
+
   it('serves reads from the cache and from disk alike, within a small cache', async () => {
     const sm = await openTempStore({ cacheBytes: 4096 });
     open.push(sm);

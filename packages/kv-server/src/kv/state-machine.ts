@@ -4,10 +4,11 @@
 // through a bounded cache; nothing in memory grows with the number of keys (the member
 // records, a handful per cluster, are the only records kept whole).
 //
-// Reads see the state after the last completed batch, at the revision they report: with no
-// batch being written a read's LevelDB call takes its implicit snapshot at once; while one is
-// being written, reads use an explicit snapshot taken just before it. See records.ts for the
-// layout and snapshot-stream.ts for the snapshot format.
+// Reads see the state after the last completed batch, at the revision they report: a LevelDB
+// read takes its implicit snapshot when it is called, so reads call LevelDB only while no
+// batch is being written; those that come during a write are started by the write's commit,
+// before anything else can begin the next one. See records.ts for the layout and
+// snapshot-stream.ts for the snapshot format.
 import * as fsp from 'node:fs/promises';
 import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
@@ -70,10 +71,9 @@ export interface RangeResult {
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
-/** What a read uses: a database, maybe a snapshot, and the revision they hold. */
+/** What a read uses: the database and the revision it holds while no batch is written. */
 interface ReadView {
   handle: DbHandle;
-  options: { snapshot?: ReturnType<Db['snapshot']> };
   revision: number;
   /** Batches committed when the view was taken: a result is cached only if none since. */
   commits: number;
@@ -81,6 +81,12 @@ interface ReadView {
 
 /** Entries read from LevelDB per iterator step. */
 const STEP = 256;
+/**
+ * Up to this many keys, apply reads the records it lacks with getSync: a few microseconds
+ * each from LevelDB's memtable, bloom filters and block cache, against two thread-pool hops
+ * of an async getMany. It blocks the event loop only when a table block must come from disk.
+ */
+const SYNC_PREFETCH_MAX = 8;
 
 export class KvStateMachine {
   private dir: StoreDir | null = null;
@@ -94,8 +100,9 @@ export class KvStateMachine {
   private readonly cache: LruCache<KvRecord>;
   private readonly tuning: LevelTuning;
   private commits = 0;
-  /** While a batch is being written: a snapshot of the state before it, for reads. */
-  private writing: ReturnType<Db['snapshot']> | null = null;
+  /** A batch is being written: reads wait in `readers` for its commit. */
+  private writing = false;
+  private readers: (() => void)[] = [];
   /** Batches written since the last sync(). */
   private dirty = false;
   /** apply() or restore() is running (raft-node never runs them concurrently). */
@@ -184,7 +191,7 @@ export class KvStateMachine {
    */
   snapshot(): SnapshotSource {
     const handle = this.live();
-    if (this.writing !== null) {
+    if (this.writing) {
       throw new KvStoreStateError('KV_STORE_BUSY', 'snapshot() while a batch is being written');
     }
     handle.acquire();
@@ -263,42 +270,36 @@ export class KvStateMachine {
   async get(key: string): Promise<GetResult> {
     const cached = this.cache.get(key);
     if (cached !== undefined) return { revision: this.rev, kv: toKv(key, cached) };
-    const view = this.view();
-    try {
-      const raw = await view.handle.db.get(kvKey(key), view.options);
+    return this.withView(async (view) => {
+      const raw = await view.handle.db.get(kvKey(key));
       if (raw === undefined) return { revision: view.revision, kv: undefined };
       const rec = decodeKvRecord(raw, view.handle.path);
-      if (view.commits === this.commits && view.options.snapshot === undefined) {
-        this.cache.set(key, rec);
-      }
+      if (view.commits === this.commits) this.cache.set(key, rec); // nothing changed since
       return { revision: view.revision, kv: toKv(key, rec) };
-    } finally {
-      view.handle.release();
-    }
+    });
   }
 
   /** Keys starting with `prefix` in ascending UTF-8 byte order, at most `limit`. */
-  async range(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<RangeResult> {
-    const view = this.view();
-    const it = view.handle.db.iterator({
-      ...kvPrefixRange(prefix),
-      ...view.options,
-      limit: Number.isFinite(limit) ? limit + 1 : -1,
-    });
-    try {
-      const kvs: KeyValue[] = [];
-      for (;;) {
-        const entries = await it.nextv(STEP);
-        if (entries.length === 0) return { revision: view.revision, kvs, more: false };
-        for (const [k, v] of entries) {
-          if (kvs.length >= limit) return { revision: view.revision, kvs, more: true };
-          kvs.push(toKv(userKeyOf(k), decodeKvRecord(v, view.handle.path)));
+  range(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<RangeResult> {
+    return this.withView(async (view) => {
+      const it = view.handle.db.iterator({
+        ...kvPrefixRange(prefix),
+        limit: Number.isFinite(limit) ? limit + 1 : -1,
+      });
+      try {
+        const kvs: KeyValue[] = [];
+        for (;;) {
+          const entries = await it.nextv(STEP);
+          if (entries.length === 0) return { revision: view.revision, kvs, more: false };
+          for (const [k, v] of entries) {
+            if (kvs.length >= limit) return { revision: view.revision, kvs, more: true };
+            kvs.push(toKv(userKeyOf(k), decodeKvRecord(v, view.handle.path)));
+          }
         }
+      } finally {
+        await it.close();
       }
-    } finally {
-      await it.close();
-      view.handle.release();
-    }
+    });
   }
 
   // ---- inside ----
@@ -310,16 +311,27 @@ export class KvStateMachine {
     return this.handle;
   }
 
-  /** The view a read must use now; its LevelDB call must be made before the next await. */
-  private view(): ReadView {
-    const handle = this.live();
-    handle.acquire();
-    return {
-      handle,
-      options: this.writing === null ? {} : { snapshot: this.writing },
-      revision: this.rev,
-      commits: this.commits,
+  /**
+   * Runs a read against the last committed state: now if no batch is being written, else
+   * from the write's commit. `read` must call LevelDB before its first await (the call takes
+   * LevelDB's implicit snapshot).
+   */
+  private withView<T>(read: (view: ReadView) => Promise<T>): Promise<T> {
+    const start = (): Promise<T> => {
+      let handle: DbHandle;
+      try {
+        handle = this.live();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      handle.acquire();
+      const view = { handle, revision: this.rev, commits: this.commits };
+      return read(view).finally(() => handle.release());
     };
+    if (!this.writing) return start();
+    return new Promise<T>((resolve, reject) => {
+      this.readers.push(() => start().then(resolve, reject));
+    });
   }
 
   private meta(): Meta {
@@ -347,7 +359,10 @@ export class KvStateMachine {
       if (hit === undefined) missing.push(key);
     }
     if (missing.length > 0) {
-      const raw = await db.getMany(missing.map(kvKey));
+      const raw =
+        missing.length <= SYNC_PREFETCH_MAX
+          ? missing.map((k) => db.getSync(kvKey(k)))
+          : await db.getMany(missing.map(kvKey));
       for (let i = 0; i < missing.length; i++) {
         const r = raw[i];
         if (r !== undefined) base.set(missing[i]!, decodeKvRecord(r, this.handle!.path));
@@ -389,8 +404,7 @@ export class KvStateMachine {
     }
     const meta = { appliedIndex, revision: batch.revision, keyCount: batch.keyCount };
     ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
-    const before = handle.db.snapshot();
-    this.writing = before;
+    this.writing = true;
     try {
       await handle.db.batch(ops);
     } catch (err) {
@@ -399,11 +413,11 @@ export class KvStateMachine {
         `a write to ${handle.path} failed; reopen the store: ${(err as Error).message}`,
       );
       this.failed.cause = err;
+      this.writing = false;
+      this.startReaders(); // they fail with KV_STORE_FAILED
       throw this.failed;
-    } finally {
-      this.writing = null;
-      void before.close();
     }
+    this.writing = false;
     this.applied = appliedIndex;
     this.rev = batch.revision;
     this.keys = batch.keyCount;
@@ -417,6 +431,12 @@ export class KvStateMachine {
     }
     this.commits++;
     this.dirty = true;
+    this.startReaders();
+  }
+
+  /** Starts the reads that waited for a write, before anything can begin the next one. */
+  private startReaders(): void {
+    for (const start of this.readers.splice(0)) start();
   }
 
   /** Reads the meta and member records of a database into memory. */
