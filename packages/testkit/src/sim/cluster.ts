@@ -52,7 +52,7 @@ import type { Rng as RngT } from './prng.js';
 import { EventHeap, type HeapItem } from './heap.js';
 import { Network, type NetworkOptions } from './network.js';
 import { Rng } from './prng.js';
-import { StateMachine, encodeSnapshotData } from './state-machine.js';
+import { StateMachine, type UserStateMachine, encodeSnapshotData } from './state-machine.js';
 
 /** The Config fields a test may set; id, storage, applied and random are the harness's. */
 export type RaftOptions = Partial<Omit<Config, 'id' | 'storage' | 'applied' | 'random'>>;
@@ -90,7 +90,36 @@ export interface ClusterOptions {
   fetch?: { failRate: number; min: number; max: number };
   /** Keep a trace of events (the last `trace` lines; true: 5000). */
   trace?: boolean | number;
+  /**
+   * Your state machine, one per node (made once: it is part of the node's disk and survives
+   * crashes, as a durable state machine does; 'replay' restarts restore it from the snapshot).
+   */
+  stateMachine?: (id: NodeId) => UserStateMachine;
+  /** Called after your state machine applied an entry, with what it returned. */
+  onApply?: (id: NodeId, entry: Entry, result: unknown) => void;
+  /**
+   * Your Ready loop (synchronous mode only): the harness hands it the Ready's steps, it calls
+   * each once in its own order, and advance() follows. A crash at 'afterPersist', 'afterSend'
+   * or 'afterApply' stops your loop right after that step; 'beforePersist' before any.
+   */
+  readyLoop?: ReadyLoop;
 }
+
+/** The steps of one Ready in synchronous mode, for an application's own loop to order. */
+export interface ReadySteps {
+  readonly ready: Ready;
+  /** Writes rd.snapshot, rd.entries and rd.hardState to the node's disk (one atomic write). */
+  persist(): void;
+  /** Hands rd.messages to the network. */
+  send(): void;
+  /** Applies rd.committedEntries to the state machine, conf changes included. */
+  apply(): void;
+}
+
+export type ReadyLoop = (steps: ReadySteps) => void;
+
+/** Thrown inside a user's Ready loop to stop it where a crash was asked for. */
+class CrashHere extends Error {}
 
 /** Where a crash interrupts the node's Ready handling (sync mode). */
 export type CrashPoint = 'idle' | 'beforePersist' | 'afterPersist' | 'afterSend' | 'afterApply';
@@ -165,7 +194,11 @@ export class Disk {
   /** The hard state as of the last synced write; unsynced changes are lost in a crash. */
   syncedHardState: HardState = emptyHardState();
   /** A durable state machine (applied index and ConfState persisted with it). */
-  readonly sm = new StateMachine();
+  readonly sm: StateMachine;
+
+  constructor(user: UserStateMachine | null = null) {
+    this.sm = new StateMachine(user);
+  }
 
   isEmpty(): boolean {
     const st = this.storage;
@@ -194,7 +227,7 @@ export class Disk {
 }
 
 export class SimNode {
-  readonly disk = new Disk();
+  readonly disk: Disk;
   raw: RawNode | null = null;
   /** Bumped on every crash: storage-thread events of an older incarnation are void. */
   incarnation = 0;
@@ -217,7 +250,10 @@ export class SimNode {
     readonly raftOpts: RaftOptions,
     /** The voters it bootstraps with when its storage is empty (initial members only). */
     readonly bootstrapPeers: NodeId[] | null,
-  ) {}
+    user: UserStateMachine | null = null,
+  ) {
+    this.disk = new Disk(user);
+  }
 
   get up(): boolean {
     return this.raw !== null;
@@ -367,8 +403,18 @@ export class Cluster {
     if (init === 'bootstrap' && learners.length > 0) {
       throw new Error("initial learners need init: 'snapshot'");
     }
+    if (opts.readyLoop !== undefined && opts.raft?.asyncStorageWrites === true) {
+      throw new Error(
+        'readyLoop drives the synchronous Ready contract: not with asyncStorageWrites',
+      );
+    }
     for (const id of [...voters, ...learners]) {
-      const node = new SimNode(id, this.nodeOptions(), init === 'bootstrap' ? voters : null);
+      const node = new SimNode(
+        id,
+        this.nodeOptions(),
+        init === 'bootstrap' ? voters : null,
+        opts.stateMachine?.(id) ?? null,
+      );
       this.nodes.set(id, node);
       if (init === 'snapshot') {
         const snap: Snapshot = {
@@ -436,7 +482,12 @@ export class Cluster {
    */
   addNode(id: NodeId, raft: RaftOptions = {}): SimNode {
     if (this.nodes.has(id)) throw new Error(`node ${id} exists`);
-    const node = new SimNode(id, this.nodeOptions(raft), null);
+    const node = new SimNode(
+      id,
+      this.nodeOptions(raft),
+      null,
+      this.opts.stateMachine?.(id) ?? null,
+    );
     this.nodes.set(id, node);
     this.startNode(node, 'applied');
     this.trace(`add node ${id}`);
@@ -462,11 +513,15 @@ export class Cluster {
       (pending !== null || raw.hasReady())
     ) {
       const rd = pending ?? raw.ready();
-      this.persistReady(node, rd);
-      if (point === 'afterSend' || point === 'afterApply') {
-        for (const m of rd.messages) this.send(node, m);
+      if (this.opts.readyLoop !== undefined) {
+        this.runReadyLoop(node, rd, point);
+      } else {
+        this.persistReady(node, rd);
+        if (point === 'afterSend' || point === 'afterApply') {
+          for (const m of rd.messages) this.send(node, m);
+        }
+        if (point === 'afterApply') this.applyEntries(node, rd.committedEntries);
       }
-      if (point === 'afterApply') this.applyEntries(node, rd.committedEntries);
     } else if (point !== 'idle' && point !== 'beforePersist' && node.asyncWrites) {
       // The storage threads die mid-way: the oldest write is durable (and, past afterSend,
       // its responses to peers are out), but nothing was stepped back into raft.
@@ -811,11 +866,52 @@ export class Cluster {
 
   /** Persist, send, apply, advance: the rest of the synchronous Ready contract. */
   private finishReady(node: SimNode, rd: Ready): void {
-    this.persistReady(node, rd);
-    for (const m of rd.messages) this.send(node, m);
-    this.applyEntries(node, rd.committedEntries);
+    if (this.opts.readyLoop !== undefined) {
+      this.runReadyLoop(node, rd, null);
+    } else {
+      this.persistReady(node, rd);
+      for (const m of rd.messages) this.send(node, m);
+      this.applyEntries(node, rd.committedEntries);
+    }
     node.raw!.advance();
     this.afterStep(node);
+  }
+
+  /**
+   * Runs the user's Ready loop over rd's steps; with `crashAt`, stops it right after that
+   * step (before any, for 'beforePersist'). Each step must be called exactly once.
+   */
+  private runReadyLoop(node: SimNode, rd: Ready, crashAt: CrashPoint | null): void {
+    const done = new Set<string>();
+    const step = (name: 'persist' | 'send' | 'apply', fn: () => void) => () => {
+      if (done.has(name)) throw new Error(`readyLoop called ${name}() twice for one Ready`);
+      if (crashAt === 'beforePersist') throw new CrashHere();
+      done.add(name);
+      fn();
+      if (crashAt !== null && crashAt === `after${name[0]!.toUpperCase()}${name.slice(1)}`) {
+        throw new CrashHere();
+      }
+    };
+    const steps: ReadySteps = {
+      ready: rd,
+      persist: step('persist', () => this.persistReady(node, rd)),
+      send: step('send', () => {
+        for (const m of rd.messages) this.send(node, m);
+      }),
+      apply: step('apply', () => this.applyEntries(node, rd.committedEntries)),
+    };
+    try {
+      this.opts.readyLoop!(steps);
+    } catch (err) {
+      if (err instanceof CrashHere) return;
+      throw err;
+    }
+    if (crashAt === null && done.size !== 3) {
+      const missing = ['persist', 'send', 'apply'].filter((n) => !done.has(n));
+      throw new Error(
+        `readyLoop returned without calling ${missing.map((n) => `${n}()`).join(', ')}`,
+      );
+    }
   }
 
   private traceReady(node: SimNode, rd: Ready): void {
@@ -908,6 +1004,9 @@ export class Cluster {
       }
       sm.apply(e);
       this.checker.observeApply(node.id, e.index, e.term, e.type, e.data, sm.hash);
+      if (sm.user !== null && e.type === EntryType.EntryNormal && e.data.length > 0) {
+        this.opts.onApply?.(node.id, e, sm.lastResult);
+      }
       const cc = decodeConfChangeEntry(e);
       if (cc !== null) {
         const cs = raw.applyConfChange(cc);
@@ -1164,6 +1263,15 @@ export class Cluster {
           `node ${ref.id} applied ${ref.sm.appliedIndex} (state ${ref.sm.hash}), node ${n.id} applied ${n.sm.appliedIndex} (state ${n.sm.hash})`,
         );
       }
+      // The same entries applied: your state machine must have reached the same state.
+      const a = ref.sm.userDigest();
+      const b = n.sm.userDigest();
+      if (a !== b) {
+        throw new SafetyViolation(
+          'user state machine determinism',
+          `nodes ${ref.id} and ${n.id} applied the same ${n.sm.appliedIndex} entries but their state machines differ: ${short(a)} vs ${short(b)}`,
+        );
+      }
     }
     return ref?.sm.appliedIndex ?? 0;
   }
@@ -1188,4 +1296,8 @@ export class Cluster {
     }
     return lines.join('\n');
   }
+}
+
+function short(s: string | null): string {
+  return s === null ? 'none' : s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }

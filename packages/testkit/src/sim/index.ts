@@ -1,10 +1,12 @@
-// The deterministic cluster simulation harness: reuse it from any test under test/.
+// The deterministic cluster simulator: Cluster, its network and checkers, the randomized
+// scenario, seeds and replays.
 export { Rng } from './prng.js';
 export { EventHeap, type HeapItem } from './heap.js';
 export { Network, type NetworkOptions, defaultNetworkOptions } from './network.js';
 export {
   StateMachine,
   type AppliedEntry,
+  type UserStateMachine,
   chainHash,
   decodeSnapshotData,
   encodeSnapshotData,
@@ -16,6 +18,8 @@ export {
   type ClusterStats,
   type CrashPoint,
   type RaftOptions,
+  type ReadyLoop,
+  type ReadySteps,
   type RestartMode,
   Disk,
   SimNode,

@@ -26,6 +26,8 @@ export function withSeedReport<T>(
   testFile: string,
   seed: number,
   body: (holder: { cluster: Cluster | null }) => T,
+  /** The command that reruns it, when it is not `npx vitest run <testFile>`. */
+  runCommand?: string,
 ): T {
   const holder: { cluster: Cluster | null } = { cluster: null };
   try {
@@ -34,7 +36,7 @@ export function withSeedReport<T>(
     const c = holder.cluster;
     const lines = [
       `seed ${seed} failed at tick ${c?.now ?? '?'}: ${(err as Error).message}`,
-      `replay: ${replayCommand(testFile, seed)}   (add TRACE=1 for the event trace)`,
+      `replay: ${runCommand === undefined ? replayCommand(testFile, seed) : `SEED=${seed} ${runCommand}`}   (add TRACE=1 for the event trace)`,
     ];
     if (!(err instanceof SafetyViolation)) {
       // Not a property violation: where it was thrown (raft-core or the harness).

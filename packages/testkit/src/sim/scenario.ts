@@ -39,6 +39,17 @@ export interface ScenarioOptions {
   trace?: boolean | number;
   /** Called with the cluster as soon as it exists (for failure reports). */
   onCluster?: (c: ClusterT) => void;
+  /** Your state machine on every node (ClusterOptions.stateMachine). */
+  stateMachine?: ClusterOptions['stateMachine'];
+  /** Called after your state machine applied an entry (ClusterOptions.onApply). */
+  onApply?: ClusterOptions['onApply'];
+  /** Your Ready loop (ClusterOptions.readyLoop); the scenario then keeps to synchronous mode. */
+  readyLoop?: ClusterOptions['readyLoop'];
+  /**
+   * What the n-th proposal carries (a command your state machine understands), drawn with
+   * `random`; default: random bytes.
+   */
+  command?: (n: number, random: () => number) => Uint8Array;
 }
 
 export interface ScenarioResult {
@@ -119,10 +130,13 @@ export function drawClusterOptions(rng: Rng, seed: number, o: ScenarioOptions): 
   const voters = Array.from({ length: nVoters }, (_, i) => i + 1);
   const init = rng.chance(0.5) ? 'bootstrap' : 'snapshot';
   const learners = init === 'snapshot' && rng.chance(0.3) ? [nVoters + 1] : [];
-  const asyncStorageWrites = o.asyncStorageWrites ?? false;
+  const asyncStorageWrites = o.readyLoop === undefined && (o.asyncStorageWrites ?? false);
   const checkQuorum = rng.chance(0.6);
   const tickSkipRate = rng.pick([0, 0, 0.02, 0.1]);
   return {
+    ...(o.stateMachine === undefined ? {} : { stateMachine: o.stateMachine }),
+    ...(o.onApply === undefined ? {} : { onApply: o.onApply }),
+    ...(o.readyLoop === undefined ? {} : { readyLoop: o.readyLoop }),
     seed,
     voters,
     learners,
@@ -182,6 +196,8 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
   const later = (ticks: number, fn: Action) => timers.push({ at: c.now + ticks, fn });
   let nextId = Math.max(...c.nodes.keys()) + 1;
   let nextPayload = 0;
+  const random = () => rng.next();
+  const command = (n: number) => o.command?.(n, random) ?? payload(rng, n);
   let confChanges = 0;
   /** Nodes the scenario stopped for good (removed from the configuration). */
   const retired = new Set<NodeId>();
@@ -207,14 +223,13 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
     if (rng.chance(0.3)) {
       // At every node that believes it leads, stale leaders included: divergent tails.
       for (const node of c.nodes.values()) {
-        if (node.isLeader)
-          for (let i = 0; i < n; i++) c.propose(node.id, payload(rng, nextPayload++));
+        if (node.isLeader) for (let i = 0; i < n; i++) c.propose(node.id, command(nextPayload++));
       }
       return;
     }
     const leader = c.leader();
     const at = leader !== undefined && rng.chance(0.7) ? leader.id : rng.pick(ups);
-    for (let i = 0; i < n; i++) c.propose(at, payload(rng, nextPayload++));
+    for (let i = 0; i < n; i++) c.propose(at, command(nextPayload++));
   };
 
   const startPartition = () => {
@@ -532,7 +547,8 @@ export function runScenario(seed: number, o: ScenarioOptions = {}): ScenarioResu
     }
     if (markerTerm !== r.term) {
       markerTerm = r.term;
-      c.propose(leader.id, marker);
+      // With your state machine the marker is one of your commands.
+      c.propose(leader.id, o.command === undefined ? marker : command(nextPayload++));
     }
     const committed = r.raftLog.committed;
     if (!settled || committed !== r.raftLog.lastIndex()) return false;

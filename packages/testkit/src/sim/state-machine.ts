@@ -1,10 +1,13 @@
 // A node's replicated state machine: the list of entries it applied, in order, with a hash
 // chain over them so two nodes' states compare in O(1). It is what a snapshot captures (as
-// its index and chain hash) and what a restored snapshot resets it to.
+// its index and chain hash) and what a restored snapshot resets it to. A user's own state
+// machine (UserStateMachine) rides along: it is handed every applied normal entry with a
+// payload, its snapshot bytes travel after the harness's 12 in every snapshot, and a restore
+// hands them back.
 import {
   type ConfState,
   type Entry,
-  type EntryType,
+  EntryType,
   type Index,
   type Snapshot,
   type Term,
@@ -37,9 +40,25 @@ export function chainHash(prev: number, e: AppliedEntry): number {
   return h >>> 0;
 }
 
-/** Snapshot payload: the applied index and the chain hash at it (12 bytes). */
-export function encodeSnapshotData(index: Index, hash: number): Uint8Array {
-  const b = new Uint8Array(12);
+/**
+ * A user's state machine under test. It must be deterministic: every node applies the same
+ * entries, and checkConverged compares the nodes' digests.
+ */
+export interface UserStateMachine<R = unknown> {
+  /** Applies one committed normal entry with a payload (in log order); returns its result. */
+  apply(entry: AppliedEntry): R;
+  /** The whole state as bytes, as of the last applied entry. */
+  snapshot(): Uint8Array;
+  /** Replaces the state with snapshot() bytes; empty bytes mean the initial state. */
+  restore(data: Uint8Array): void;
+  /** What checkConverged compares across nodes (default: the snapshot bytes). */
+  digest?(): string;
+}
+
+/** Snapshot payload: the applied index and the chain hash at it (12 bytes), then the user's. */
+export function encodeSnapshotData(index: Index, hash: number, user?: Uint8Array): Uint8Array {
+  const b = new Uint8Array(12 + (user?.length ?? 0));
+  if (user !== undefined) b.set(user, 12);
   const v = new DataView(b.buffer);
   v.setUint32(0, index % 0x100000000);
   v.setUint32(4, Math.floor(index / 0x100000000));
@@ -47,10 +66,18 @@ export function encodeSnapshotData(index: Index, hash: number): Uint8Array {
   return b;
 }
 
-export function decodeSnapshotData(data: Uint8Array): { index: Index; hash: number } {
-  if (data.length !== 12) throw new Error(`bad snapshot data (${data.length} bytes)`);
+export function decodeSnapshotData(data: Uint8Array): {
+  index: Index;
+  hash: number;
+  user: Uint8Array;
+} {
+  if (data.length < 12) throw new Error(`bad snapshot data (${data.length} bytes)`);
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return { index: v.getUint32(0) + v.getUint32(4) * 0x100000000, hash: v.getUint32(8) };
+  return {
+    index: v.getUint32(0) + v.getUint32(4) * 0x100000000,
+    hash: v.getUint32(8),
+    user: data.subarray(12),
+  };
 }
 
 export class StateMachine {
@@ -63,6 +90,10 @@ export class StateMachine {
   private readonly hashes: number[] = [];
   /** The configuration as of appliedIndex (what a snapshot taken now must carry). */
   confState: ConfState = newConfState();
+  /** What the user's state machine returned for the last entry it applied. */
+  lastResult: unknown = undefined;
+
+  constructor(readonly user: UserStateMachine | null = null) {}
 
   get appliedIndex(): Index {
     return this.baseIndex + this.entries.length;
@@ -89,12 +120,15 @@ export class StateMachine {
     const a: AppliedEntry = { index: e.index, term: e.term, type: e.type, data: e.data };
     this.hashes.push(chainHash(this.hash, a));
     this.entries.push(a);
+    if (this.user !== null && a.type === EntryType.EntryNormal && a.data.length > 0) {
+      this.lastResult = this.user.apply(a);
+    }
     return a;
   }
 
   /** Resets to a snapshot's state. */
   restore(snap: Snapshot): void {
-    const { index, hash } = decodeSnapshotData(snap.data);
+    const { index, hash, user } = decodeSnapshotData(snap.data);
     if (index !== snap.metadata.index) {
       throw new Error(`snapshot data index ${index} != metadata index ${snap.metadata.index}`);
     }
@@ -103,17 +137,28 @@ export class StateMachine {
     this.entries.length = 0;
     this.hashes.length = 0;
     this.confState = cloneConfState(snap.metadata.confState);
+    this.user?.restore(user);
   }
 
   /** The payload of a snapshot of the current state. */
   snapshotData(): Uint8Array {
-    return encodeSnapshotData(this.appliedIndex, this.hash);
+    return encodeSnapshotData(this.appliedIndex, this.hash, this.user?.snapshot());
+  }
+
+  /** The user's digest (checkConverged), or null without a user state machine. */
+  userDigest(): string | null {
+    const u = this.user;
+    if (u === null) return null;
+    if (u.digest !== undefined) return u.digest();
+    return Buffer.from(u.snapshot()).toString('base64');
   }
 
   /** The data of the applied normal entries that carry a payload, in order. */
   payloads(): Uint8Array[] {
     const out: Uint8Array[] = [];
-    for (const e of this.entries) if (e.type === 0 && e.data.length > 0) out.push(e.data);
+    for (const e of this.entries) {
+      if (e.type === EntryType.EntryNormal && e.data.length > 0) out.push(e.data);
+    }
     return out;
   }
 }
