@@ -44,10 +44,10 @@ export class NodeRunner {
     try {
       await ctx.files.init();
       if (isOnDisk(sm)) ctx.smApplied = await sm.open();
-      const fresh =
-        storage.lastIndex() === 0 &&
-        isEmptySnap(storage.snapshot()) &&
-        isEmptyHardState(storage.hardState());
+      // No log yet: bootstrap it, or (joining) wait for the leader. A joining node killed
+      // before it got its first entries may have saved a hard state: it still has no log.
+      const noLog = storage.lastIndex() === 0 && isEmptySnap(storage.snapshot());
+      const fresh = noLog && isEmptyHardState(storage.hardState());
       await this.recover();
       ctx.appliedCell.set(ctx.applied);
       ctx.raw = new RawNode(rawConfig(ctx));
@@ -59,7 +59,7 @@ export class NodeRunner {
       // A node joining with an empty log hears first from a leader it does not know yet.
       const t = createTransport(
         ctx,
-        fresh && ctx.opts.join === true,
+        noLog && ctx.opts.join === true,
         (m) => loop.onMessage(m),
         (by) => onRemoved(ctx, { by }),
       );

@@ -46,31 +46,26 @@ export async function restoreSnapshot(
   const index = snap.metadata.index;
   const sm = ctx.sm;
   const files = ctx.files;
-  if (isOnDisk(sm)) {
-    if (replace || sm.appliedIndex() < index) {
-      await files.list().then((have) => {
-        if (!have.includes(index)) {
-          throw new ErrSnapshotFile(
-            files.path(index),
-            `missing: the state machine is at ${sm.appliedIndex()}, behind the snapshot at ${index}`,
-          );
-        }
-      });
-      await sm.restore(files.read(index));
-      await sm.sync();
+  const onDisk = isOnDisk(sm);
+  if (!onDisk || replace || sm.appliedIndex() < index) {
+    if (!(await files.list()).includes(index)) {
+      const at = onDisk ? `the state machine is at ${sm.appliedIndex()}, behind it` : 'needed';
+      throw new ErrSnapshotFile(files.path(index), `missing: ${at} (snapshot at ${index})`);
     }
-    // The state machine holds it now: the file is no longer needed.
-    await files.remove(index);
-    ctx.smApplied = sm.appliedIndex();
-  } else {
     await sm.restore(files.read(index));
-    await files.removeBelow(index);
+    if (onDisk) await sm.sync();
   }
+  // The state machine and the address book change together (no await in between).
+  if (onDisk) ctx.smApplied = sm.appliedIndex();
   ctx.applied = index;
   ctx.snapshots.installed(index);
   if (ctx.commit < index) ctx.commit = index;
   const removed = Array.isArray(meta.removed) ? meta.removed.filter(Number.isSafeInteger) : [];
   updatePeers(ctx, ctx.membership.reset(snap.metadata.confState, meta.members, removed));
+  // An on-disk state machine holds it now: its file is no longer needed. An in-memory one
+  // keeps it (the state to restore at the next start, and to send to followers).
+  if (onDisk) await files.remove(index);
+  else await files.removeBelow(index);
 }
 
 /** The transport's snapshot streams: from snapshot files or the state machine, into files. */

@@ -1,5 +1,6 @@
 // Membership changes through conf changes: a node joins a running cluster knowing nothing but
 // its own address, learners are added and promoted, members are removed.
+import { LevelStorage } from '@tsraft/raft-storage-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster, freePorts, makeNode, op, tempDir, until } from './helpers.js';
 
@@ -23,6 +24,26 @@ async function joiner(c: Cluster, id: number, overrides = {}) {
 }
 
 describe('membership', () => {
+  it('a joining node that saved a hard state but no log yet still takes the leader’s call', async () => {
+    cluster = await Cluster.start(3);
+    const leader = await cluster.leader();
+    for (let i = 0; i < 3; i++) await leader.propose(op(1));
+    // As if it had joined, heard a heartbeat (a term) and been killed before any entry.
+    const [port] = await freePorts(1);
+    const addr = `127.0.0.1:${port}`;
+    const dir = await tempDir();
+    cluster.dirs.push(dir);
+    const s = await LevelStorage.open(dir);
+    await s.save({ hardState: { term: leader.status().hardState.term, vote: 0, commit: 0 } });
+    await s.close();
+    cluster.peers[4] = addr;
+    const n4 = makeNode(4, addr, dir, {}, { join: true });
+    cluster.nodes.set(4, n4);
+    await n4.start();
+    await leader.addNode(4, addr);
+    await until(() => n4.counter.total === 3, 10_000, 'the joiner to catch up');
+  });
+
   it('adds a 4th node through a follower, then removes one', async () => {
     cluster = await Cluster.start(3);
     const leader = await cluster.leader();
