@@ -112,8 +112,6 @@ export class KvStateMachine {
   private failed: KvStoreStateError | null = null;
   /** Old databases being closed after a restore. */
   private retiring: Promise<unknown> = Promise.resolve();
-  /** Commands applied since open (metrics). */
-  appliedCommands = 0;
 
   constructor(readonly options: KvStateMachineOptions) {
     this.cache = new LruCache<KvRecord>(
@@ -168,17 +166,14 @@ export class KvStateMachine {
       const { commands, results } = decodeEntries(entries);
       const base = await this.prefetch(handle.db, commands);
       const batch = new ApplyBatch(this.rev, this.keys, (k) => base.get(k));
-      let applied = 0;
       for (let i = 0; i < commands.length; i++) {
         const cmd = commands[i];
         if (cmd === undefined) continue;
         const diskKeys =
           cmd.op === 'deletePrefix' ? await this.keysWithPrefix(handle.db, cmd.prefix) : undefined;
         results[i] = batch.apply(cmd, diskKeys);
-        applied++;
       }
       await this.exclusive(() => this.commit(handle, batch, last));
-      this.appliedCommands += applied;
       return results;
     } finally {
       this.busy = false;
