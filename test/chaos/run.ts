@@ -21,7 +21,8 @@ import {
   summaryLine,
 } from '@tsraft/testkit';
 import { failedForSure } from './classify.js';
-import { ChaosCluster } from './cluster.js';
+import { ChaosCluster, type PartitionMode } from './cluster.js';
+import { netnsAvailable, removeStaleNamespaces } from './netns.js';
 import { plantLostWrite, plantStaleRead } from './plant.js';
 import { runClients, sleep } from './workload.js';
 
@@ -34,12 +35,13 @@ const { values: a } = parseArgs({
     seed: { type: 'string' },
     dir: { type: 'string' },
     'max-faults': { type: 'string', default: '1000' },
+    partitions: { type: 'string', default: 'auto' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (a.help === true) {
   process.stdout.write(
-    `usage: pnpm chaos [--duration-s 60] [--clients 8] [--keys 5] [--nodes 3] [--seed N] [--dir DIR] [--max-faults N]\n`,
+    `usage: pnpm chaos [--duration-s 60] [--clients 8] [--keys 5] [--nodes 3] [--seed N] [--dir DIR] [--max-faults N] [--partitions auto|netns|proxy]\n`,
   );
   process.exit(0);
 }
@@ -49,7 +51,19 @@ const rng = new Rng(seed);
 const dir = resolve(a.dir ?? mkdtempSync(join(tmpdir(), 'tsraft-chaos-')));
 const say = (line: string) => process.stderr.write(`[chaos] ${line}\n`);
 
+if (!['auto', 'netns', 'proxy'].includes(a.partitions!)) {
+  process.stderr.write('--partitions must be auto, netns or proxy\n');
+  process.exit(2);
+}
+removeStaleNamespaces();
+const partitions: PartitionMode =
+  a.partitions === 'proxy'
+    ? 'proxy'
+    : a.partitions === 'netns' || netnsAvailable()
+      ? 'netns'
+      : 'proxy';
 const cc = new ChaosCluster({
+  partitions,
   dir,
   size: Number(a.nodes),
   // Fast ticks: more elections per minute; requests time out before clients give up.
@@ -100,7 +114,7 @@ async function injectFaults(deadline: number, max: number): Promise<void> {
     } else {
       cc.isolate(victim);
       await sleep(hold);
-      cc.proxy.heal();
+      cc.heal();
     }
   }
 }
@@ -130,7 +144,7 @@ async function finalReads(rec: HistoryRecorder, keys: number, client: number) {
 
 async function main(): Promise<number> {
   say(
-    `seed ${seed}, ${a.nodes} nodes, ${a.clients} clients, ${a.keys} keys, ${durationMs / 1000} s; history and logs in ${dir}`,
+    `seed ${seed}, partitions via ${partitions}, ${a.nodes} nodes, ${a.clients} clients, ${a.keys} keys, ${durationMs / 1000} s; history and logs in ${dir}`,
   );
   const rec = new HistoryRecorder({ file: join(dir, 'history.jsonl'), failedForSure });
   await cc.start();
@@ -176,7 +190,7 @@ async function main(): Promise<number> {
   const nFaults = faults.kill + faults.stop + faults.partition;
   const controls = `${Number(staleCaught) + Number(lostCaught)}/2${stale === null ? ' (no stale-read target)' : ''}`;
   process.stdout.write(
-    `chaos: ops ${history.length} (ok ${ok}, failed ${failed}, unknown ${unknown}), faults ${nFaults} (kill ${faults.kill}, stop ${faults.stop}, partition ${faults.partition} via proxy), verdict ${verdict.verdict}, lost writes ${lost.length}, TRANSPORT_BAD_MESSAGE ${cc.badMessages}, controls caught ${controls}, seed ${seed}, dir ${dir}\n`,
+    `chaos: ops ${history.length} (ok ${ok}, failed ${failed}, unknown ${unknown}), faults ${nFaults} (kill ${faults.kill}, stop ${faults.stop}, partition ${faults.partition} via ${cc.partitions}), verdict ${verdict.verdict}, lost writes ${lost.length}, TRANSPORT_BAD_MESSAGE ${cc.badMessages}, controls caught ${controls}, seed ${seed}, dir ${dir}\n`,
   );
   if (verdict.verdict !== 'linearizable') process.stdout.write(`${summaryLine(verdict)}\n`);
   for (const l of lost.slice(0, 5)) {
