@@ -72,7 +72,7 @@ export function findAnomaly(key: string, ops: readonly KeyOp[]): Anomaly | null 
         kind: 'never-written',
         key,
         ops: [r.op],
-        detail: `a get returned ${JSON.stringify(v)}, which no operation wrote`,
+        detail: `a get returned ${JSON.stringify(v)}, which no operation that may have taken effect wrote`,
       };
     }
     // Writers of v called before the get returned (or at once: ties count as concurrent);

@@ -61,9 +61,13 @@ export function main(argv: string[], io: Io = defaultIo): number {
   }
   const result = checkHistory(history, { timeoutMs: timeoutS * 1000 });
   io.out(report(result));
-  if (args.values.html !== undefined && result.verdict !== 'linearizable') {
-    writeFileSync(args.values.html, renderHtml(history, result));
-    io.out(`timeline written to ${args.values.html}`);
+  if (args.values.html !== undefined) {
+    if (result.verdict === 'linearizable') {
+      io.out(`no timeline written: nothing failed`);
+    } else {
+      writeFileSync(args.values.html, renderHtml(history, result));
+      io.out(`timeline written to ${args.values.html}`);
+    }
   }
   return result.verdict === 'linearizable' ? 0 : result.verdict === 'not-linearizable' ? 1 : 3;
 }
