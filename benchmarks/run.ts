@@ -4,7 +4,7 @@
 // From the first option on, arguments go to the suites (ctx.args), except --quick, which is
 // the runner's: a short smoke run whose results go to results/quick/ (not committed), so a
 // quick run never overwrites the committed figures.
-import { readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Cli, parseCli } from './lib/cli.js';
@@ -32,9 +32,30 @@ function availableSuites(): string[] {
   return [...known, ...names.filter((n) => !ORDER.includes(n)).sort()];
 }
 
+/** The rows and notes of the previous results of `suite` in `dir` (none when absent). */
+function earlier(dir: string, suite: string): { report: SuiteReport | null; notes: string[] } {
+  const json = join(dir, `${suite}.json`);
+  const md = join(dir, `${suite}.md`);
+  if (!existsSync(json)) return { report: null, notes: [] };
+  try {
+    const report = JSON.parse(readFileSync(json, 'utf8')) as SuiteReport;
+    const notes = existsSync(md)
+      ? readFileSync(md, 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('- '))
+          .map((l) => l.slice(2))
+      : [];
+    return { report, notes };
+  } catch {
+    return { report: null, notes: [] };
+  }
+}
+
 async function runSuite(name: string, cli: Cli): Promise<void> {
   const results: Result[] = [];
   const notes: string[] = [];
+  const dir = join(HERE, 'results', ...(cli.quick ? ['quick'] : []));
+  let keep: { row: (r: Result) => boolean; note: (n: string) => boolean } | null = null;
   const ctx: SuiteContext = {
     suite: name,
     args: cli.args,
@@ -45,6 +66,9 @@ async function runSuite(name: string, cli: Cli): Promise<void> {
     note: (line) => {
       notes.push(line);
       process.stderr.write(`[${name}] note: ${line}\n`);
+    },
+    keepEarlier: (row, note) => {
+      keep = { row, note };
     },
   };
   const load = loadPerCore();
@@ -58,16 +82,34 @@ async function runSuite(name: string, cli: Cli): Promise<void> {
   if (typeof mod.default !== 'function') throw new Error(`suites/${name}.ts has no default run()`);
   await mod.default(ctx);
   if (results.length === 0) throw new Error(`suite ${name} recorded no figure`);
+  const commit = commitId(REPO);
+  const command = ['pnpm bench', name, ...(cli.quick ? ['--quick'] : []), ...cli.args].join(' ');
+  const kept = keep as { row: (r: Result) => boolean; note: (n: string) => boolean } | null;
+  if (kept !== null) {
+    const prev = earlier(dir, name);
+    const rows = prev.report?.results.filter(kept.row) ?? [];
+    if (rows.length > 0) {
+      results.unshift(...rows);
+      notes.push(
+        ...prev.notes.filter(
+          (n) =>
+            kept.note(n) &&
+            !n.startsWith('load average was') &&
+            !/^\d+ rows \(the parts not run/.test(n),
+        ),
+        `${rows.length} rows (the parts not run by \`${command}\`) are kept from the ` +
+          `earlier run at commit ${prev.report!.commit}`,
+      );
+    }
+  }
 
   const report: SuiteReport = {
     suite: name,
-    commit: commitId(REPO),
+    commit,
     node: process.version,
     machine: machine(),
     results,
   };
-  const command = ['pnpm bench', name, ...(cli.quick ? ['--quick'] : []), ...cli.args].join(' ');
-  const dir = join(HERE, 'results', ...(cli.quick ? ['quick'] : []));
   const files = writeReport(dir, report, { command, date: started.toISOString(), notes });
   const secs = ((Date.now() - started.getTime()) / 1000).toFixed(1);
   process.stdout.write(`\n## ${name} (${secs} s)\n\n${markdownTable(report)}\n`);

@@ -49,3 +49,46 @@ export function runInChild<T>(req: ChildRequest, opts: ChildOptions = {}): Promi
     child.send(req);
   });
 }
+
+export interface ChildHandle<T> {
+  /** Sends a message to the running function (it listens with process.on('message')). */
+  send(message: string): void;
+  /** What the function returned. */
+  result: Promise<T>;
+  /** SIGKILL (a last resort: the result then rejects). */
+  kill(): void;
+}
+
+/** runInChild, keeping a handle to talk to the function while it runs (e.g. 'mark', 'stop'). */
+export function startInChild<T>(req: ChildRequest, opts: ChildOptions = {}): ChildHandle<T> {
+  const child = fork(MAIN, [], {
+    execArgv: [...process.execArgv, ...(opts.nodeFlags ?? [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  let reply: ChildReply | undefined;
+  const timer =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+  child.on('message', (m) => {
+    reply = m as ChildReply;
+  });
+  const result = new Promise<T>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer !== undefined) clearTimeout(timer);
+      if (reply?.ok === true) resolve(reply.value as T);
+      else if (reply?.ok === false) reject(new Error(`${req.fn} in child: ${reply.error}`));
+      else reject(new Error(`${req.fn} in child exited (code ${code}, signal ${signal})`));
+    });
+  });
+  child.send(req);
+  return {
+    send: (m) => {
+      if (child.connected) child.send(m);
+    },
+    result,
+    kill: () => child.kill('SIGKILL'),
+  };
+}

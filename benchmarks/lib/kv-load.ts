@@ -23,6 +23,13 @@ export interface LoadInput {
   /** Measured runs, back to back (a `warmupMs` pause of load precedes the first only). */
   runs: number;
   seed: number;
+  /** Key prefix (default "bench/") and zero-padded digits of its number (default 6). */
+  prefix?: string;
+  width?: number;
+  /** fill: the keys [from, to) (default [0, keys)), stopping at `deadline` (epoch ms). */
+  from?: number;
+  to?: number;
+  deadline?: number;
 }
 
 export interface RunResult {
@@ -34,13 +41,16 @@ export interface RunResult {
 }
 
 export interface FillResult {
+  /** Keys written: [from, from + ops) are all there (a deadline stops the taking of keys). */
   ops: number;
   errors: number;
   seconds: number;
 }
 
-function keyOf(i: number): string {
-  return `bench/${String(i).padStart(6, '0')}`;
+function keyFormat(input: LoadInput): (i: number) => string {
+  const prefix = input.prefix ?? 'bench/';
+  const width = input.width ?? 6;
+  return (i) => `${prefix}${String(i).padStart(width, '0')}`;
 }
 
 /** xorshift32: cheap, seeded, good enough to spread keys. */
@@ -103,19 +113,25 @@ function valueBody(n: number, salt: number): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Writes every key once (clients take keys in turn); for loading the key space. */
+/**
+ * Writes every key of [from, to) once (clients take keys in turn), for loading the key space;
+ * stops taking keys at `deadline`, so [from, from + ops) is what was written.
+ */
 export async function fill(input: LoadInput): Promise<FillResult> {
   const ts = targets(input.targets, input.clients);
+  const keyOf = keyFormat(input);
   const body = valueBody(input.valueBytes, 0);
-  let next = 0;
+  const from = input.from ?? 0;
+  const to = input.to ?? input.keys;
+  const deadline = input.deadline ?? Number.POSITIVE_INFINITY;
+  let next = from;
   let errors = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: input.clients }, async (_, c) => {
       const t = ts[c % ts.length]!;
-      while (true) {
+      while (next < to && Date.now() < deadline) {
         const i = next++;
-        if (i >= input.keys) return;
         let status = 0;
         for (let attempt = 0; attempt < 20; attempt++) {
           status = await send(t, 'PUT', `/v1/kv/${keyOf(i)}`, body);
@@ -128,12 +144,71 @@ export async function fill(input: LoadInput): Promise<FillResult> {
     }),
   );
   for (const t of ts) t.agent.destroy();
-  return { ops: input.keys, errors, seconds: (performance.now() - t0) / 1000 };
+  return { ops: next - from, errors, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Closed-loop puts (C clients, uniform keys over `keys`) until the parent sends 'stop' or
+ * `durationMs` passes; each 'mark' message from the parent starts a new segment. Resolves
+ * with one result per segment (latencies of the requests that started in it). For loads
+ * whose end is not known in advance (a member catching up).
+ */
+export async function stream(input: LoadInput): Promise<RunResult[]> {
+  const ts = targets(input.targets, input.clients);
+  const keyOf = keyFormat(input);
+  const bodies = Array.from({ length: 16 }, (_, i) => valueBody(input.valueBytes, i));
+  interface Segment {
+    start: number;
+    ops: number;
+    errors: number;
+    lat: number[];
+  }
+  const segments: Segment[] = [{ start: performance.now(), ops: 0, errors: 0, lat: [] }];
+  let stopped = false;
+  const onMessage = (m: unknown) => {
+    if (m === 'mark') segments.push({ start: performance.now(), ops: 0, errors: 0, lat: [] });
+    else if (m === 'stop') stopped = true;
+  };
+  process.on('message', onMessage);
+  const end = performance.now() + input.durationMs;
+  await Promise.all(
+    Array.from({ length: input.clients }, async (_, c) => {
+      const t = ts[c % ts.length]!;
+      const rand = rng(input.seed * 7919 + c + 1);
+      while (!stopped && performance.now() < end) {
+        const seg = segments[segments.length - 1]!;
+        const t0 = performance.now();
+        const status = await send(
+          t,
+          'PUT',
+          `/v1/kv/${keyOf(rand() % input.keys)}`,
+          bodies[rand() & 15]!,
+        );
+        if (status === 200) {
+          seg.ops++;
+          seg.lat.push(performance.now() - t0);
+        } else {
+          seg.errors++;
+          if (status === 0) await sleep(10);
+        }
+      }
+    }),
+  );
+  process.off('message', onMessage);
+  const stop = performance.now();
+  for (const t of ts) t.agent.destroy();
+  return segments.map((s, i) => ({
+    ops: s.ops,
+    errors: s.errors,
+    seconds: ((segments[i + 1]?.start ?? stop) - s.start) / 1000,
+    latencies: Float64Array.from(s.lat),
+  }));
 }
 
 /** `runs` measured runs of the closed-loop load; see the file comment. */
 export async function load(input: LoadInput): Promise<RunResult[]> {
   const ts = targets(input.targets, input.clients);
+  const keyOf = keyFormat(input);
   const bodies = Array.from({ length: 16 }, (_, i) => valueBody(input.valueBytes, i));
   const q = input.consistency === 'serializable' ? '?consistency=serializable' : '';
   const results: RunResult[] = [];

@@ -63,6 +63,13 @@ export interface SuiteContext {
   log(line: string): void;
   /** Prints a note and keeps it under the table in results/<suite>.md (e.g. a skipped peer). */
   note(line: string): void;
+  /**
+   * For a suite run in parts (e.g. kv's --only): keeps the rows of the previous
+   * results/<suite>.json that `keepRow` accepts, and the notes of the previous <suite>.md that
+   * `keepNote` accepts, beside this run's; the files then say which rows came from the
+   * earlier run.
+   */
+  keepEarlier(keepRow: (r: Result) => boolean, keepNote: (note: string) => boolean): void;
 }
 
 /** What a suite module default-exports. */

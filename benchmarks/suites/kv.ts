@@ -1,212 +1,632 @@
-// kv — the reference KV server end to end (shared/BENCHMARKS.md, "kv").
+// kv — the reference KV server end to end (shared/BENCHMARKS.md, "kv"; issue 11's rows).
 //
-// A 3-node raft-kv cluster of real processes on 127.0.0.1 with default durability (every
-// Ready synced; default snapshot interval), started from this checkout's CLI. The load
-// generator (lib/kv-load.ts) runs in its own child process: C closed-loop HTTP/1.1 keep-alive
-// clients, 256-byte values over 100,000 keys ("bench/000000".."bench/099999"), loaded once
-// before the first measurement so that gets hit and puts overwrite.
+// 3-member raft-kv clusters of real processes on 127.0.0.1 with default durability (every
+// Ready synced), started from this checkout's CLI; with --peers, etcd 3.4 (Debian's
+// etcd-server) beside it, same workload, its own Go clientv3 generator (peers/etcd-kv.ts).
+// Load generators run in their own processes. Four parts (--only picks some):
 //
-// - put at C = 1, 16, 64, 256, sent to the leader: puts/s and latency p50/p90/p99/p99.9.
-// - get at C = 64, linearizable (ReadIndex) and serializable (local), spread over all three
-//   nodes: gets/s and the same percentiles.
-// - generator check: put at C = 64 from two generator processes (32 clients each) on the same
-//   wall-clock windows, against one generator with 64 clients: if the generator were the
-//   bottleneck, two would go faster than one. Reported as the ratio two/one.
+// - puts: put at C = 1, 16, 64, 256 to the leader, 256-byte values over --keys keys (loaded
+//   first): puts/s, p50/p90/p99/p99.9, server CPU per 1,000 puts; linearizable and
+//   serializable gets at C = 64 spread over the members; the generator check (two generator
+//   processes of 32 clients against one of 64, same windows: ratio 2gen/1gen); fsync-family
+//   calls per put on the leader and each follower at C = 1 and 64 (strace). Systems
+//   alternate row by row; ratios ours/etcd are per window pair.
+// - tail: put p99, p99.9 and max at 64 clients, snapshots at the default interval against
+//   none (raft-kv --snapshot-interval 100000000; etcd --snapshot-count 100000000), two live
+//   clusters per system, windows alternated round by round.
+// - memory: 1 KiB values loaded into a fresh cluster up to 10k, 100k and 1M keys (one
+//   cluster, loaded in steps; the whole load bounded by --load-seconds): each member's RSS
+//   (5 readings) and peak RSS (VmHWM) after each step, its data dir size, the data size.
+// - join: on that cluster (or one loaded to --join-keys), a 4th member joins while 16
+//   clients put: time until its applied index reaches the leader's, peak RSS of the leader
+//   and the new member meanwhile (VmHWM reset at the join), put latency before and during.
 //
-// Each configuration: a warm-up of WARMUP_MS, then RUNS windows of RUN_MS, each a sample.
-// Everything (three servers and the generator) shares this machine's cores: the figures are
-// the whole system's on one box, not a server's on dedicated hardware.
+// Everything shares this machine's cores: the figures are the whole system's on one box.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KvClient } from '@tsraft/kv-server';
-import { ProcessCluster } from '@tsraft/kv-server/process-cluster';
-import { runInChild } from '../lib/child.js';
-import type { LoadInput, RunResult } from '../lib/kv-load.js';
+import { haveStrace } from '../lib/fsync-count.js';
+import {
+  cpuDuringWindows,
+  fsyncsPerPut,
+  joinUnderLoad,
+  logicalBytes,
+  memKeySpace,
+  memberMemory,
+  settle,
+} from '../lib/kv-parts.js';
+import {
+  OURS,
+  type Part,
+  type WindowStats,
+  pairedRatios,
+  parseParts,
+  partOf,
+  recordRuns,
+  withImpl,
+} from '../lib/kv-rows.js';
+import { type KeySpace, type KvSystem, type LoadSpec, TsraftSystem } from '../lib/kv-systems.js';
+import { median } from '../lib/stats.js';
 import type { SuiteContext } from '../lib/suite.js';
+import {
+  EtcdSystem,
+  buildGenerator,
+  ensureToolchain,
+  etcdVersion,
+  generatorDir,
+  removeDir,
+} from '../peers/etcd-kv.js';
 
-const LOAD_MODULE = new URL('../lib/kv-load.ts', import.meta.url).href;
 const VALUE_BYTES = 256;
+const NO_SNAPSHOTS = '100000000';
 
 interface Settings {
+  parts: Part[];
+  peers: boolean;
   keys: number;
   runs: number;
   runMs: number;
   warmupMs: number;
   putClients: number[];
+  fsyncSeconds: number;
+  fsyncClients: number[];
+  tailRounds: number;
+  tailMs: number;
+  tailKeys: number;
+  memKeys: number[];
+  loadSeconds: number;
+  joinKeys: number;
+  joinClients: number;
+  joinTimeoutS: number;
 }
+
+const OPTIONS = [
+  'only',
+  'peers',
+  'keys',
+  'runs',
+  'run-ms',
+  'warmup-ms',
+  'clients',
+  'fsync-seconds',
+  'fsync-clients',
+  'tail-rounds',
+  'tail-ms',
+  'tail-keys',
+  'mem-keys',
+  'load-seconds',
+  'join-keys',
+  'join-clients',
+  'join-timeout',
+];
 
 function settings(ctx: SuiteContext): Settings {
-  const arg = (name: string): number | undefined => {
-    const i = ctx.args.indexOf(`--${name}`);
-    return i >= 0 ? Number(ctx.args[i + 1]) : undefined;
+  const args = ctx.args;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--') || !OPTIONS.includes(a.slice(2)))
+      throw new Error(
+        `kv: unknown option ${a} (options: ${OPTIONS.map((o) => `--${o}`).join(' ')})`,
+      );
+    if (a !== '--peers') i++;
+  }
+  const str = (name: string): string | undefined => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
   };
-  const quick = ctx.quick;
-  const clientsArg = ctx.args.indexOf('--clients');
+  const num = (name: string, d: number): number => {
+    const s = str(name);
+    const v = s === undefined ? d : Number(s);
+    if (!(v > 0)) throw new Error(`kv: --${name} wants a positive number, not ${s}`);
+    return v;
+  };
+  const list = (name: string, d: number[]): number[] => {
+    const s = str(name);
+    if (s === undefined) return d;
+    const v = s.split(',').map(Number);
+    if (v.some((x) => !(x > 0))) throw new Error(`kv: --${name} wants numbers, not ${s}`);
+    return v;
+  };
+  const parts = parseParts(str('only'));
+  if (typeof parts === 'string') throw new Error(parts);
+  const q = ctx.quick;
+  const memKeys = list('mem-keys', q ? [2_000, 10_000] : [10_000, 100_000, 1_000_000]);
   return {
-    keys: arg('keys') ?? (quick ? 5_000 : 100_000),
-    runs: arg('runs') ?? (quick ? 2 : 5),
-    runMs: arg('run-ms') ?? (quick ? 1000 : 3000),
-    warmupMs: arg('warmup-ms') ?? (quick ? 500 : 2000),
-    putClients:
-      clientsArg >= 0 ? ctx.args[clientsArg + 1]!.split(',').map(Number) : [1, 16, 64, 256],
+    parts,
+    peers: args.includes('--peers'),
+    keys: num('keys', q ? 5_000 : 100_000),
+    runs: num('runs', q ? 2 : 5),
+    runMs: num('run-ms', q ? 1000 : 3000),
+    warmupMs: num('warmup-ms', q ? 500 : 2000),
+    putClients: list('clients', [1, 16, 64, 256]),
+    fsyncSeconds: num('fsync-seconds', q ? 2 : 5),
+    fsyncClients: list('fsync-clients', [1, 64]),
+    tailRounds: num('tail-rounds', q ? 2 : 5),
+    tailMs: num('tail-ms', q ? 2000 : 8000),
+    tailKeys: num('tail-keys', q ? 5_000 : 100_000),
+    memKeys,
+    loadSeconds: num('load-seconds', q ? 120 : 900),
+    joinKeys: num(
+      'join-keys',
+      parts.includes('memory') ? memKeys[memKeys.length - 1]! : q ? 10_000 : 1_000_000,
+    ),
+    joinClients: num('join-clients', 16),
+    joinTimeoutS: num('join-timeout', q ? 120 : 600),
   };
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
+/** The put key space of the puts and tail parts: "bench/000042", 256-byte values. */
+function putKeys(keys: number): KeySpace {
+  return { prefix: 'bench/', width: 6, keys, valueBytes: VALUE_BYTES };
 }
 
-const QUANTILES = [
-  ['p50', 0.5],
-  ['p90', 0.9],
-  ['p99', 0.99],
-  ['p99.9', 0.999],
-] as const;
+interface Env {
+  ctx: SuiteContext;
+  s: Settings;
+  /** Makes a system: ours, or the peer when --peers and its toolchain is there. */
+  make: (impl: string, dir: string, args: string[]) => KvSystem;
+  impls: string[];
+}
 
-async function generate(
-  input: Omit<LoadInput, 'startAt' | 'seed'>,
-  generators: number,
-): Promise<RunResult[]> {
-  const startAt = Date.now() + 2500; // time for the children to start (tsx) before the window
-  const per = Math.floor(input.clients / generators);
-  const results = await Promise.all(
-    Array.from({ length: generators }, (_, g) =>
-      runInChild<RunResult[]>(
-        {
-          module: LOAD_MODULE,
-          fn: 'load',
-          input: { ...input, clients: per, startAt, seed: g + 1 } satisfies LoadInput,
-        },
-        { timeoutMs: 10 * 60_000 },
-      ),
-    ),
-  );
-  // Merge generators window by window.
-  return results[0]!.map((_, r) => {
-    const parts = results.map((x) => x[r]!);
-    const lat = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      lat.set(p.latencies, off);
-      off += p.latencies.length;
+/** Runs `fn` on freshly started systems, stopping them (and removing their data) after. */
+async function withSystems<T>(
+  env: Env,
+  configs: { impl: string; args: string[] }[],
+  fn: (systems: KvSystem[]) => Promise<T>,
+): Promise<T> {
+  const systems: KvSystem[] = [];
+  const dirs: string[] = [];
+  try {
+    for (const c of configs) {
+      const dir = mkdtempSync(join(tmpdir(), `tsraft-bench-kv-${c.impl}-`));
+      dirs.push(dir);
+      const sys = env.make(c.impl, dir, c.args);
+      systems.push(sys);
+      await sys.start();
     }
-    return {
-      ops: parts.reduce((n, p) => n + p.ops, 0),
-      errors: parts.reduce((n, p) => n + p.errors, 0),
-      seconds: parts[0]!.seconds,
-      latencies: lat,
-    };
+    return await fn(systems);
+  } finally {
+    await Promise.all(systems.map((x) => x.stop().catch(() => undefined)));
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+async function prefill(env: Env, sys: KvSystem, ks: KeySpace): Promise<void> {
+  const leader = await sys.leader();
+  const r = await sys.fill([leader.target], {
+    ...ks,
+    from: 0,
+    to: ks.keys,
+    deadline: Date.now() + 10 * 60_000,
+  });
+  env.ctx.log(`${sys.impl}: loaded ${r.ops} keys in ${r.seconds.toFixed(1)} s`);
+}
+
+// ---------------------------------------------------------------------------------------- puts
+
+async function puts(env: Env): Promise<void> {
+  const { ctx, s } = env;
+  const ks = putKeys(s.keys);
+  const spec = (over: Partial<LoadSpec>): LoadSpec => ({
+    ...ks,
+    op: 'put',
+    clients: 1,
+    warmupMs: s.warmupMs,
+    durationMs: s.runMs,
+    runs: s.runs,
+    ...over,
+  });
+  await withSystems(
+    env,
+    env.impls.map((impl) => ({ impl, args: [] })),
+    async (systems) => {
+      for (const sys of systems) await prefill(env, sys, ks);
+      const stats = new Map<string, WindowStats>();
+      const ratioRows = (name: string, params: Record<string, string | number>, key: string) => {
+        const ours = stats.get(`${OURS} ${key}`);
+        for (const impl of env.impls.slice(1)) {
+          const peer = stats.get(`${impl} ${key}`);
+          if (ours === undefined || peer === undefined) continue;
+          const rate = pairedRatios(ours.rate, peer.rate);
+          if (rate.length > 0)
+            ctx.record({
+              name: `${name} ratio`,
+              params: { ...params, vs: impl },
+              unit: 'ratio ours/peer',
+              samples: rate,
+            });
+          const p99 = pairedRatios(ours.q.p99!, peer.q.p99!);
+          if (p99.length > 0)
+            ctx.record({
+              name: `${name} p99 ratio`,
+              params: { ...params, vs: impl },
+              unit: 'ratio ours/peer (below 1: ours lower)',
+              samples: p99,
+            });
+        }
+      };
+
+      for (const c of s.putClients) {
+        for (const sys of systems) {
+          const leader = await sys.leader();
+          const pids = sys.members().map((m) => m.pid);
+          const t = Date.now();
+          const [runs, cpu] = await Promise.all([
+            sys.load([leader.target], spec({ clients: c }), 1),
+            cpuDuringWindows(pids, t, s.warmupMs, s.runs * s.runMs),
+          ]);
+          const st = recordRuns(ctx, 'put', withImpl({ clients: c }, sys.impl), 'puts/s', runs);
+          stats.set(`${sys.impl} put ${c}`, st);
+          const ops = runs.reduce((n, r) => n + r.ops, 0);
+          if (ops > 0 && Number.isFinite(cpu)) {
+            ctx.record({
+              name: 'put server cpu',
+              params: withImpl({ clients: c }, sys.impl),
+              unit: 'CPU s per 1,000 puts',
+              samples: [(cpu / ops) * 1000],
+            });
+          }
+        }
+        ratioRows('put', { clients: c }, `put ${c}`);
+      }
+
+      for (const consistency of ['linearizable', 'serializable'] as const) {
+        for (const sys of systems) {
+          const targets = sys.members().map((m) => m.target);
+          const runs = await sys.load(targets, spec({ op: 'get', consistency, clients: 64 }), 1);
+          const st = recordRuns(
+            ctx,
+            'get',
+            withImpl({ clients: 64, consistency }, sys.impl),
+            'gets/s',
+            runs,
+          );
+          stats.set(`${sys.impl} get ${consistency}`, st);
+        }
+        ratioRows('get', { clients: 64, consistency }, `get ${consistency}`);
+      }
+
+      // Generator check: one generator with 64 clients, then two with 32 each, on the leader.
+      for (const sys of systems) {
+        const leader = await sys.leader();
+        const one = await sys.load([leader.target], spec({ clients: 64 }), 1);
+        const two = await sys.load([leader.target], spec({ clients: 64 }), 2);
+        const p = (g: number) => withImpl({ clients: 64, generators: g }, sys.impl);
+        const r1 = recordRuns(ctx, 'put (generator check)', p(1), 'puts/s', one, {
+          quantiles: ['p50', 'p99'],
+        });
+        const r2 = recordRuns(ctx, 'put (generator check)', p(2), 'puts/s', two, {
+          quantiles: ['p50', 'p99'],
+        });
+        const ratio = pairedRatios(r2.rate, r1.rate);
+        ctx.record({
+          name: 'generator check',
+          params: withImpl({ clients: 64 }, sys.impl),
+          unit: 'ratio 2gen/1gen',
+          samples: ratio,
+        });
+        const m = median(ratio);
+        if (Math.abs(m - 1) > 0.05) {
+          ctx.note(
+            `puts: ${sys.impl}'s generator check is ${m.toFixed(3)} (two generators against one, ` +
+              'median of the window pairs): outside 5%, so its generator may be part of the limit',
+          );
+        }
+      }
+
+      if (!haveStrace()) {
+        ctx.note('puts: no strace (apt-get install strace): fsyncs per put not counted');
+        return;
+      }
+      for (const c of s.fsyncClients) {
+        for (const sys of systems) {
+          const f = await fsyncsPerPut(sys, ks, c, s.fsyncSeconds);
+          for (const { label, perPut, statePerPut, calls, files } of f.perPut) {
+            const params = withImpl({ clients: c, member: label }, sys.impl);
+            const unit = 'fsync calls/put';
+            ctx.record({ name: 'fsync per put', params, unit, samples: [perPut] });
+            ctx.record({
+              name: 'fsync per put (state machine files)',
+              params,
+              unit,
+              samples: [statePerPut],
+            });
+            ctx.log(
+              `${sys.impl} fsyncs at ${c} clients, ${label}: ${calls} calls / ${f.puts} puts (${files})`,
+            );
+          }
+        }
+      }
+    },
+  );
+}
+
+// ---------------------------------------------------------------------------------------- tail
+
+async function tail(env: Env): Promise<void> {
+  const { ctx, s } = env;
+  const ks = putKeys(s.tailKeys);
+  const noSnap = (impl: string) =>
+    impl === OURS ? ['--snapshot-interval', NO_SNAPSHOTS] : ['--snapshot-count', NO_SNAPSHOTS];
+  const configs = env.impls.flatMap((impl) => [
+    { impl, args: [] as string[], snapshots: 'default' },
+    { impl, args: noSnap(impl), snapshots: 'off' },
+  ]);
+  await withSystems(env, configs, async (systems) => {
+    for (const sys of systems) await prefill(env, sys, ks);
+    const windows = systems.map(() => [] as import('../lib/kv-load.js').RunResult[]);
+    for (let round = 0; round < s.tailRounds; round++) {
+      for (let i = 0; i < systems.length; i++) {
+        const sys = systems[i]!;
+        const leader = await sys.leader();
+        const [w] = await sys.load(
+          [leader.target],
+          { ...ks, op: 'put', clients: 64, warmupMs: s.warmupMs, durationMs: s.tailMs, runs: 1 },
+          1,
+        );
+        windows[i]!.push(w!);
+      }
+      ctx.log(`tail: round ${round + 1} of ${s.tailRounds} done`);
+    }
+    const stats = new Map<string, WindowStats>();
+    systems.forEach((sys, i) => {
+      const c = configs[i]!;
+      const st = recordRuns(
+        ctx,
+        'tail put',
+        withImpl({ snapshots: c.snapshots, clients: 64 }, sys.impl),
+        'puts/s',
+        windows[i]!,
+        { max: true, quantiles: ['p50', 'p99', 'p99.9'] },
+      );
+      stats.set(`${sys.impl} ${c.snapshots}`, st);
+    });
+    for (const impl of env.impls) {
+      const d = stats.get(`${impl} default`)!;
+      const o = stats.get(`${impl} off`)!;
+      for (const q of ['p99', 'p99.9']) {
+        ctx.record({
+          name: 'tail snapshot cost',
+          params: withImpl({ q }, impl),
+          unit: 'ratio default/off',
+          samples: pairedRatios(d.q[q]!, o.q[q]!),
+        });
+      }
+    }
+    for (const impl of env.impls.slice(1)) {
+      for (const snapshots of ['default', 'off']) {
+        const ours = stats.get(`${OURS} ${snapshots}`)!;
+        const peer = stats.get(`${impl} ${snapshots}`)!;
+        for (const q of ['p99', 'p99.9']) {
+          ctx.record({
+            name: 'tail latency ratio',
+            params: { snapshots, q, vs: impl },
+            unit: 'ratio ours/peer (below 1: ours lower)',
+            samples: pairedRatios(ours.q[q]!, peer.q[q]!),
+          });
+        }
+      }
+    }
   });
 }
 
-function record(
-  ctx: SuiteContext,
-  name: string,
-  params: Record<string, string | number>,
-  unit: string,
-  runs: RunResult[],
-): number[] {
-  const rates = runs.map((r) => r.ops / r.seconds);
-  ctx.record({ name, params, unit, samples: rates });
-  const sorted = runs.map((r) => r.latencies.slice().sort());
-  for (const [label, q] of QUANTILES) {
-    ctx.record({
-      name: `${name} latency`,
-      params: { ...params, q: label },
-      unit: 'ms',
-      samples: sorted.map((s) => percentile(s, q)),
-    });
-  }
-  const errors = runs.reduce((n, r) => n + r.errors, 0);
-  const med = [...rates].sort((a, b) => a - b)[rates.length >> 1]!;
-  const p99 = sorted.map((s) => percentile(s, 0.99)).sort((a, b) => a - b)[runs.length >> 1]!;
-  ctx.log(
-    `${name} ${JSON.stringify(params)}: ${med.toFixed(0)} ${unit}, p99 ${p99.toFixed(2)} ms` +
-      (errors > 0 ? `, ${errors} failed requests` : ''),
-  );
-  if (errors > 0) ctx.note(`${name} ${JSON.stringify(params)}: ${errors} requests failed`);
-  return rates;
+// ------------------------------------------------------------------------------ memory and join
+
+interface MemoryRow {
+  rss: number;
+  peak: number;
 }
 
-async function leaderUrl(cluster: ProcessCluster, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const n of cluster.nodes.values()) {
-      try {
-        const s = await new KvClient(n.clientUrl).status({ timeoutMs: 1000 });
-        if (s.leader !== 0) return cluster.node(s.leader).clientUrl;
-      } catch {}
-    }
-    await new Promise((r) => setTimeout(r, 200));
+async function memoryAndJoin(env: Env): Promise<void> {
+  const { ctx, s } = env;
+  const doMemory = s.parts.includes('memory');
+  const doJoin = s.parts.includes('join');
+  const sizes = doMemory ? s.memKeys : [s.joinKeys];
+  const ours = new Map<string, MemoryRow>();
+  const joins = new Map<
+    string,
+    { catchUp: number | null; p99: number; leaderPeak: number; newPeak: number }
+  >();
+  for (const impl of env.impls) {
+    await withSystems(env, [{ impl, args: [] }], async ([sys]) => {
+      ctx.note(`memory: loading ${sys!.fillNote}`);
+      const deadline = Date.now() + s.loadSeconds * 1000;
+      let loaded = 0;
+      for (const size of sizes) {
+        const ks = memKeySpace(size);
+        const leader = await sys!.leader();
+        const r = await sys!.fill([leader.target], { ...ks, from: loaded, to: size, deadline });
+        loaded += r.ops;
+        ctx.log(
+          `${impl}: ${loaded} keys of 1 KiB loaded (+${r.ops} in ${r.seconds.toFixed(1)} s, ` +
+            `${(r.ops / r.seconds).toFixed(0)} puts/s)`,
+        );
+        if (doMemory && r.ops > 0) {
+          ctx.record({
+            name: 'memory load rate',
+            params: withImpl({ keys: size }, impl),
+            unit: 'keys/s',
+            samples: [r.ops / r.seconds],
+          });
+        }
+        if (!(await settle(sys!)))
+          ctx.note(`memory: ${impl}'s members had not all applied the load after 60 s`);
+        if (doMemory) {
+          const mem = await memberMemory(sys!);
+          if (impl === OURS) {
+            ctx.record({
+              name: 'memory data',
+              params: { keys: loaded },
+              unit: 'MiB',
+              samples: [logicalBytes(ks, loaded) / 2 ** 20],
+            });
+          }
+          for (const m of mem) {
+            const p = withImpl({ keys: loaded, member: m.label }, impl);
+            if (m.rss.length > 0)
+              ctx.record({ name: 'memory rss', params: p, unit: 'MiB', samples: m.rss });
+            ctx.record({ name: 'memory peak rss', params: p, unit: 'MiB', samples: [m.peak] });
+            ctx.record({ name: 'memory disk', params: p, unit: 'MiB', samples: [m.disk] });
+            ctx.log(
+              `${impl} ${loaded} keys ${m.label}: RSS ${median(m.rss).toFixed(0)} MiB (anon ${m.anon.toFixed(0)}, ` +
+                `file ${m.file.toFixed(0)}), peak ${m.peak.toFixed(0)} MiB, disk ${m.disk.toFixed(0)} MiB`,
+            );
+            const key = `${loaded} ${m.label}`;
+            if (impl === OURS) ours.set(key, { rss: median(m.rss), peak: m.peak });
+            else {
+              const o = ours.get(key);
+              if (o !== undefined) {
+                const params = { keys: loaded, member: m.label, vs: impl };
+                const unit = 'ratio ours/peer (below 1: ours smaller)';
+                ctx.record({
+                  name: 'memory rss ratio',
+                  params,
+                  unit,
+                  samples: [o.rss / median(m.rss)],
+                });
+                ctx.record({ name: 'memory peak ratio', params, unit, samples: [o.peak / m.peak] });
+              }
+            }
+          }
+        }
+        if (loaded < size) {
+          ctx.note(
+            `memory: ${impl}: the load's time bound (--load-seconds ${s.loadSeconds}) stopped it at ` +
+              `${loaded} of ${size} keys`,
+          );
+          break;
+        }
+      }
+      if (!doJoin) return;
+      const ks = memKeySpace(loaded);
+      const j = await joinUnderLoad(sys!, ks, {
+        newId: 4,
+        clients: s.joinClients,
+        timeoutMs: s.joinTimeoutS * 1000,
+        log: ctx.log,
+      });
+      const p = (extra: Record<string, string | number>) =>
+        withImpl({ keys: loaded, ...extra }, impl);
+      if (j.catchUpSeconds === null) {
+        ctx.note(`join: ${impl}'s new member had not caught up after ${s.joinTimeoutS} s`);
+      } else {
+        ctx.record({
+          name: 'join catch-up',
+          params: p({}),
+          unit: 's',
+          samples: [j.catchUpSeconds],
+        });
+      }
+      ctx.record({
+        name: 'join peak rss',
+        params: p({ member: 'leader' }),
+        unit: 'MiB',
+        samples: [j.leaderPeak],
+      });
+      ctx.record({
+        name: 'join peak rss',
+        params: p({ member: 'new' }),
+        unit: 'MiB',
+        samples: [j.newPeak],
+      });
+      const [before, during] = j.segments;
+      let p99 = Number.NaN;
+      for (const [phase, seg] of [
+        ['before', before],
+        ['catch-up', during],
+      ] as const) {
+        if (seg === undefined || seg.ops === 0) continue;
+        const st = recordRuns(
+          ctx,
+          'join put',
+          p({ phase, clients: s.joinClients }),
+          'puts/s',
+          [seg],
+          {
+            max: true,
+            quantiles: ['p50', 'p99'],
+          },
+        );
+        if (phase === 'catch-up') {
+          p99 = st.q.p99![0]!;
+          const slow = seg.latencies.filter((x) => x > 1000).length;
+          ctx.record({ name: 'join puts over 1 s', params: p({}), unit: 'puts', samples: [slow] });
+        }
+      }
+      if (j.leaderChanged) ctx.note(`join: ${impl}'s leader changed during the catch-up`);
+      ctx.log(
+        `${impl}: member 4 caught up in ${j.catchUpSeconds?.toFixed(1) ?? '(timeout)'} s; peak RSS leader ` +
+          `${j.leaderPeak.toFixed(0)} MiB, new ${j.newPeak.toFixed(0)} MiB; put p99 meanwhile ${p99.toFixed(1)} ms`,
+      );
+      joins.set(impl, {
+        catchUp: j.catchUpSeconds,
+        p99,
+        leaderPeak: j.leaderPeak,
+        newPeak: j.newPeak,
+      });
+    });
   }
-  throw new Error('the cluster elected no leader');
+  const o = joins.get(OURS);
+  for (const impl of env.impls.slice(1)) {
+    const peer = joins.get(impl);
+    if (o === undefined || peer === undefined) continue;
+    const unit = 'ratio ours/peer (below 1: ours lower)';
+    const row = (what: string, a: number | null, b: number | null) => {
+      if (a !== null && b !== null && Number.isFinite(a / b))
+        ctx.record({ name: 'join ratio', params: { what, vs: impl }, unit, samples: [a / b] });
+    };
+    row('catch-up time', o.catchUp, peer.catchUp);
+    row('put p99', o.p99, peer.p99);
+    row('leader peak rss', o.leaderPeak, peer.leaderPeak);
+    row('new member peak rss', o.newPeak, peer.newPeak);
+  }
 }
+
+// ---------------------------------------------------------------------------------------- run
 
 export default async function run(ctx: SuiteContext): Promise<void> {
   const s = settings(ctx);
-  const baseDir = mkdtempSync(join(tmpdir(), 'tsraft-bench-kv-'));
-  const cluster = new ProcessCluster({
-    baseDir,
-    logLevel: 'warn',
-    onLine: (id, line) => ctx.log(`node ${id}: ${line}`),
-  });
-  try {
-    await cluster.start(3);
-    let leader = await leaderUrl(cluster);
-    const all = [...cluster.nodes.values()].map((n) => n.clientUrl);
-    ctx.log(`cluster up (leader ${leader}); loading ${s.keys} keys of ${VALUE_BYTES} B`);
-    const common = {
-      keys: s.keys,
-      valueBytes: VALUE_BYTES,
-      warmupMs: s.warmupMs,
-      durationMs: s.runMs,
-      runs: s.runs,
-    };
-    const filled = await runInChild<{ seconds: number; errors: number }>({
-      module: LOAD_MODULE,
-      fn: 'fill',
-      input: {
-        ...common,
-        targets: [leader],
-        op: 'fill',
-        clients: 64,
-        startAt: 0,
-        seed: 1,
-      } satisfies LoadInput,
-    });
-    ctx.log(
-      `loaded in ${filled.seconds.toFixed(1)} s (${(s.keys / filled.seconds).toFixed(0)} puts/s)`,
+  // A run of some parts replaces only their rows in results/kv.json.
+  if (ctx.args.includes('--only')) {
+    ctx.keepEarlier(
+      (r) => !s.parts.includes(partOf(r.name) as Part),
+      (n) => !s.parts.some((p) => n.startsWith(`${p}:`)) && !n.startsWith('peers:'),
     );
-
-    for (const c of s.putClients) {
-      leader = await leaderUrl(cluster);
-      const runs = await generate({ ...common, targets: [leader], op: 'put', clients: c }, 1);
-      record(ctx, 'put', { clients: c }, 'puts/s', runs);
+  }
+  const impls = [OURS];
+  let genDir: string | null = null;
+  let generator = '';
+  try {
+    if (s.peers) {
+      const why = await ensureToolchain(ctx.log);
+      if (why === null) {
+        genDir = generatorDir();
+        try {
+          generator = await buildGenerator(genDir, ctx.log);
+          impls.push('etcd');
+          ctx.note(
+            `peers: ${etcdVersion()} (Debian's etcd-server), its defaults but --quota-backend-bytes 8 GiB; Go clientv3 generator`,
+          );
+        } catch (err) {
+          ctx.note(`peers: etcd skipped: ${(err as Error).message}`);
+        }
+      } else {
+        ctx.note(`peers: etcd skipped: ${why}`);
+      }
     }
-    for (const consistency of ['linearizable', 'serializable'] as const) {
-      const runs = await generate(
-        { ...common, targets: all, op: 'get', consistency, clients: 64 },
-        1,
-      );
-      record(ctx, 'get', { clients: 64, consistency }, 'gets/s', runs);
-    }
-    // Generator check: one generator with 64 clients, then two with 32 each, on the leader.
-    leader = await leaderUrl(cluster);
-    const one = await generate({ ...common, targets: [leader], op: 'put', clients: 64 }, 1);
-    const two = await generate({ ...common, targets: [leader], op: 'put', clients: 64 }, 2);
-    const r1 = record(ctx, 'put (generator check)', { clients: 64, generators: 1 }, 'puts/s', one);
-    const r2 = record(ctx, 'put (generator check)', { clients: 64, generators: 2 }, 'puts/s', two);
-    ctx.record({
-      name: 'generator check',
-      params: { clients: 64 },
-      unit: 'ratio 2gen/1gen',
-      samples: r2.map((x, i) => x / r1[i]!),
-    });
+    const env: Env = {
+      ctx,
+      s,
+      impls,
+      make: (impl, dir, args) =>
+        impl === OURS
+          ? new TsraftSystem({ baseDir: dir, args, log: ctx.log })
+          : new EtcdSystem({ baseDir: dir, args, generator, log: ctx.log }),
+    };
+    if (s.parts.includes('puts')) await puts(env);
+    if (s.parts.includes('tail')) await tail(env);
+    if (s.parts.includes('memory') || s.parts.includes('join')) await memoryAndJoin(env);
   } finally {
-    await cluster.stop();
-    rmSync(baseDir, { recursive: true, force: true });
+    if (genDir !== null) removeDir(genDir);
   }
 }

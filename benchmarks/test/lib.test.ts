@@ -8,6 +8,18 @@ import { median, summarize } from '../lib/stats.js';
 import type { Result, SuiteReport } from '../lib/suite.js';
 import { escapeXml, niceCeil, panels, renderCharts } from '../lib/svg.js';
 import { parse as parseEtcd } from '../peers/etcd-raft-go.js';
+import { callsMatching, parseStraceLines } from '../lib/fsync-count.js';
+import { logicalBytes, memKeySpace } from '../lib/kv-parts.js';
+import {
+  pairedRatios,
+  parseParts,
+  partOf,
+  percentile,
+  windowStats,
+  withImpl,
+} from '../lib/kv-rows.js';
+import { mergeWindows } from '../lib/kv-systems.js';
+import { parseStatTicks, parseStatus } from '../lib/proc.js';
 
 const result = (over: Partial<Result>): Result => ({
   name: 'W2',
@@ -175,5 +187,84 @@ describe('etcd-raft-go output', () => {
         allocPerEntry: 12606,
       },
     ]);
+  });
+});
+
+describe('kv suite helpers', () => {
+  it('reads memory from /proc/<pid>/status', () => {
+    const text = [
+      'Name:\tnode',
+      'VmHWM:\t  204800 kB',
+      'VmRSS:\t  102400 kB',
+      'RssAnon:\t   81920 kB',
+      'RssFile:\t   20480 kB',
+    ].join('\n');
+    expect(parseStatus(text)).toEqual({
+      rssBytes: 100 * 2 ** 20,
+      hwmBytes: 200 * 2 ** 20,
+      anonBytes: 80 * 2 ** 20,
+      fileBytes: 20 * 2 ** 20,
+    });
+    expect(parseStatus('Name: x').rssBytes).toBeNaN();
+  });
+
+  it('reads utime + stime from /proc/<pid>/stat, a name with spaces and parentheses too', () => {
+    const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
+    fields[14 - 3] = '250';
+    fields[15 - 3] = '50';
+    expect(parseStatTicks(`123 (we(ird) name) ${fields.join(' ')}`)).toBe(300);
+  });
+
+  it('counts strace -f -y lines per call and per file, resumed calls once', () => {
+    const out = [
+      '101 fdatasync(7</d/node-1/raft/000005.log>) = 0',
+      '[pid 102] fdatasync(9</d/node-1/kv/000003.log> <unfinished ...>',
+      '[pid 102] <... fdatasync resumed>) = 0',
+      '103 fsync(4</d/m1/member/snap/db>) = 0',
+      '103 fsync(4) = 0',
+      '101 +++ exited with 0 +++',
+    ].join('\n');
+    const c = parseStraceLines(out);
+    expect(c.total).toBe(4);
+    expect(c.bySyscall).toEqual({ fdatasync: 2, fsync: 2 });
+    expect(c.byFile['/d/node-1/raft/000005.log']).toBe(1);
+    expect(c.byFile['?']).toBe(1);
+    expect(callsMatching(c, ['/kv/', '/snap/db'])).toBe(2);
+  });
+
+  it('takes quantiles, the max and rates per window, and ratios window by window', () => {
+    const w = (lat: number[]) => ({
+      ops: lat.length,
+      errors: 0,
+      seconds: 2,
+      latencies: Float64Array.from(lat),
+    });
+    const st = windowStats([w([3, 1, 2, 4]), w([10])]);
+    expect(st.rate).toEqual([2, 0.5]);
+    expect(st.q.p50).toEqual([2, 10]);
+    expect(st.q.max).toEqual([4, 10]);
+    expect(percentile(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), 0.99)).toBe(10);
+    expect(pairedRatios([2, 4, 6], [1, 2])).toEqual([2, 2]);
+    expect(pairedRatios([1], [0])).toEqual([]);
+    const merged = mergeWindows([[w([1, 2])], [w([3])]]);
+    expect(merged[0]!.ops).toBe(3);
+    expect([...merged[0]!.latencies]).toEqual([1, 2, 3]);
+  });
+
+  it('names parts and implementations', () => {
+    expect(parseParts(undefined)).toEqual(['puts', 'tail', 'memory', 'join']);
+    expect(parseParts('memory,join')).toEqual(['memory', 'join']);
+    expect(parseParts('mem')).toMatch(/no part "mem"/);
+    expect(partOf('memory peak rss')).toBe('memory');
+    expect(partOf('join catch-up')).toBe('join');
+    expect(partOf('tail put latency')).toBe('tail');
+    expect(partOf('fsync per put')).toBe('puts');
+    expect(withImpl({ clients: 1 }, 'tsraft')).toEqual({ clients: 1 });
+    expect(withImpl({ clients: 1 }, 'etcd')).toEqual({ clients: 1, impl: 'etcd' });
+  });
+
+  it("sizes the memory rows' data: 1M keys of 1 KiB are about 1 GiB", () => {
+    const ks = memKeySpace(1_000_000);
+    expect(logicalBytes(ks, 1_000_000) / 2 ** 30).toBeCloseTo(0.964, 2);
   });
 });
