@@ -8,16 +8,26 @@ import { execFileSync } from 'node:child_process';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Whether this machine lets us make network namespaces. */
+/** Whether this machine lets us make what setUp makes: namespaces, a bridge, veth pairs. */
 export function netnsAvailable(): boolean {
   if (process.getuid?.() !== 0) return false;
   const probe = `tsrc${process.pid}-probe`;
+  let made = false;
   try {
     ip('netns', 'add', probe);
-    ip('netns', 'del', probe);
+    made = true;
+    ip('-n', probe, 'link', 'add', 'br0', 'type', 'bridge');
+    ip('-n', probe, 'link', 'add', 'a0', 'type', 'veth', 'peer', 'name', 'b0');
+    ip('-n', probe, 'link', 'set', 'b0', 'master', 'br0');
     return true;
   } catch {
     return false;
+  } finally {
+    if (made) {
+      try {
+        ip('netns', 'del', probe);
+      } catch {}
+    }
   }
 }
 
