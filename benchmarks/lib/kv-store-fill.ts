@@ -16,6 +16,8 @@ export interface FillReport {
   peakRssMiB: number;
   peakRssAnonMiB: number;
   peakRssFileMiB: number;
+  /** V8's heap as reserved (it grows well past what is live before a full GC pays off). */
+  peakHeapTotalMiB: number;
   heapUsedMiB: number;
 }
 
@@ -31,10 +33,12 @@ function procStatus(): Map<string, number> {
 export async function fillAndRead(input: FillInput): Promise<FillReport> {
   const sm = new KvStateMachine({ dir: input.dir });
   await sm.open();
-  const peak = { rss: 0, anon: 0, file: 0 };
+  const peak = { rss: 0, anon: 0, file: 0, heapTotal: 0 };
   const sampleMemory = () => {
     const s = procStatus();
-    peak.rss = Math.max(peak.rss, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peak.rss = Math.max(peak.rss, m.rss);
+    peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
     peak.anon = Math.max(peak.anon, s.get('RssAnon') ?? 0);
     peak.file = Math.max(peak.file, s.get('RssFile') ?? 0);
   };
@@ -65,6 +69,7 @@ export async function fillAndRead(input: FillInput): Promise<FillReport> {
     peakRssMiB: mib(peak.rss),
     peakRssAnonMiB: mib(peak.anon),
     peakRssFileMiB: mib(peak.file),
+    peakHeapTotalMiB: mib(peak.heapTotal),
     heapUsedMiB: mib(process.memoryUsage().heapUsed),
   };
 }

@@ -8,9 +8,10 @@
 // - get: microseconds per read (one at a time) of a present key, from the read cache (a hot
 //   set of 1,000 keys) and from LevelDB (uniformly random keys, read cache off: LevelDB's
 //   block cache and the OS page cache, which hold this store).
-// - memory: a child process fills a store with --rss-keys keys of 1 KiB (default 200,000,
-//   ~200 MiB) and reads them all back: its peak RSS, split into anonymous memory and
-//   LevelDB's mapped table files. One run per size (a fill takes tens of seconds).
+// - memory: a child process fills a store with --rss-keys keys of 1 KiB (default 50,000 and
+//   200,000: ~50 and ~200 MiB) and reads them all back: its peak RSS, split into anonymous
+//   memory and LevelDB's mapped table files, and V8's reserved heap; with the default heap
+//   limit and with --max-old-space-size=64. One run each (a fill takes seconds to minutes).
 //
 // Options: --keys N (default 100,000), --seconds S per run (default 1), --runs R (default 5),
 // --rss-keys N,M (default 50000,200000), --dir D (default os.tmpdir()).
@@ -172,36 +173,34 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     }
   }
 
+  // Each size with V8's default heap limit (the heap grows well past what is live before a
+  // full GC pays off) and with --max-old-space-size=64 (what the store itself needs).
   for (const keys of o.rssKeys) {
-    const dir = fs.mkdtempSync(path.join(o.dir, 'tsraft-bench-kv-store-rss-'));
-    try {
-      const r = await runInChild<FillReport>({
-        module: new URL('../lib/kv-store-fill.ts', import.meta.url).href,
-        fn: 'fillAndRead',
-        input: { dir, keys, valueBytes: 1024 },
-      });
-      const params = { keys, value: 1024 };
-      ctx.record({
-        name: 'memory',
-        params: { ...params, kind: 'rss' },
-        unit: 'MiB',
-        samples: [r.peakRssMiB],
-      });
-      ctx.record({
-        name: 'memory',
-        params: { ...params, kind: 'anonymous' },
-        unit: 'MiB',
-        samples: [r.peakRssAnonMiB],
-      });
-      ctx.record({
-        name: 'memory',
-        params: { ...params, kind: 'mapped files' },
-        unit: 'MiB',
-        samples: [r.peakRssFileMiB],
-      });
-      ctx.log(`${keys} keys of 1 KiB: ${JSON.stringify(r)}`);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+    for (const heap of ['default', '64']) {
+      const dir = fs.mkdtempSync(path.join(o.dir, 'tsraft-bench-kv-store-rss-'));
+      try {
+        const r = await runInChild<FillReport>(
+          {
+            module: new URL('../lib/kv-store-fill.ts', import.meta.url).href,
+            fn: 'fillAndRead',
+            input: { dir, keys, valueBytes: 1024 },
+          },
+          heap === 'default' ? {} : { nodeFlags: [`--max-old-space-size=${heap}`] },
+        );
+        const params = { keys, value: 1024, heap };
+        const figures: [string, number][] = [
+          ['rss', r.peakRssMiB],
+          ['anonymous', r.peakRssAnonMiB],
+          ['V8 heap reserved', r.peakHeapTotalMiB],
+          ['mapped files', r.peakRssFileMiB],
+        ];
+        for (const [kind, mib] of figures) {
+          ctx.record({ name: 'memory', params: { ...params, kind }, unit: 'MiB', samples: [mib] });
+        }
+        ctx.log(`${keys} keys of 1 KiB, heap ${heap}: ${JSON.stringify(r)}`);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }
   }
 }
