@@ -212,7 +212,7 @@ export class KvStateMachine {
           await restoreInto(db, from);
         } catch (err) {
           await db.close().catch(() => {});
-          await fsp.rm(path, { recursive: true, force: true });
+          await fsp.rm(path, { recursive: true, force: true }).catch(() => {}); // open removes it
           throw err;
         }
         await this.swap(old, new DbHandle(db, path));
@@ -224,11 +224,12 @@ export class KvStateMachine {
 
   /** Makes every applied batch durable. */
   async sync(): Promise<void> {
-    const handle = this.live();
+    this.live();
     await this.exclusive(async () => {
       if (!this.dirty) return;
-      // A synced write syncs LevelDB's log, and with it every write before it.
-      await handle.db.put(META_KEY, encodeMeta(this.meta()), { sync: true });
+      // A synced write syncs LevelDB's log, and with it every write before it. The database
+      // is looked up now: a restore queued before may have swapped it.
+      await this.live().db.put(META_KEY, encodeMeta(this.meta()), { sync: true });
       this.dirty = false;
     });
   }
