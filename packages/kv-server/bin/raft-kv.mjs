@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// The `raft-kv` command: runs the built CLI (dist/cli.js). From a source checkout without a
-// build, run `node --conditions=source --import tsx packages/kv-server/src/cli.ts` instead.
+// The `raft-kv` command. Installed from npm it runs the built CLI (dist/cli.js). In a tsraft
+// checkout (src/ beside bin/; src is not published) it runs the current TypeScript sources,
+// bundled once and cached until any of them changes (source-bundle.mjs): no build step, and
+// never stale code.
 import { existsSync } from 'node:fs';
 
-const cli = new URL('../dist/cli.js', import.meta.url);
-if (!existsSync(cli)) {
-  process.stderr.write(
-    'raft-kv: dist/cli.js is missing: build first (pnpm build), or run from source:\n' +
-      '  node --conditions=source --import tsx packages/kv-server/src/cli.ts --help\n',
-  );
-  process.exit(1);
+const source = new URL('../src/cli.ts', import.meta.url);
+if (existsSync(source)) {
+  process.setSourceMapsEnabled(true); // stack traces name the .ts files
+  const { sourceBundle } = await import('./source-bundle.mjs');
+  await import((await sourceBundle()).href);
+} else {
+  await import(new URL('../dist/cli.js', import.meta.url).href);
 }
-await import(cli.href);

@@ -1,30 +1,21 @@
-// Runs raft-kv nodes as child processes on 127.0.0.1: the local 3-node cluster of `pnpm start`,
-// the end-to-end tests and the kv benchmark all use it. Each node is the real CLI, started as
-// `node --conditions=source --import tsx src/cli.ts …` (or dist/cli.js once built), so what
-// runs here is exactly what a user runs.
+// Runs raft-kv nodes as child processes on 127.0.0.1: the local cluster of `pnpm start`, the
+// end-to-end tests and the benchmarks all use it. Each node is the real CLI, started through
+// the package's bin (bin/raft-kv.mjs): in a checkout it runs a cached bundle of the current
+// sources (rebuilt whenever one changes), installed it runs dist/cli.js; so what runs here is
+// exactly what a user runs.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SOURCE_CLI = join(HERE, 'cli.ts');
-const BUILT_CLI = join(HERE, 'cli.js');
-/** The monorepo root (where tsx is installed), when running from source. */
-export const REPO_ROOT = join(HERE, '..', '..', '..');
+/** bin/raft-kv.mjs, from src/ and from dist/ alike. */
+export const RAFT_KV_BIN = join(HERE, '..', 'bin', 'raft-kv.mjs');
 
-/** The command line that runs the raft-kv CLI from this checkout. */
+/** The command line that runs the raft-kv CLI of this package. */
 export function cliCommand(): { cmd: string; args: string[]; cwd: string } {
-  if (existsSync(SOURCE_CLI)) {
-    return {
-      cmd: process.execPath,
-      args: ['--conditions=source', '--import', 'tsx', SOURCE_CLI],
-      cwd: REPO_ROOT,
-    };
-  }
-  return { cmd: process.execPath, args: [BUILT_CLI], cwd: process.cwd() };
+  return { cmd: process.execPath, args: [RAFT_KV_BIN], cwd: process.cwd() };
 }
 
 /** Free TCP ports on 127.0.0.1 (bound and released; another process could take them, rarely). */
@@ -63,6 +54,11 @@ export interface ProcessClusterOptions {
   onLine?: (id: number, line: string) => void;
   /** Default 'warn'. */
   logLevel?: string;
+  /**
+   * Each node in its own process group: a terminal's Ctrl+C (SIGINT to the foreground group)
+   * then reaches only the parent, which stops each node once (`pnpm start`).
+   */
+  detached?: boolean;
 }
 
 export class ProcessNode {
@@ -114,7 +110,7 @@ export class ProcessNode {
         ...(o.args ?? []),
         ...args,
       ],
-      { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+      { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: o.detached ?? false },
     );
     this.proc = proc;
     for (const stream of [proc.stdout, proc.stderr]) {

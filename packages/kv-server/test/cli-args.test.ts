@@ -19,7 +19,7 @@ const peerTls = (node: string, ca = fx('ca.crt')): string[] => [
 ];
 
 function cfg(argv: string[]): ServerConfig {
-  const c = parseCli(argv, '/work');
+  const c = parseCli(argv, '/work', false);
   if (c === 'help') throw new Error('help');
   return c;
 }
@@ -39,6 +39,7 @@ describe('raft-kv arguments', () => {
       requestTimeoutMs: 5000,
       followerWrites: 'forward',
       logLevel: 'info',
+      logFormat: 'json',
     });
     expect(parseCli(['--help'])).toBe('help');
     expect(parseCli(['-h'])).toBe('help');
@@ -273,5 +274,42 @@ describe('raft-kv arguments', () => {
       writeFileSync(f, text!);
       expect(() => parseClusterSpec(f), name).toThrow(ConfigError);
     }
+  });
+});
+
+describe('raft-kv arguments from the data dir (raft-kv.json)', () => {
+  const saved = {
+    id: 2,
+    clientListen: '127.0.0.1:22379',
+    peerListen: '127.0.0.1:22380',
+    advertiseClient: 'http://127.0.0.1:22379',
+    advertisePeer: '127.0.0.1:22380',
+    clusterId: 'local',
+    cluster: [
+      { id: 1, peerUrl: '127.0.0.1:2380' },
+      { id: 2, peerUrl: '127.0.0.1:22380' },
+    ],
+  };
+  const dirWith = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-kv-args-'));
+    writeFileSync(join(dir, 'raft-kv.json'), JSON.stringify(saved));
+    return dir;
+  };
+
+  it('restarts from --data-dir alone: id, addresses and cluster come from the file', () => {
+    const dir = dirWith();
+    const c = cfg(['--data-dir', dir]);
+    expect(c).toMatchObject({ ...saved, dataDir: dir });
+  });
+
+  it('flags win over the file; a listen address given anew is advertised anew', () => {
+    const c = cfg(['--data-dir', dirWith(), '--listen-client', '127.0.0.1:5000']);
+    expect(c.clientListen).toBe('127.0.0.1:5000');
+    expect(c.advertiseClient).toBe('http://127.0.0.1:5000');
+    expect(c.peerListen).toBe('127.0.0.1:22380');
+  });
+
+  it('refuses another id than the one the data dir holds', () => {
+    expect(() => cfg(['--data-dir', dirWith(), '--id', '3'])).toThrow(/holds node 2, not --id 3/);
   });
 });

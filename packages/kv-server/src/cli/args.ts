@@ -5,6 +5,8 @@ import type { FollowerWrites } from '../http/context.js';
 import { isPeerAddr } from '../addr.js';
 import { type ClientTls, parseClientTls } from './client-tls.js';
 import { type ClusterMember, ConfigError, parseClusterSpec } from './cluster-spec.js';
+import type { LogFormat } from './logger.js';
+import { readNodeFile } from './node-file.js';
 import { type PeerTls, parsePeerTls } from './peer-tls.js';
 
 export const DEFAULT_CLIENT = '127.0.0.1:2379';
@@ -44,7 +46,10 @@ options:
   --follower-writes <mode>   forward (default): a follower proposes and raft forwards to the
                              leader; redirect: 307 to the leader's client URL
   --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
-                             (default info)
+                             (default info; raft's routine lines, elections, connections
+                             and start-up dial failures are at debug)
+  --log-format <format>      pretty (readable lines) or json (one JSON object per line);
+                             default: pretty on a terminal, json otherwise
 
 client TLS (HTTPS on the client port; without these flags it is plain HTTP):
   --cert-file <path>         this node's certificate (PEM), served on the client port; both
@@ -66,7 +71,11 @@ peer TLS (mutual TLS between members; all three files or none; independent of cl
                              ids to certificates; without {id} all members share one name
   -h, --help                 this text
 
-Stop with SIGTERM or Ctrl+C (graceful); restart with the same --id and --data-dir.`;
+The data dir remembers its node: at the first start raft-kv writes <data-dir>/raft-kv.json
+(id, addresses, cluster id, initial cluster), and a restart needs nothing but
+\`raft-kv --data-dir <dir>\`; flags given on a restart override what the file says.
+
+Stop with SIGTERM or Ctrl+C (graceful).`;
 
 export interface ServerConfig {
   id: number;
@@ -87,6 +96,8 @@ export interface ServerConfig {
   requestTimeoutMs: number;
   followerWrites: FollowerWrites;
   logLevel: string;
+  /** 'pretty' on a terminal unless --log-format says otherwise. */
+  logFormat: LogFormat;
   /** Mutual TLS between members (the --peer-* flags, files read); plain TCP when absent. */
   peerTls?: PeerTls;
   /** HTTPS on the client port (--cert-file etc., files read); plain HTTP when absent. */
@@ -114,7 +125,11 @@ function hostPort(url: string): string {
 }
 
 /** Parses argv; returns 'help' for -h/--help. Throws ConfigError on bad input. */
-export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerConfig | 'help' {
+export function parseCli(
+  argv: readonly string[],
+  cwd = process.cwd(),
+  isTty = process.stdout.isTTY === true,
+): ServerConfig | 'help' {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -126,21 +141,40 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
   if (parsed.positionals.length > 0) {
     throw new ConfigError(`unexpected argument "${parsed.positionals[0]}"`);
   }
-  const id = int('id', v.id, 1) ?? 1;
+  // A data dir remembers its node (cli/node-file.ts): flags not given come from it.
+  const flagId = int('id', v.id, 1);
+  const dataDir = resolve(cwd, v['data-dir'] ?? `raft-kv-data/${flagId ?? 1}`);
+  const saved = readNodeFile(dataDir);
+  if (saved !== undefined && flagId !== undefined && flagId !== saved.id) {
+    throw new ConfigError(`${dataDir} holds node ${saved.id}, not --id ${flagId}`);
+  }
+  const id = flagId ?? saved?.id ?? 1;
   const cluster =
     v['initial-cluster'] === undefined ? undefined : parseClusterSpec(v['initial-cluster']);
   const self = cluster?.find((m) => m.id === id);
   if (cluster !== undefined && self === undefined && v.join === undefined) {
     throw new ConfigError(`--initial-cluster does not list this node (--id ${id})`);
   }
-  const peerListen = addr('listen-peer', v['listen-peer'] ?? self?.peerUrl ?? DEFAULT_PEER);
+  const peerListen = addr(
+    'listen-peer',
+    v['listen-peer'] ?? self?.peerUrl ?? saved?.peerListen ?? DEFAULT_PEER,
+  );
   const clientListen = addr(
     'listen-client',
-    v['listen-client'] ?? (self?.clientUrl ? hostPort(self.clientUrl) : DEFAULT_CLIENT),
+    v['listen-client'] ??
+      (self?.clientUrl ? hostPort(self.clientUrl) : undefined) ??
+      saved?.clientListen ??
+      DEFAULT_CLIENT,
   );
   const clientTls = parseClientTls(v);
   const scheme = clientTls === undefined ? 'http' : 'https';
-  const advertiseClient = v['advertise-client'] ?? self?.clientUrl ?? `${scheme}://${clientListen}`;
+  // What was advertised for the same listen address, unless the scheme changed since.
+  const savedClient =
+    saved?.clientListen === clientListen && saved.advertiseClient.startsWith(`${scheme}://`)
+      ? saved.advertiseClient
+      : undefined;
+  const advertiseClient =
+    v['advertise-client'] ?? self?.clientUrl ?? savedClient ?? `${scheme}://${clientListen}`;
   if (!/^https?:\/\/[^/]+\/?$/.test(advertiseClient)) {
     throw new ConfigError(
       `--advertise-client must be http(s)://host:port, got "${advertiseClient}"`,
@@ -154,7 +188,8 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
         `"${advertiseClient}" (from --advertise-client or the cluster file's clientUrl)`,
     );
   }
-  const advertisePeer = addr('advertise-peer', v['advertise-peer'] ?? peerListen);
+  const savedPeer = saved?.peerListen === peerListen ? saved.advertisePeer : undefined;
+  const advertisePeer = addr('advertise-peer', v['advertise-peer'] ?? savedPeer ?? peerListen);
   if (v.join !== undefined && !/^https?:\/\/[^/]+\/?$/.test(v.join)) {
     throw new ConfigError(
       `--join must be a member's client URL (http(s)://host:port), got "${v.join}"`,
@@ -169,19 +204,24 @@ export function parseCli(argv: readonly string[], cwd = process.cwd()): ServerCo
   if (!LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${LEVELS.join(', ')}`);
   }
+  const logFormat = v['log-format'] ?? (isTty ? 'pretty' : 'json');
+  if (logFormat !== 'pretty' && logFormat !== 'json') {
+    throw new ConfigError(`--log-format must be pretty or json, got "${logFormat}"`);
+  }
   const cfg: ServerConfig = {
     id,
     clientListen,
     peerListen,
     advertiseClient: advertiseClient.replace(/\/$/, ''),
     advertisePeer,
-    dataDir: resolve(cwd, v['data-dir'] ?? `raft-kv-data/${id}`),
-    cluster: cluster ?? [{ id, peerUrl: advertisePeer }],
+    dataDir,
+    cluster: cluster ?? saved?.cluster ?? [{ id, peerUrl: advertisePeer }],
     learner: v.learner ?? false,
-    clusterId: v['cluster-id'] ?? 'tsraft',
+    clusterId: v['cluster-id'] ?? saved?.clusterId ?? 'tsraft',
     requestTimeoutMs: int('request-timeout', v['request-timeout'], 1) ?? 5000,
     followerWrites,
     logLevel,
+    logFormat,
   };
   if (v.join !== undefined) cfg.join = v.join.replace(/\/$/, '');
   const peerTls = parsePeerTls(v);
@@ -222,6 +262,7 @@ function parse(argv: readonly string[]) {
       'request-timeout': { type: 'string' },
       'follower-writes': { type: 'string' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'cert-file': { type: 'string' },
       'key-file': { type: 'string' },
       'trusted-ca-file': { type: 'string' },
