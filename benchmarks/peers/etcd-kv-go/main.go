@@ -47,39 +47,44 @@ type fillResult struct {
 }
 
 var (
-	mode        = flag.String("mode", "load", "fill | load | stream")
-	endpoints   = flag.String("endpoints", "127.0.0.1:2379", "comma-separated; client i uses endpoint i % n")
-	op          = flag.String("op", "put", "put | get (load mode)")
+	mode         = flag.String("mode", "load", "fill | load | stream")
+	endpoints    = flag.String("endpoints", "127.0.0.1:2379", "comma-separated; client i uses endpoint i % n")
+	op           = flag.String("op", "put", "put | get (load mode)")
 	serializable = flag.Bool("serializable", false, "gets are serializable (default linearizable)")
-	clients     = flag.Int("clients", 1, "concurrent closed-loop clients")
-	conns       = flag.Int("conns", 0, "gRPC connections per endpoint (default min(clients, 16))")
-	keys        = flag.Int("keys", 100000, "key space")
-	prefix      = flag.String("prefix", "bench/", "key prefix")
-	width       = flag.Int("width", 6, "zero-padded digits of a key's number")
-	valueBytes  = flag.Int("value-bytes", 256, "value size")
-	from        = flag.Int("from", 0, "fill: first key")
-	to          = flag.Int("to", 0, "fill: key after the last")
-	batch       = flag.Int("batch", 64, "fill: puts per Txn")
-	maxMs       = flag.Int64("max-ms", 600000, "fill and stream: give up after this long")
-	startAt     = flag.Int64("start-at", 0, "load: epoch ms of the first window's warm-up")
-	warmupMs    = flag.Int64("warmup-ms", 2000, "load: unmeasured time before the first window")
-	durationMs  = flag.Int64("duration-ms", 3000, "load: one measured window")
-	runs        = flag.Int("runs", 5, "load: measured windows")
-	seed        = flag.Uint("seed", 1, "key choice")
+	clients      = flag.Int("clients", 1, "concurrent closed-loop clients")
+	conns        = flag.Int("conns", 0, "gRPC connections per endpoint (default min(clients, 16))")
+	keys         = flag.Int("keys", 100000, "key space")
+	prefix       = flag.String("prefix", "bench/", "key prefix")
+	width        = flag.Int("width", 6, "zero-padded digits of a key's number")
+	valueBytes   = flag.Int("value-bytes", 256, "value size")
+	from         = flag.Int("from", 0, "fill: first key")
+	to           = flag.Int("to", 0, "fill: key after the last")
+	batch        = flag.Int("batch", 64, "fill: puts per Txn")
+	maxMs        = flag.Int64("max-ms", 600000, "fill and stream: give up after this long")
+	startAt      = flag.Int64("start-at", 0, "load: epoch ms of the first window's warm-up")
+	warmupMs     = flag.Int64("warmup-ms", 2000, "load: unmeasured time before the first window")
+	durationMs   = flag.Int64("duration-ms", 3000, "load: one measured window")
+	runs         = flag.Int("runs", 5, "load: measured windows")
+	seed         = flag.Uint("seed", 1, "key choice")
 )
 
 func keyOf(i int) string {
 	return fmt.Sprintf("%s%0*d", *prefix, *width, i)
 }
 
+// value: n pseudo-random characters from [a-z0-9] seeded by salt, as kv-load.ts's valueBody.
 func value(n, salt int) string {
 	const chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+	rand := rng(uint32(0x5eed + salt*0x9e37))
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = chars[(i*7+salt)%len(chars)]
+		b[i] = chars[rand()%uint32(len(chars))]
 	}
 	return string(b)
 }
+
+// distinct values a generator cycles through
+const nValues = 64
 
 func rng(s uint32) func() uint32 {
 	x := s
@@ -132,7 +137,7 @@ func emit(v interface{}) {
 }
 
 func fill(cs []*clientv3.Client) {
-	val := value(*valueBytes, 0)
+	vals := values()
 	var next int64 = int64(*from)
 	var errs int64
 	var written int64
@@ -155,7 +160,7 @@ func fill(cs []*clientv3.Client) {
 				}
 				ops := make([]clientv3.Op, 0, hi-lo)
 				for i := lo; i < hi; i++ {
-					ops = append(ops, clientv3.OpPut(keyOf(i), val))
+					ops = append(ops, clientv3.OpPut(keyOf(i), vals[i%nValues]))
 				}
 				ok := false
 				for attempt := 0; attempt < 20 && !ok; attempt++ {
@@ -177,9 +182,8 @@ func fill(cs []*clientv3.Client) {
 		}(c)
 	}
 	wg.Wait()
-	// Batches are taken in order and each one finishes before its client stops, so every
-	// key below `written + from` is there when the clients stopped at the deadline... except
-	// that batches finish out of order; report the count, which is what the caller needs.
+	// Batches are taken in order and every batch taken completes (the deadline only stops
+	// the taking), so [from, from+written) are all there.
 	emit(fillResult{Written: int(written), Errors: int(errs), Seconds: time.Since(t0).Seconds()})
 }
 
@@ -195,13 +199,13 @@ func doOne(cli *clientv3.Client, rand func() uint32, vals []string) error {
 			_, err = cli.Get(ctx, key)
 		}
 	} else {
-		_, err = cli.Put(ctx, key, vals[rand()&15])
+		_, err = cli.Put(ctx, key, vals[rand()%nValues])
 	}
 	return err
 }
 
 func values() []string {
-	vals := make([]string, 16)
+	vals := make([]string, nValues)
 	for i := range vals {
 		vals[i] = value(*valueBytes, i)
 	}
