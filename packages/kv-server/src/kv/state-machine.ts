@@ -10,6 +10,7 @@
 // before anything else can begin the next one. See records.ts for the layout and
 // snapshot-stream.ts for the snapshot format.
 import * as fsp from 'node:fs/promises';
+import type { OnDiskStateMachine } from '@tsraft/raft-node';
 import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
 export type { ApplyResult } from './apply-result.js';
@@ -88,7 +89,7 @@ const STEP = 256;
  */
 const SYNC_PREFETCH_MAX = 8;
 
-export class KvStateMachine {
+export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private dir: StoreDir | null = null;
   private handle: DbHandle | null = null;
   private applied = 0;
