@@ -49,7 +49,14 @@ export class AppendWorker extends QueueWorker {
     ctx.stats.entriesSaved += b.entries.length;
     if (!ctx.running) return;
     ctx.snapshots.afterWrite();
-    if (b.snapshot !== null) await installSnapshot(ctx, b.snapshot);
+    if (b.snapshot !== null) {
+      ctx.installing = true;
+      try {
+        await installSnapshot(ctx, b.snapshot);
+      } finally {
+        ctx.installing = false;
+      }
+    }
     this.deliver(b.responses);
   }
 

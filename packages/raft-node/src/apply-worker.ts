@@ -34,6 +34,15 @@ export class ApplyWorker extends QueueWorker {
     });
   }
 
+  /** Takes a snapshot if one is due, between two applies and not during an install. */
+  checkSnapshot(): void {
+    const ctx = this.ctx;
+    void this.between(() => {
+      if (ctx.running && !ctx.installing)
+        ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
+    });
+  }
+
   protected async drainOnce(): Promise<void> {
     const ctx = this.ctx;
     const msgs = this.queue.splice(0);
@@ -43,7 +52,7 @@ export class ApplyWorker extends QueueWorker {
       this.deliver(m.responses);
     }
     ctx.publishApplied();
-    ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
+    this.checkSnapshot();
   }
 
   private async applyEntries(entries: readonly Entry[]): Promise<void> {

@@ -71,6 +71,10 @@ export class NodeContext<R = unknown> {
   schedule: () => void = () => {};
   /** Stops the node (RaftNode.stop). */
   stop: () => Promise<void> = () => Promise.resolve();
+  /** A snapshot from the leader is being installed: no snapshot is taken meanwhile. */
+  installing = false;
+  /** Asks the apply worker whether a snapshot is due (set by RaftNode). */
+  recheckSnapshot: () => void = () => {};
   /** Runs `fn` between two applies of the apply worker (set by RaftNode). */
   applyBetween: <T>(fn: () => T) => Promise<T> = (fn) => Promise.resolve().then(fn);
 
@@ -95,6 +99,7 @@ export class NodeContext<R = unknown> {
       running: () => this.lifecycle === 'running',
       fail: (err) => this.fail(err),
       syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
+      recheck: () => this.recheckSnapshot(),
     });
   }
 

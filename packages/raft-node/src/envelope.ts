@@ -4,7 +4,8 @@
 // Normal entry:   [0xA1][proposer id u64][session 8 bytes][seq u32][application data]
 // Read context:   [session 8 bytes][seq u32]   (unique across the cluster: the session is random)
 // Conf context:   JSON {"addr"?, "addrs"?, "proposer"?, "session"?, "seq"?}
-// Snapshot data:  ["TSRN"][version u8][meta JSON {"members", "removed"?}]  (app data: in files)
+// Snapshot data:  ["TSRN"][version u8][meta JSON {"members", "removed"?, "smIndex"?}]
+//                 (the state machine's data is in snapshot files or in the state machine)
 import { randomBytes } from 'node:crypto';
 import { ErrCodec } from '@tsraft/raft-core';
 
@@ -127,6 +128,12 @@ export interface SnapshotMeta {
   members: Record<string, string>;
   /** Ids removed from the cluster (and not added again). */
   removed?: number[];
+  /**
+   * An on-disk state machine's applied index when the snapshot was taken: the last normal
+   * entry it covers (raft's index may be higher by no-ops and conf changes). A state machine
+   * at or beyond it holds everything the snapshot does.
+   */
+  smIndex?: number;
 }
 
 export function encodeSnapshotData(meta: SnapshotMeta): Uint8Array {

@@ -35,6 +35,8 @@ export interface SnapshotterHost {
   fail(err: unknown): void;
   /** Makes what the state machine applied durable (an on-disk one's sync()). */
   syncStateMachine(): Promise<void>;
+  /** Calls afterApply again between two applies (a snapshot may have come due meanwhile). */
+  recheck(): void;
 }
 
 type Ready = Omit<TakenSnapshot, 'source'>;
@@ -63,7 +65,7 @@ export class Snapshotter {
   afterApply(applied: number, take: () => TakenSnapshot): void {
     const last = Math.max(this.index, this.taken);
     const due = applied - last >= this.host.interval || (this.soon && applied > last);
-    if (!due || this.writing !== null || this.pending !== null || this.recording !== null) return;
+    if (!due || this.busy) return;
     this.soon = false;
     const { source, ...snap } = take();
     this.taken = snap.index;
@@ -91,6 +93,11 @@ export class Snapshotter {
       });
   }
 
+  /** Whether one is being written or recorded (afterApply takes none meanwhile). */
+  private get busy(): boolean {
+    return this.writing !== null || this.pending !== null || this.recording !== null;
+  }
+
   /**
    * Records the pending snapshot once the durable commit index covers it (a restart would
    * refuse a snapshot ahead of it). Called after each storage write too.
@@ -105,6 +112,8 @@ export class Snapshotter {
       .catch((err: unknown) => h.fail(err))
       .finally(() => {
         this.recording = null;
+        // Applies that came while it was busy took no snapshot: one may be due now.
+        if (h.running()) h.recheck();
       });
   }
 

@@ -4,7 +4,7 @@
 import { type Message, type Snapshot, cloneConfState } from '@tsraft/raft-core';
 import type { SnapshotSink, SnapshotStreams } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
-import { decodeSnapshotData, encodeSnapshotData } from './envelope.js';
+import { type SnapshotMeta, decodeSnapshotData, encodeSnapshotData } from './envelope.js';
 import { updatePeers } from './peers.js';
 import { ErrSnapshotFile } from './snapshot-files.js';
 import type { TakenSnapshot } from './snapshotter.js';
@@ -13,8 +13,12 @@ import { isOnDisk } from './state-machine.js';
 /** The snapshot as of `applied` (called between two applies; synchronous and cheap). */
 export function takeSnapshot(ctx: NodeContext): TakenSnapshot {
   const removed = [...ctx.membership.removedIds];
-  const meta = { members: ctx.membership.toRecord(), ...(removed.length > 0 ? { removed } : {}) };
   const sm = ctx.sm;
+  const meta: SnapshotMeta = {
+    members: ctx.membership.toRecord(),
+    ...(removed.length > 0 ? { removed } : {}),
+    ...(isOnDisk(sm) ? { smIndex: sm.appliedIndex() } : {}),
+  };
   return {
     index: ctx.applied,
     confState: cloneConfState(ctx.membership.confState),
@@ -47,7 +51,7 @@ export async function restoreSnapshot(
   const sm = ctx.sm;
   const files = ctx.files;
   const onDisk = isOnDisk(sm);
-  if (!onDisk || replace || sm.appliedIndex() < index) {
+  if (!onDisk || replace || sm.appliedIndex() < (meta.smIndex ?? index)) {
     if (!(await files.list()).includes(index)) {
       const at = onDisk ? `the state machine is at ${sm.appliedIndex()}, behind it` : 'needed';
       throw new ErrSnapshotFile(files.path(index), `missing: ${at} (snapshot at ${index})`);

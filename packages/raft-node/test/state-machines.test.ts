@@ -161,6 +161,31 @@ describe('on-disk state machine', () => {
   });
 });
 
+describe('on-disk state machine, restarts', () => {
+  it('restarts from a snapshot whose last entries were not its own (a no-op, a conf change)', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const sm = () => new DiskRecorder(path.join(dir, 'sm'));
+    let node = single(dir, sm(), { snapshotInterval: 1, snapshotCatchUpEntries: 0 });
+    cleanup.push(() => node.stop());
+    await node.start();
+    await node.waitForLeader();
+    await node.propose(op(1));
+    // A conf change after the last command: raft's snapshot index passes the state machine's
+    // own applied index.
+    await node.addLearner(2, '127.0.0.1:1');
+    await until(() => node.status().snapshotIndex === 4, 5000, 'a snapshot past the last command');
+    await node.stop();
+    const again = sm();
+    node = single(dir, again, { snapshotInterval: 1 });
+    await node.start();
+    expect(again.restores).toBe(0);
+    await node.waitForLeader();
+    expect(await node.propose(op(2))).toBe(2);
+    expect(again.values).toEqual([1, 2]);
+  });
+});
+
 describe('seams', () => {
   it('runs on a storage of the embedder’s', async () => {
     const dir = await tempDir();
