@@ -57,7 +57,7 @@ export function searchKey(ops: readonly KeyOp[], limits: SearchLimits): SearchRe
     return h;
   };
   const cache = new Map<number, { bits: Uint32Array; state: RegisterState }[]>();
-  // What one explored pair costs in a Map, roughly (measured: ~80-100 bytes hashed).
+  // What one explored pair costs in a Map: an estimate, to give up before the heap does.
   const entryBytes = hashed ? 100 : words * 4 + 100;
   let cacheBytes = 0;
   const calls: { node: Node; state: RegisterState }[] = [];
