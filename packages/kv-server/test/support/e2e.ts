@@ -141,14 +141,24 @@ export class Ledger {
     }
   }
 
-  /** Writes keys `${prefix}${from}`..`${prefix}${to - 1}`, `parallel` at a time. */
-  async putMany(tc: TestCluster, prefix: string, from: number, to: number, parallel = 8) {
+  /**
+   * Writes keys `${prefix}${from}`..`${prefix}${to - 1}`, `parallel` at a time; each value is
+   * `value-${i}`, or `${pad}-${i}` to make them large.
+   */
+  async putMany(
+    tc: TestCluster,
+    prefix: string,
+    from: number,
+    to: number,
+    parallel = 8,
+    pad = 'value',
+  ) {
     let next = from;
     await Promise.all(
       Array.from({ length: parallel }, async () => {
         while (next < to) {
           const i = next++;
-          await this.put(tc, `${prefix}${i}`, `value-${i}`);
+          await this.put(tc, `${prefix}${i}`, `${pad}-${i}`);
         }
       }),
     );
