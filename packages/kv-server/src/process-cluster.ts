@@ -87,10 +87,14 @@ export class ProcessNode {
     return this.proc !== null && this.proc.exitCode === null && this.proc.signalCode === null;
   }
 
-  /** Spawns the node with `args` on top of its own addresses and data dir. */
-  spawn(args: string[]): void {
+  /**
+   * Spawns the node with `args` on top of its own addresses and data dir; `cliArgs` replaces
+   * the node arguments that run the CLI (default: the bin, cliCommand()).
+   */
+  spawn(args: string[], cliArgs?: string[]): void {
     if (this.running) throw new Error(`node ${this.id} is already running`);
-    const { cmd, args: base, cwd } = cliCommand();
+    const { cmd, args: bin, cwd } = cliCommand();
+    const base = cliArgs ?? bin;
     const o = this.cluster.options;
     const proc = spawn(
       cmd,

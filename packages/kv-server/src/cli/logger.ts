@@ -44,7 +44,7 @@ export async function createCliLogger(o: CliLoggerOptions): Promise<Logger> {
   const stream: DestinationStream = pretty({
     sync: true,
     singleLine: true,
-    colorize: true,
+    colorize: process.stdout.isTTY === true, // escapes only where a terminal reads them
     translateTime: 'HH:MM:ss.l',
     ignore: 'pid,hostname',
   });
