@@ -1,6 +1,13 @@
 // The child side of runInChild (child.ts): one request, one reply, then exit.
 import type { ChildReply, ChildRequest } from './child.js';
 
+let replied = false;
+// The parent is gone (it failed or was interrupted): stop, rather than run a load against
+// servers that were stopped with it.
+process.on('disconnect', () => {
+  if (!replied) process.exit(1);
+});
+
 process.once('message', async (msg) => {
   const req = msg as ChildRequest;
   let reply: ChildReply;
@@ -12,5 +19,6 @@ process.once('message', async (msg) => {
   } catch (err) {
     reply = { ok: false, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
   }
+  replied = true;
   process.send!(reply, () => process.disconnect());
 });

@@ -248,11 +248,22 @@ export class EtcdSystem implements KvSystem {
   async join(id: number): Promise<KvMember> {
     const leader = await this.leader();
     const ports = await this.ports();
-    await postJson(
-      `http://${leader.target}/v3/cluster/member/add`,
-      { peerURLs: [`http://127.0.0.1:${ports.peerPort}`] },
-      10_000,
-    );
+    // etcd refuses a member while it thinks a member is unhealthy (strict reconfig check),
+    // which a loaded member can look like for a moment: retry for up to 30 s.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await postJson(
+          `http://${leader.target}/v3/cluster/member/add`,
+          { peerURLs: [`http://127.0.0.1:${ports.peerPort}`] },
+          10_000,
+        );
+        break;
+      } catch (err) {
+        if (attempt >= 30 || !/unhealthy|HTTP 503/.test((err as Error).message)) throw err;
+        this.opts.log(`etcd: member add refused (${(err as Error).message}); retrying`);
+        await sleep(1000);
+      }
+    }
     const ids = [...this.procs.keys(), id].sort((a, b) => a - b);
     const spec = ids
       .map(

@@ -142,7 +142,7 @@ function settings(ctx: SuiteContext): Settings {
     fsyncSeconds: num('fsync-seconds', q ? 2 : 5),
     fsyncClients: list('fsync-clients', [1, 64]),
     tailRounds: num('tail-rounds', q ? 2 : 5),
-    tailMs: num('tail-ms', q ? 2000 : 8000),
+    tailMs: num('tail-ms', q ? 2000 : 6000),
     tailKeys: num('tail-keys', q ? 5_000 : 100_000),
     memKeys,
     loadSeconds: num('load-seconds', q ? 120 : 900),
@@ -306,10 +306,16 @@ async function puts(env: Env): Promise<void> {
           samples: ratio,
         });
         const m = median(ratio);
-        if (Math.abs(m - 1) > 0.05) {
+        if (m > 1.05) {
           ctx.note(
             `puts: ${sys.impl}'s generator check is ${m.toFixed(3)} (two generators against one, ` +
-              'median of the window pairs): outside 5%, so its generator may be part of the limit',
+              'median of the window pairs): two went faster, so one generator was part of the limit',
+          );
+        } else if (m < 0.95) {
+          ctx.note(
+            `puts: ${sys.impl}'s generator check is ${m.toFixed(3)}: two generator processes went ` +
+              'slower than one (the second takes CPU from the servers on this machine), so the ' +
+              'generator is not the limit, but the figures include its CPU cost',
           );
         }
       }
