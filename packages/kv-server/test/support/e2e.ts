@@ -37,11 +37,14 @@ export class TestCluster {
   constructor(
     args: string[],
     private readonly clientTls?: KvClientTls,
+    /** Flags for node itself, e.g. --max-old-space-size. */
+    extra: { nodeFlags?: string[] } = {},
   ) {
     this.dir = mkdtempSync(join(tmpdir(), 'tsraft-kv-e2e-'));
     this.cluster = new ProcessCluster({
       baseDir: this.dir,
       args,
+      ...extra,
       logLevel: 'warn',
       onLine: (id, line) => {
         this.logs.push(`[${id}] ${line}`);
