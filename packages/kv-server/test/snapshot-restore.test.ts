@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
-import * as zlib from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Command } from '../src/kv/command.js';
-import { crc32Table } from '../src/kv/crc32.js';
 import { KvSnapshotError } from '../src/kv/errors.js';
 import type { KvStateMachine } from '../src/kv/state-machine.js';
 import {
@@ -227,17 +225,5 @@ describe('a damaged stream is refused and changes nothing', () => {
     await target.restore(chunked(build(['a', 'b'], 5), 3));
     expect(target.appliedIndex()).toBe(9);
     expect(await contentOf(target)).toMatchObject({ revision: 5, size: 2 });
-  });
-});
-
-describe('crc32', () => {
-  it('the table fallback (Node < 20.15) computes what zlib.crc32 does, chained', () => {
-    const native = (zlib as { crc32?: (d: Uint8Array, seed?: number) => number }).crc32;
-    if (native === undefined) return;
-    fc.assert(
-      fc.property(fc.uint8Array(), fc.uint8Array(), (a, b) => {
-        expect(crc32Table(b, crc32Table(a))).toBe(native(b, native(a)));
-      }),
-    );
   });
 });
