@@ -1,5 +1,6 @@
 // CI smoke test of the README's main command on a clean clone: `pnpm start` brings up the
-// local 3-node cluster, a put on one node is read back from another, Ctrl+C (SIGINT) stops it.
+// local 3-node cluster, a put on one node is read back from another, Ctrl+C (SIGINT) stops it
+// and the command exits 0.
 // Run right after `pnpm install`, before anything else generates or builds: a fresh machine
 // gets exactly that. Plain Node (no tsx, no curl); every wait is bounded.
 import { spawn } from 'node:child_process';
@@ -46,7 +47,7 @@ async function main() {
     });
   } while (put.status !== 200 && Date.now() < deadline);
   if (put.status !== 200) throw new Error(`no put within 90 s: ${put.status} ${put.body}`);
-  const get = await request('http://127.0.0.1:22379/v1/kv/smoke');
+  const get = await request('http://127.0.0.1:12379/v1/kv/smoke');
   if (get.status !== 200 || JSON.parse(get.body).kv?.value !== 'ok') {
     throw new Error(`node 2 did not read the put back: ${get.status} ${get.body}`);
   }
@@ -72,6 +73,8 @@ const stop = await Promise.race([exited, sleep(30_000).then(() => null)]);
 if (stop === null) {
   signal('SIGKILL');
   failure ??= new Error('the cluster did not stop within 30 s of SIGINT');
+} else if (stop.code !== 0) {
+  failure ??= new Error(`Ctrl+C: exit ${JSON.stringify(stop)}, not 0`);
 }
 rmSync(dir, { recursive: true, force: true });
 if (failure !== null) {
