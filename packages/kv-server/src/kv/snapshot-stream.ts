@@ -13,7 +13,7 @@
 // the stream's own assembly and storage.
 import { isUtf8 } from 'node:buffer';
 import { ByteWriter } from './bytes.js';
-import { crc32 } from './crc32.js';
+import { crc32 } from 'node:zlib';
 import { KvSnapshotError } from './errors.js';
 import { type MemberRecord, kvRecordHead, readVarint } from './records.js';
 
