@@ -19,7 +19,7 @@ const SUITES_DIR = join(HERE, 'suites');
 /** Run order when no suite is named: cheap and self-contained first. */
 const ORDER = ['core', 'codec', 'storage', 'transport', 'kv', 'lincheck'];
 
-const USAGE = `usage: pnpm bench [suite...] [--quick] [suite options]
+const USAGE = `usage: npx -y pnpm@10 bench [suite...] [--quick] [suite options]
   suites: %s
   --quick   short smoke run (small N, few runs); results go to benchmarks/results/quick/
   core:     --peers  also run ../shared/peers (etcd/raft in Go, coaty) and report ratios`;

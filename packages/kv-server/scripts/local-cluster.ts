@@ -251,7 +251,7 @@ async function run(o: Options, baseDir: string): Promise<number> {
       `  curl ${a}/v1/members`,
       `  curl ${a}/metrics`,
       `A node that exits can be brought back: ${restartCommand(2, o.dir).replace(' 2', ' <id>')}`,
-      'Ctrl+C stops the cluster (its data stays; add --fresh to start over).',
+      'Ctrl+C stops the cluster (its data stays; `npx -y pnpm@10 start --fresh` starts over).',
       '',
     ].join('\n'),
   );
@@ -259,7 +259,7 @@ async function run(o: Options, baseDir: string): Promise<number> {
 }
 
 async function main(): Promise<number> {
-  // `pnpm start -- --fresh` passes the "--" through: drop it.
+  // `npx -y pnpm@10 start -- --fresh` passes the "--" through: drop it.
   const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   let o: Options;
   try {
