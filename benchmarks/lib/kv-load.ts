@@ -45,6 +45,9 @@ export interface FillResult {
   ops: number;
   errors: number;
   seconds: number;
+  /** The slowest request (ms) and how many took over 1 s. */
+  maxMs: number;
+  over1s: number;
 }
 
 function keyFormat(input: LoadInput): (i: number) => string {
@@ -136,6 +139,8 @@ export async function fill(input: LoadInput): Promise<FillResult> {
   const deadline = input.deadline ?? Number.POSITIVE_INFINITY;
   let next = from;
   let errors = 0;
+  let maxMs = 0;
+  let over1s = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: input.clients }, async (_, c) => {
@@ -144,7 +149,11 @@ export async function fill(input: LoadInput): Promise<FillResult> {
         const i = next++;
         let status = 0;
         for (let attempt = 0; attempt < 20; attempt++) {
+          const t1 = performance.now();
           status = await send(t, 'PUT', `/v1/kv/${keyOf(i)}`, bodies[i % VALUES]!);
+          const ms = performance.now() - t1;
+          if (ms > maxMs) maxMs = ms;
+          if (ms > 1000) over1s++;
           if (status === 200) break;
           errors++;
           await sleep(100);
@@ -154,7 +163,7 @@ export async function fill(input: LoadInput): Promise<FillResult> {
     }),
   );
   for (const t of ts) t.agent.destroy();
-  return { ops: next - from, errors, seconds: (performance.now() - t0) / 1000 };
+  return { ops: next - from, errors, seconds: (performance.now() - t0) / 1000, maxMs, over1s };
 }
 
 /**

@@ -114,6 +114,9 @@ export interface JoinOutcome {
   /** Segments of the put load: before the join, during the catch-up, after it. */
   segments: RunResult[];
   leaderChanged: boolean;
+  /** "anonymous + file-backed" MiB at the highest sampled RSS of each. */
+  leaderPeakSplit: string;
+  newPeakSplit: string;
 }
 
 /**
@@ -139,6 +142,12 @@ export async function joinUnderLoad(
   let leaderEnd = Number.NaN;
   let newEnd = Number.NaN;
   let leaderChanged = false;
+  let leaderSampled = 0;
+  let newSampled = 0;
+  let leaderPeakSplit = '';
+  let newPeakSplit = '';
+  const split = (m: { anonBytes: number; fileBytes: number }) =>
+    `${(m.anonBytes / MiB).toFixed(0)} anonymous + ${(m.fileBytes / MiB).toFixed(0)} file-backed`;
   try {
     await waitForLoad(sys);
     await sleep(2000); // a baseline segment before the join
@@ -153,8 +162,16 @@ export async function joinUnderLoad(
     while (performance.now() - t0 < opts.timeoutMs) {
       const ls = memStatus(leader.pid);
       const ns = memStatus(m.pid);
-      if (ls !== null) leaderPeak = Math.max(leaderPeak, ls.rssBytes / MiB);
-      if (ns !== null) newPeak = Math.max(newPeak, ns.rssBytes / MiB);
+      if (ls !== null && ls.rssBytes > leaderSampled) {
+        leaderSampled = ls.rssBytes;
+        leaderPeakSplit = split(ls);
+      }
+      if (ns !== null && ns.rssBytes > newSampled) {
+        newSampled = ns.rssBytes;
+        newPeakSplit = split(ns);
+      }
+      leaderPeak = Math.max(leaderPeak, leaderSampled / MiB);
+      newPeak = Math.max(newPeak, newSampled / MiB);
       if (ns === null) throw new Error(`${sys.impl}: the new member exited while catching up`);
       const l = await sys.progress(leader).catch(() => null);
       const n = await sys.progress(m).catch(() => null);
@@ -188,7 +205,17 @@ export async function joinUnderLoad(
   } finally {
     segments = await stream.stop();
   }
-  return { catchUpSeconds, leaderPeak, newPeak, leaderEnd, newEnd, segments, leaderChanged };
+  return {
+    catchUpSeconds,
+    leaderPeak,
+    newPeak,
+    leaderEnd,
+    newEnd,
+    segments,
+    leaderChanged,
+    leaderPeakSplit,
+    newPeakSplit,
+  };
 }
 
 /** Paths of state machine files: raft-kv's LevelDB store (<data>/kv/), etcd's bbolt backend. */

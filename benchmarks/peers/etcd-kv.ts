@@ -333,7 +333,13 @@ export class EtcdSystem implements KvSystem {
 
   async fill(targets: string[], spec: FillSpec): Promise<FillResult> {
     const maxMs = Math.max(0, spec.deadline - Date.now());
-    const r = await this.gen<{ written: number; errors: number; seconds: number }>(
+    const r = await this.gen<{
+      written: number;
+      errors: number;
+      seconds: number;
+      maxMs: number;
+      over1s: number;
+    }>(
       [
         '-mode',
         'fill',
@@ -353,7 +359,13 @@ export class EtcdSystem implements KvSystem {
       ],
       maxMs + 120_000,
     ).result;
-    return { ops: r.written, errors: r.errors, seconds: r.seconds };
+    return {
+      ops: r.written,
+      errors: r.errors,
+      seconds: r.seconds,
+      maxMs: r.maxMs,
+      over1s: r.over1s,
+    };
   }
 
   async load(targets: string[], spec: LoadSpec, generators: number): Promise<RunResult[]> {

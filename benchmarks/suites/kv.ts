@@ -448,11 +448,25 @@ async function memoryAndJoin(env: Env): Promise<void> {
             `${(r.ops / r.seconds).toFixed(0)} puts/s)`,
         );
         if (doMemory && r.ops > 0) {
+          const p = withImpl({ keys: size }, impl);
           ctx.record({
             name: 'memory load rate',
-            params: withImpl({ keys: size }, impl),
+            params: p,
             unit: 'keys/s',
             samples: [r.ops / r.seconds],
+          });
+          // The slowest request of the load (a Txn of 64 puts for etcd), and those over 1 s.
+          ctx.record({
+            name: 'memory load slowest request',
+            params: p,
+            unit: 'ms',
+            samples: [r.maxMs],
+          });
+          ctx.record({
+            name: 'memory load requests over 1 s',
+            params: p,
+            unit: 'requests',
+            samples: [r.over1s],
           });
         }
         if (!(await settle(sys!)))
@@ -477,6 +491,12 @@ async function memoryAndJoin(env: Env): Promise<void> {
               `${impl} ${loaded} keys ${m.label}: RSS ${median(m.rss).toFixed(0)} MiB (anon ${m.anon.toFixed(0)}, ` +
                 `file ${m.file.toFixed(0)}), peak ${m.peak.toFixed(0)} MiB, disk ${m.disk.toFixed(0)} MiB`,
             );
+            if (loaded === size && size === sizes[sizes.length - 1]) {
+              ctx.note(
+                `memory: ${impl} ${loaded} keys, ${m.label}: RSS ${median(m.rss).toFixed(0)} MiB = ` +
+                  `${m.anon.toFixed(0)} anonymous (heap, caches) + ${m.file.toFixed(0)} file-backed`,
+              );
+            }
             const key = `${loaded} ${m.label}`;
             if (impl === OURS) ours.set(key, { rss: median(m.rss), peak: m.peak });
             else {
@@ -560,6 +580,11 @@ async function memoryAndJoin(env: Env): Promise<void> {
         }
       }
       if (j.leaderChanged) ctx.note(`join: ${impl}'s leader changed during the catch-up`);
+      ctx.note(
+        `join: ${impl} at the highest sampled RSS: leader ${j.leaderPeakSplit} MiB, ` +
+          `new member ${j.newPeakSplit} MiB; at the end leader ${j.leaderEnd.toFixed(0)} MiB, ` +
+          `new member ${j.newEnd.toFixed(0)} MiB`,
+      );
       ctx.log(
         `${impl}: member 4 caught up in ${j.catchUpSeconds?.toFixed(1) ?? '(timeout)'} s; peak RSS leader ` +
           `${j.leaderPeak.toFixed(0)} MiB, new ${j.newPeak.toFixed(0)} MiB; put p99 meanwhile ${p99.toFixed(1)} ms`,

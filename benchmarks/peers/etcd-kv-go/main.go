@@ -44,6 +44,8 @@ type fillResult struct {
 	Written int     `json:"written"`
 	Errors  int     `json:"errors"`
 	Seconds float64 `json:"seconds"`
+	MaxMs   float64 `json:"maxMs"`
+	Over1s  int     `json:"over1s"`
 }
 
 var (
@@ -141,6 +143,9 @@ func fill(cs []*clientv3.Client) {
 	var next int64 = int64(*from)
 	var errs int64
 	var written int64
+	var slowMu sync.Mutex
+	var slowest float64
+	var over1s int
 	t0 := time.Now()
 	deadline := t0.Add(time.Duration(*maxMs) * time.Millisecond)
 	var wg sync.WaitGroup
@@ -165,8 +170,18 @@ func fill(cs []*clientv3.Client) {
 				ok := false
 				for attempt := 0; attempt < 20 && !ok; attempt++ {
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					t1 := time.Now()
 					_, err := cli.Txn(ctx).Then(ops...).Commit()
+					ms := float64(time.Since(t1).Nanoseconds()) / 1e6
 					cancel()
+					slowMu.Lock()
+					if ms > slowest {
+						slowest = ms
+					}
+					if ms > 1000 {
+						over1s++
+					}
+					slowMu.Unlock()
 					if err == nil {
 						ok = true
 					} else {
@@ -184,7 +199,7 @@ func fill(cs []*clientv3.Client) {
 	wg.Wait()
 	// Batches are taken in order and every batch taken completes (the deadline only stops
 	// the taking), so [from, from+written) are all there.
-	emit(fillResult{Written: int(written), Errors: int(errs), Seconds: time.Since(t0).Seconds()})
+	emit(fillResult{Written: int(written), Errors: int(errs), Seconds: time.Since(t0).Seconds(), MaxMs: slowest, Over1s: over1s})
 }
 
 func doOne(cli *clientv3.Client, rand func() uint32, vals []string) error {
