@@ -1,6 +1,9 @@
 // startup — how long a raft-kv process takes from spawn to serving.
 //
-// One raft-kv node (the command a test or `pnpm start` runs: cliCommand()) on 127.0.0.1:
+// Two ways to run the CLI, alternating in the same run so that both meet the same load:
+// cli=bundle is bin/raft-kv.mjs, what a test or `npx -y pnpm@10 start` runs (cliCommand(): a
+// cached esbuild bundle of the sources); cli=tsx is how raft-kv ran before, tsx compiling the
+// TypeScript sources at each start. For each, one raft-kv node on 127.0.0.1:
 // - `--help`: spawn to exit (the cost of loading the program, nothing else);
 // - first start: spawn with an empty data dir until GET /status answers 200 ("serving"), and
 //   until the node leads (a one-node cluster elects itself at once);
@@ -11,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { ProcessCluster, cliCommand } from '@tsraft/kv-server/process-cluster';
 import type { SuiteContext } from '../lib/suite.js';
@@ -31,10 +35,10 @@ async function status(url: string): Promise<{ leader: number } | undefined> {
 }
 
 /** Spawns node 1 of `cluster` and times it to serving and to leading. */
-async function timeStart(cluster: ProcessCluster): Promise<Times> {
+async function timeStart(cluster: ProcessCluster, cliArgs?: string[]): Promise<Times> {
   const node = cluster.node(1);
   const t0 = performance.now();
-  node.spawn([]);
+  node.spawn([], cliArgs);
   let serving = 0;
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
@@ -51,51 +55,70 @@ async function timeStart(cluster: ProcessCluster): Promise<Times> {
   throw new Error('raft-kv did not serve within 30 s');
 }
 
+const TSX_SOURCE = [
+  '--conditions=source',
+  '--import',
+  'tsx',
+  fileURLToPath(new URL('../../packages/kv-server/src/cli.ts', import.meta.url)),
+];
+
 export default async function run(ctx: SuiteContext): Promise<void> {
   const runs = ctx.quick ? 2 : 7;
   const { cmd, args, cwd } = cliCommand();
-  ctx.note(`command: ${[cmd.endsWith('node') ? 'node' : cmd, ...args].join(' ')}`);
+  ctx.note(`cli=bundle: node ${args.join(' ')}; cli=tsx: node ${TSX_SOURCE.join(' ')}`);
+  const clis = { bundle: args, tsx: TSX_SOURCE };
 
-  const help: number[] = [];
-  for (let i = 0; i <= runs; i++) {
-    const t0 = performance.now();
-    const r = spawnSync(cmd, [...args, '--help'], { cwd, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`raft-kv --help failed: ${r.stderr}`);
-    if (i > 0) help.push(performance.now() - t0); // the first run warms caches
+  for (const [cli, cliArgs] of Object.entries(clis)) {
+    const help: number[] = [];
+    for (let i = 0; i <= runs; i++) {
+      const t0 = performance.now();
+      const r = spawnSync(cmd, [...cliArgs, '--help'], { cwd, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`raft-kv --help failed: ${r.stderr}`);
+      if (i > 0) help.push(performance.now() - t0); // the first run warms caches
+    }
+    ctx.record({ name: 'help', params: { cli }, unit: 'ms', samples: help });
   }
-  ctx.record({ name: 'help', params: {}, unit: 'ms', samples: help });
 
-  const first: Times[] = [];
-  const again: Times[] = [];
+  const times: Record<string, { first: Times[]; restart: Times[] }> = {
+    bundle: { first: [], restart: [] },
+    tsx: { first: [], restart: [] },
+  };
   for (let i = 0; i <= runs; i++) {
-    const dir = mkdtempSync(join(tmpdir(), 'tsraft-bench-startup-'));
-    const cluster = new ProcessCluster({ baseDir: dir, logLevel: 'warn' });
-    try {
-      await cluster.define(1);
-      const a = await timeStart(cluster);
-      const b = await timeStart(cluster);
-      if (i > 0) {
-        first.push(a);
-        again.push(b);
+    for (const [cli, cliArgs] of Object.entries(clis)) {
+      const dir = mkdtempSync(join(tmpdir(), 'tsraft-bench-startup-'));
+      const cluster = new ProcessCluster({ baseDir: dir, logLevel: 'warn' });
+      try {
+        await cluster.define(1);
+        const a = await timeStart(cluster, cliArgs);
+        const b = await timeStart(cluster, cliArgs);
+        if (i > 0) {
+          times[cli]!.first.push(a);
+          times[cli]!.restart.push(b);
+        }
+        ctx.log(
+          `run ${i} ${cli}: first ${a.serving.toFixed(0)} ms, restart ${b.serving.toFixed(0)} ms`,
+        );
+      } finally {
+        await cluster.stop();
+        rmSync(dir, { recursive: true, force: true });
       }
-      ctx.log(
-        `run ${i}: first start ${a.serving.toFixed(0)} ms, restart ${b.serving.toFixed(0)} ms`,
-      );
-    } finally {
-      await cluster.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
   }
-  for (const [start, ts] of [
-    ['first', first],
-    ['restart', again],
-  ] as const) {
-    ctx.record({
-      name: 'serving',
-      params: { start },
-      unit: 'ms',
-      samples: ts.map((t) => t.serving),
-    });
-    ctx.record({ name: 'leader', params: { start }, unit: 'ms', samples: ts.map((t) => t.leader) });
+  for (const [cli, t] of Object.entries(times)) {
+    for (const start of ['first', 'restart'] as const) {
+      const ts = t[start];
+      ctx.record({
+        name: 'serving',
+        params: { cli, start },
+        unit: 'ms',
+        samples: ts.map((x) => x.serving),
+      });
+      ctx.record({
+        name: 'leader',
+        params: { cli, start },
+        unit: 'ms',
+        samples: ts.map((x) => x.leader),
+      });
+    }
   }
 }
