@@ -6,7 +6,8 @@
 //
 // Modes (-mode):
 //
-//	fill    writes keys [from, to) once, `batch` puts per Txn, until done or -max-ms.
+//	fill    writes keys [from, to) once, `batch` puts per Txn (a plain Put for 1), until done
+//	        or -max-ms.
 //	load    runs `runs` measured windows of -duration-ms after -warmup-ms, all starting at
 //	        -start-at (epoch ms), like kv-load.ts's load(); prints each window's latencies.
 //	stream  puts until stdin closes (or -max-ms); every line read from stdin ("mark") starts
@@ -171,7 +172,12 @@ func fill(cs []*clientv3.Client) {
 				for attempt := 0; attempt < 20 && !ok; attempt++ {
 					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 					t1 := time.Now()
-					_, err := cli.Txn(ctx).Then(ops...).Commit()
+					var err error
+					if len(ops) == 1 {
+						_, err = cli.Put(ctx, keyOf(lo), vals[lo%nValues])
+					} else {
+						_, err = cli.Txn(ctx).Then(ops...).Commit()
+					}
 					ms := float64(time.Since(t1).Nanoseconds()) / 1e6
 					cancel()
 					slowMu.Lock()
