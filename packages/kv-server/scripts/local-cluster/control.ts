@@ -1,8 +1,10 @@
 // The running local cluster takes requests on a Unix socket in its data folder, so that
 // `pnpm start --restart <id>` restarts a node that exited as a child of the running script:
 // the same Ctrl+C then stops it with the others. One JSON line each way.
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ControlRequest {
@@ -14,8 +16,15 @@ export interface ControlReply {
   message: string;
 }
 
+/** Unix socket paths are limited to about 104 bytes (macOS) or 108 (Linux). */
+const MAX_SOCKET_PATH = 100;
+
+/** The socket of the cluster in `dir`; in the temp folder, named after `dir`, if too long. */
 export function socketPath(dir: string): string {
-  return join(dir, 'control.sock');
+  const inDir = join(dir, 'control.sock');
+  if (Buffer.byteLength(inDir) <= MAX_SOCKET_PATH) return inDir;
+  const id = createHash('sha256').update(dir).digest('hex').slice(0, 16);
+  return join(tmpdir(), `tsraft-local-cluster-${id}.sock`);
 }
 
 /** Sends one request to the cluster running in `dir`; rejects when none answers. */
