@@ -309,6 +309,19 @@ describe('raft-kv arguments from the data dir (raft-kv.json)', () => {
     expect(c.peerListen).toBe('127.0.0.1:22380');
   });
 
+  it('a joiner asks again on a restart from its data dir (it may have no log yet)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-kv-args-'));
+    const joiner = { ...saved, cluster: [{ id: 2, peerUrl: '127.0.0.1:22380' }] };
+    writeFileSync(
+      join(dir, 'raft-kv.json'),
+      JSON.stringify({ ...joiner, join: 'http://127.0.0.1:2379', learner: true }),
+    );
+    expect(cfg(['--data-dir', dir])).toMatchObject({
+      join: 'http://127.0.0.1:2379',
+      learner: true,
+    });
+  });
+
   it('refuses another id than the one the data dir holds', () => {
     expect(() => cfg(['--data-dir', dirWith(), '--id', '3'])).toThrow(/holds node 2, not --id 3/);
   });

@@ -224,6 +224,10 @@ export function parseCli(
     logFormat,
   };
   if (v.join !== undefined) cfg.join = v.join.replace(/\/$/, '');
+  else if (saved?.join !== undefined && cluster === undefined) {
+    cfg.join = saved.join;
+    cfg.learner = saved.learner === true;
+  }
   const peerTls = parsePeerTls(v);
   if (peerTls !== undefined) cfg.peerTls = peerTls;
   if (clientTls !== undefined) cfg.clientTls = clientTls;

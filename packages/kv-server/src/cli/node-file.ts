@@ -18,6 +18,12 @@ export interface NodeFile {
   clusterId: string;
   /** The initial cluster, for a node that stopped before it bootstrapped its log. */
   cluster: ClusterMember[];
+  /**
+   * The member it joined through (--join), and as a learner: a joiner that stopped before it
+   * got its log asks again on a restart, instead of bootstrapping a cluster of its own.
+   */
+  join?: string;
+  learner?: boolean;
 }
 
 export function nodeFilePath(dataDir: string): string {
@@ -57,6 +63,7 @@ export function readNodeFile(dataDir: string): NodeFile | undefined {
     advertisePeer: str('advertisePeer'),
     clusterId: str('clusterId'),
     cluster: parseClusterJson({ members: json.cluster }, path),
+    ...(typeof json.join === 'string' ? { join: json.join, learner: json.learner === true } : {}),
   };
 }
 
@@ -73,6 +80,7 @@ export function writeNodeFile(dataDir: string, cfg: NodeFile): void {
     advertisePeer: cfg.advertisePeer,
     clusterId: cfg.clusterId,
     cluster: cfg.cluster,
+    ...(cfg.join !== undefined ? { join: cfg.join, learner: cfg.learner === true } : {}),
   };
   mkdirSync(dataDir, { recursive: true });
   const path = nodeFilePath(dataDir);
