@@ -428,6 +428,8 @@ async function memoryAndJoin(env: Env): Promise<void> {
   const doMemory = s.parts.includes('memory');
   const doJoin = s.parts.includes('join');
   const sizes = doMemory ? s.memKeys : [s.joinKeys];
+  // Notes about the load belong to the part that loaded (for --only's merge).
+  const tag = doMemory ? 'memory' : 'join';
   const ours = new Map<string, MemoryRow>();
   const joins = new Map<
     string,
@@ -435,7 +437,7 @@ async function memoryAndJoin(env: Env): Promise<void> {
   >();
   for (const impl of env.impls) {
     await withSystems(env, [{ impl, args: [] }], async ([sys]) => {
-      ctx.note(`memory: loading ${sys!.fillNote}`);
+      ctx.note(`${tag}: loading ${sys!.fillNote}`);
       const deadline = Date.now() + s.loadSeconds * 1000;
       let loaded = 0;
       for (const size of sizes) {
@@ -470,7 +472,7 @@ async function memoryAndJoin(env: Env): Promise<void> {
           });
         }
         if (!(await settle(sys!)))
-          ctx.note(`memory: ${impl}'s members had not all applied the load after 60 s`);
+          ctx.note(`${tag}: ${impl}'s members had not all applied the load after 60 s`);
         if (doMemory) {
           const mem = await memberMemory(sys!);
           if (impl === OURS) {
@@ -517,7 +519,7 @@ async function memoryAndJoin(env: Env): Promise<void> {
         }
         if (loaded < size) {
           ctx.note(
-            `memory: ${impl}: the load's time bound (--load-seconds ${s.loadSeconds}) stopped it at ` +
+            `${tag}: ${impl}: the load's time bound (--load-seconds ${s.loadSeconds}) stopped it at ` +
               `${loaded} of ${size} keys`,
           );
           break;
