@@ -1,5 +1,5 @@
-// The store holds more data than the process's heap: 200,000 keys of 1 KiB (~200 MiB) written
-// and read back by a child limited to a 64 MiB heap.
+// The store holds more data than the process's heap: 200,000 keys of 1 KiB (~200 MiB) written,
+// read back and deleted by one prefix delete, by a child limited to a 64 MiB heap.
 import { afterAll, expect, it } from 'vitest';
 import { startChild } from './support/child.js';
 import { removeDir, tempDir } from './support/temp-store.js';
@@ -7,13 +7,13 @@ import { removeDir, tempDir } from './support/temp-store.js';
 const dir = tempDir();
 afterAll(() => removeDir(dir));
 
-it('holds and serves 200k keys of 1 KiB with a 64 MiB heap', async () => {
+it('holds, serves and deletes 200k keys of 1 KiB with a 64 MiB heap', async () => {
   const child = startChild(['fill', dir, '200000', '1024'], ['--max-old-space-size=64']);
   const { code, stderr } = await child.exited;
   expect(stderr).toBe('');
   expect(code).toBe(0);
   const report = JSON.parse(child.lines.at(-1)!);
-  expect(report).toMatchObject({ read: 200_000, size: 200_000 });
+  expect(report).toMatchObject({ read: 200_000, size: 200_000, deleted: 200_000 });
   expect(report.heapUsed).toBeLessThan(64 << 20);
   // Anonymous memory: the heap, LevelDB's block cache and memtables, the read cache; not the
   // data. LevelDB's mapped table files add page cache on top (RssFile), which the kernel

@@ -303,6 +303,53 @@ describe('commands on the on-disk store', () => {
   });
 });
 
+describe('prefix deletes among other writes of the same batch', () => {
+  // Keys and prefixes over a two-letter alphabet, so prefixes overlap each other and the keys
+  // put before and after them in the same batch.
+  const small = fc.stringMatching(/^[ab]{1,3}$/);
+  const cmd: fc.Arbitrary<Command> = fc.oneof(
+    fc.record({ op: fc.constant('put' as const), key: small, value: fc.string({ maxLength: 3 }) }),
+    fc.record({ op: fc.constant('delete' as const), key: small }),
+    fc.record({
+      op: fc.constant('deletePrefix' as const),
+      prefix: fc.stringMatching(/^[ab]{0,2}$/),
+    }),
+    fc.record({ op: fc.constant('cas' as const), key: small, expectRevision: fc.nat({ max: 6 }) }),
+  );
+  const allKeys = ['a', 'b', 'aa', 'ab', 'ba', 'bb'].flatMap((k) => [k, `${k}a`, `${k}b`]);
+
+  it('give the results, state, cache and key count of one entry per batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(cmd, { minLength: 1, maxLength: 40 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 1, maxLength: 8 }),
+        async (cmds, cuts) => {
+          const one = await store();
+          const many = await store();
+          const single = [];
+          for (const c of cmds) single.push(await exec(one, c));
+          const batched = [];
+          for (let i = 0, j = 0; i < cmds.length; j++) {
+            const n = cuts[j % cuts.length]!;
+            batched.push(...(await applyBatch(many, cmds.slice(i, i + n))));
+            i += n;
+          }
+          expect(batched).toEqual(single);
+          const want = await contentOf(one);
+          expect(await contentOf(many)).toEqual(want);
+          expect(many.size).toBe(want.kvs.length);
+          // Point reads (served by the cache where it holds the key) agree with the scan.
+          for (const k of allKeys) {
+            expect((await many.get(k)).kv).toEqual(want.kvs.find((kv) => kv.key === k));
+          }
+          for (const sm of open.splice(0)) await disposeStore(sm);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+});
+
 describe('durability', () => {
   it('reopens with the applied index and the data', async () => {
     const sm = await store();

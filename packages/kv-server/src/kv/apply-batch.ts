@@ -1,7 +1,9 @@
 // The commands' semantics over one apply batch: reads see the state at the batch's start
 // (`base`, prefetched) overlaid with the batch's own earlier writes, so entry n sees what
 // entries 1..n-1 of the same batch did. Pure and synchronous: the state machine prefetches
-// every key a command touches, and hands deletePrefix the keys it found on disk.
+// every key a command touches, and counts for deletePrefix the keys on disk that the batch
+// has not decided yet (see `decides`). A prefix delete is kept as the prefix, not as its keys:
+// the commit deletes the keys on disk under it, so no memory per deleted key is needed here.
 //
 // Revisions follow etcd: the store's `revision` counts successful mutations (a put, a delete
 // that removed something, a CAS that succeeded; a failed CAS or a delete of a missing key
@@ -29,6 +31,8 @@ export type CommandResult =
 export class ApplyBatch {
   /** Keys written by this batch: their new record, or null when deleted. */
   readonly writes = new Map<string, KvRecord | null>();
+  /** Prefixes deleted by this batch, in order; `writes` holds only what came after. */
+  readonly deletedPrefixes: string[] = [];
   /** Members written by this batch: the new record, or null when removed. */
   readonly memberWrites = new Map<number, MemberRecord | null>();
 
@@ -40,21 +44,28 @@ export class ApplyBatch {
     private readonly base: (key: string) => KvRecord | undefined,
   ) {}
 
-  get changed(): boolean {
-    return this.writes.size > 0 || this.memberWrites.size > 0;
-  }
-
   lookup(key: string): KvRecord | undefined {
     const w = this.writes.get(key);
     if (w !== undefined) return w ?? undefined;
+    if (this.underDeletedPrefix(key)) return undefined;
     return this.base(key);
   }
 
+  /** Whether the batch decided the key's state already (its disk state no longer counts). */
+  decides(key: string): boolean {
+    return this.writes.has(key) || this.underDeletedPrefix(key);
+  }
+
+  underDeletedPrefix(key: string): boolean {
+    for (const p of this.deletedPrefixes) if (key.startsWith(p)) return true;
+    return false;
+  }
+
   /**
-   * Applies one command. For deletePrefix, `diskKeys` are the keys with its prefix at the
-   * start of the batch (the batch's own writes are accounted for here).
+   * Applies one command. For deletePrefix, `diskLive` counts the keys with its prefix on disk
+   * that the batch does not decide (the batch's own writes are counted here).
    */
-  apply(cmd: Command, diskKeys: readonly string[] = []): CommandResult {
+  apply(cmd: Command, diskLive = 0): CommandResult {
     switch (cmd.op) {
       case 'put': {
         const prev = this.lookup(cmd.key);
@@ -76,11 +87,14 @@ export class ApplyBatch {
         };
       }
       case 'deletePrefix': {
-        const doomed = this.liveWithPrefix(cmd.prefix, diskKeys);
-        if (doomed.size === 0) return { op: 'deletePrefix', revision: this.revision, deleted: 0 };
+        const deleted = diskLive + this.liveWritesWithPrefix(cmd.prefix);
+        if (deleted === 0) return { op: 'deletePrefix', revision: this.revision, deleted: 0 };
         this.revision++;
-        for (const k of doomed) this.remove(k);
-        return { op: 'deletePrefix', revision: this.revision, deleted: doomed.size };
+        this.keyCount -= deleted;
+        for (const k of [...this.writes.keys()])
+          if (k.startsWith(cmd.prefix)) this.writes.delete(k);
+        this.deletedPrefixes.push(cmd.prefix);
+        return { op: 'deletePrefix', revision: this.revision, deleted };
       }
       case 'cas': {
         const prev = this.lookup(cmd.key);
@@ -128,15 +142,10 @@ export class ApplyBatch {
     }
   }
 
-  private liveWithPrefix(prefix: string, diskKeys: readonly string[]): Set<string> {
-    const out = new Set<string>();
-    for (const k of diskKeys) {
-      if (this.writes.get(k) !== null) out.add(k); // not deleted earlier in this batch
-    }
-    for (const [k, w] of this.writes) {
-      if (w !== null && k.startsWith(prefix)) out.add(k);
-    }
-    return out;
+  private liveWritesWithPrefix(prefix: string): number {
+    let n = 0;
+    for (const [k, w] of this.writes) if (w !== null && k.startsWith(prefix)) n++;
+    return n;
   }
 
   private put(key: string, value: string, prev: KvRecord | undefined): KeyValue {

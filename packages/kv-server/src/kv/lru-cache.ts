@@ -65,6 +65,15 @@ export class LruCache<V> {
     this.used -= n.size;
   }
 
+  /** Removes every entry whose key satisfies `pred` (a scan of the whole cache). */
+  deleteWhere(pred: (key: string) => boolean): void {
+    for (let n = this.head; n !== null; ) {
+      const next = n.next;
+      if (pred(n.key)) this.delete(n.key);
+      n = next;
+    }
+  }
+
   clear(): void {
     this.map.clear();
     this.head = null;

@@ -170,9 +170,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       for (let i = 0; i < commands.length; i++) {
         const cmd = commands[i];
         if (cmd === undefined) continue;
-        const diskKeys =
-          cmd.op === 'deletePrefix' ? await this.keysWithPrefix(handle.db, cmd.prefix) : undefined;
-        results[i] = batch.apply(cmd, diskKeys);
+        const diskLive =
+          cmd.op === 'deletePrefix' ? await this.countUndecided(handle.db, cmd.prefix, batch) : 0;
+        results[i] = batch.apply(cmd, diskLive);
       }
       await this.exclusive(() => this.commit(handle, batch, last));
       return results;
@@ -368,17 +368,36 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return base;
   }
 
-  private async keysWithPrefix(db: Db, prefix: string): Promise<string[]> {
-    const out: string[] = [];
+  /** Keys on disk under `prefix` whose state the batch has not decided yet. */
+  private async countUndecided(db: Db, prefix: string, batch: ApplyBatch): Promise<number> {
+    const all = batch.writes.size === 0 && batch.deletedPrefixes.length === 0;
+    let n = 0;
     const it = db.keys(kvPrefixRange(prefix));
     try {
       for (;;) {
         const keys = await it.nextv(1024);
-        if (keys.length === 0) return out;
-        for (const k of keys) out.push(userKeyOf(k));
+        if (keys.length === 0) return n;
+        if (all) n += keys.length;
+        else for (const k of keys) if (!batch.decides(userKeyOf(k))) n++;
       }
     } finally {
       await it.close();
+    }
+  }
+
+  /** The keys on disk under the batch's deleted prefixes, as deletes (streamed). */
+  private async *prefixDeletes(db: Db, batch: ApplyBatch): AsyncGenerator<Buffer> {
+    for (const prefix of batch.deletedPrefixes) {
+      const it = db.keys(kvPrefixRange(prefix));
+      try {
+        for (;;) {
+          const keys = await it.nextv(1024);
+          if (keys.length === 0) break;
+          yield* keys;
+        }
+      } finally {
+        await it.close();
+      }
     }
   }
 
@@ -401,9 +420,26 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     }
     const meta = { appliedIndex, revision: batch.revision, keyCount: batch.keyCount };
     ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
+    // Prefix deletes go first (later operations of a LevelDB batch win), into a chained
+    // batch: its operations live in LevelDB's native batch, not in an array of ours.
+    let write: () => Promise<void> = () => handle.db.batch(ops);
+    if (batch.deletedPrefixes.length > 0) {
+      const chained = handle.db.batch();
+      try {
+        for await (const key of this.prefixDeletes(handle.db, batch)) chained.del(key);
+      } catch (err) {
+        await chained.close();
+        throw err; // nothing was written
+      }
+      for (const op of ops) {
+        if (op.type === 'put') chained.put(op.key, op.value);
+        else chained.del(op.key);
+      }
+      write = () => chained.write();
+    }
     this.writing = true;
     try {
-      await handle.db.batch(ops);
+      await write();
     } catch (err) {
       this.failed = new KvStoreStateError(
         'KV_STORE_FAILED',
@@ -418,6 +454,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.applied = appliedIndex;
     this.rev = batch.revision;
     this.keys = batch.keyCount;
+    if (batch.deletedPrefixes.length > 0)
+      this.cache.deleteWhere((k) => batch.underDeletedPrefix(k));
     for (const [k, rec] of batch.writes) {
       if (rec === null) this.cache.delete(k);
       else this.cache.set(k, rec);
