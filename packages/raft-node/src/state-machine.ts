@@ -98,17 +98,6 @@ export function snapshotOf(bytes: Uint8Array): SnapshotSource {
 /** Reads a whole stream into one buffer (for small states). */
 export async function readAll(from: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const c of from) {
-    parts.push(c);
-    n += c.length;
-  }
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  for await (const c of from) parts.push(c);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

@@ -66,7 +66,9 @@ export const inlineSnapshots: SnapshotStreams = {
     return {
       write: (c) => void parts.push(c),
       finish: () => {
-        m.snapshot!.data = parts.length === 1 ? parts[0]! : concat(parts);
+        // A plain Uint8Array view, as raft-core's types say (not a Buffer).
+        const all = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+        m.snapshot!.data = new Uint8Array(all.buffer, all.byteOffset, all.length);
         return m;
       },
       abort: () => {
@@ -389,18 +391,6 @@ export function encodeSnapAck(streamId: number, status: number): Buffer {
 export function decodeSnapAck(body: Buffer): { streamId: number; status: number } {
   if (body.length !== 5) throw new TransportError(TransportErrorCode.BadFrame, 'bad snapshot ack');
   return { streamId: body.readUInt32BE(0), status: body[4]! };
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 function asError(err: unknown): Error {
