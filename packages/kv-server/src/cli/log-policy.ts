@@ -16,12 +16,16 @@ export interface LogPolicyOptions {
   now?: () => number;
 }
 
-/** Routine transport lines, at any level below WARN. */
+/**
+ * Routine transport lines, at any level below WARN. ('listening' stays: one line per node
+ * that says where raft listens and whether with TLS.)
+ */
 const ROUTINE_TRANSPORT = new Set([
-  'raft-transport-tcp: listening',
   'raft-transport-tcp: connected',
   'raft-transport-tcp: simultaneous dial, yielding',
 ]);
+
+const INBOUND_CLOSED = 'raft-transport-tcp: inbound connection closed before handshake';
 
 /** Lines about a peer that fails to answer. */
 const PEER_DOWN = new Set([
@@ -72,8 +76,12 @@ export class LogPolicy {
     if (ROUTINE_TRANSPORT.has(msg) && level < LEVEL_WARN) return LEVEL_DEBUG;
     // Our own stop closing our connections.
     if (fields.code === 'TRANSPORT_STOPPED' && level < LEVEL_WARN) return LEVEL_DEBUG;
+    const early = this.now() - this.started < this.opts.startupGraceMs;
+    // Two members dialling each other at start: the one that yields hangs up, which the
+    // other sees as a connection closed before its handshake. Only a plain close, not a
+    // malformed or refused one.
+    if (early && msg === INBOUND_CLOSED && fields.code === 'TRANSPORT_SOCKET') return LEVEL_DEBUG;
     if (PEER_DOWN.has(msg) && level <= LEVEL_WARN) {
-      const early = this.now() - this.started < this.opts.startupGraceMs;
       if (early && !this.reached.has(fields.peer)) return LEVEL_DEBUG;
       if (msg === 'raft-transport-tcp: circuit breaker' && fields.to !== 'open') return LEVEL_DEBUG;
     }
