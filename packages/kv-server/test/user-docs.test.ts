@@ -17,7 +17,7 @@ const DOCS = [
 const SCRIPTS = Object.keys(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).scripts);
 /** pnpm commands (pnpm's own and the root scripts) not preceded by `npx -y `. */
 const BARE_PNPM =
-  /(?<![\w/@.-])(?<!npx -y )pnpm (start|bench|test|lint|typecheck|build|gen|docs|install|exec|chaos|run)\b/g;
+  /(?<![\w/@.-])(?<!npx -y )pnpm (start|bench|test|lint|typecheck|build|gen|api-docs|install|exec|chaos|run)\b/g;
 
 function problems(where: string, text: string): string[] {
   const out: string[] = [];
