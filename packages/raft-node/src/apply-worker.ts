@@ -37,10 +37,11 @@ export class ApplyWorker extends QueueWorker {
   /** Takes a snapshot if one is due, between two applies and not during an install. */
   checkSnapshot(): void {
     const ctx = this.ctx;
-    void this.between(() => {
-      if (ctx.running && !ctx.installing)
+    this.between(() => {
+      if (ctx.running && !ctx.installing) {
         ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
-    });
+      }
+    }).catch((err: unknown) => ctx.fail(err)); // the state machine's snapshot() threw
   }
 
   protected async drainOnce(): Promise<void> {

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type AppliedEntry,
+  ErrNodeFailed,
   MemoryNetwork,
   RaftNode,
   type RaftNodeOptions,
@@ -228,5 +229,29 @@ describe('seams', () => {
     await until(() => l1.leader() === l2.id, 10_000, 'the old leader to follow');
     await l1.read();
     expect(c.node(l1.id).counter.total).toBe(7);
+  });
+});
+
+describe('a failing snapshot', () => {
+  it('a snapshot() that throws fails the node (error event, ErrNodeFailed), no unhandled rejection', async () => {
+    const dir = await tempDir();
+    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    const sm: StateMachine<number> = {
+      apply: (es) => es.map(() => 0),
+      snapshot: () => {
+        throw new Error('view unavailable');
+      },
+      restore: async () => {},
+    };
+    const node = single(dir, sm, { snapshotInterval: 3 });
+    cleanup.push(() => node.stop());
+    const errors: Error[] = [];
+    node.on('error', (e) => errors.push(e));
+    await node.start();
+    await node.waitForLeader();
+    await Promise.allSettled([1, 2, 3, 4, 5].map((i) => node.propose(op(i))));
+    await until(() => node.state === 'stopped', 5000, 'the node to stop');
+    expect(errors.map((e) => e.message)).toEqual(['view unavailable']);
+    await expect(node.propose(op(9))).rejects.toBeInstanceOf(ErrNodeFailed);
   });
 });
