@@ -136,7 +136,9 @@ export interface EtcdOptions {
 export class EtcdSystem implements KvSystem {
   readonly impl = PEER;
   readonly fillNote =
-    `etcd: Txn of ${FILL_BATCH} puts per request, ${FILL_CLIENTS} concurrent clients`;
+    FILL_BATCH === 1
+      ? `etcd: one Put per key, ${FILL_CLIENTS} concurrent clients`
+      : `etcd: Txns of ${FILL_BATCH} puts, ${FILL_CLIENTS} concurrent clients`;
   private readonly procs = new Map<number, EtcdProc>();
   private readonly token = `bench-${process.pid}-${Date.now()}`;
 
