@@ -50,6 +50,12 @@ export class NodeContext<R = unknown> {
   readonly leaderCell = new Latest<LeaderState>({ leader: null, term: 0, role: 'follower' });
   readonly appliedCell = new Latest<number>(0);
   readonly snapshots: Snapshotter;
+  /**
+   * Peers a snapshot is being streamed to (from the transport's open() to its status report).
+   * The log is not compacted meanwhile: the entries right after the snapshot must still be
+   * there when the peer has it, or it needs another snapshot, and another (as etcd does).
+   */
+  readonly snapshotSends = new Set<NodeId>();
   /** Proposals waiting for a leader to be known before they are stepped. */
   readonly leaderWaiters = new Set<LeaderWaiter>();
 
@@ -100,6 +106,7 @@ export class NodeContext<R = unknown> {
       fail: (err) => this.fail(err),
       syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
       recheck: () => this.recheckSnapshot(),
+      sendingSnapshots: () => this.snapshotSends.size > 0,
     });
   }
 

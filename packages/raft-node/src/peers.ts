@@ -26,6 +26,7 @@ export function createTransport(
       ctx.schedule();
     },
     onSnapshotStatus: (id, s) => {
+      ctx.snapshotSends.delete(id);
       if (!ctx.running) return;
       ctx.raw.reportSnapshot(id, s === 'finish' ? SnapshotStatus.Finish : SnapshotStatus.Failure);
       ctx.schedule();

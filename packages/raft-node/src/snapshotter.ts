@@ -37,6 +37,8 @@ export interface SnapshotterHost {
   syncStateMachine(): Promise<void>;
   /** Calls afterApply again between two applies (a snapshot may have come due meanwhile). */
   recheck(): void;
+  /** A snapshot is being streamed to a peer: the log is not compacted meanwhile. */
+  sendingSnapshots(): boolean;
 }
 
 type Ready = Omit<TakenSnapshot, 'source'>;
@@ -147,6 +149,10 @@ export class Snapshotter {
     stats.snapshotsCreated++;
     logger.info({ index: p.index }, 'snapshot created');
     await files.removeBelow(p.index);
+    if (this.host.sendingSnapshots()) {
+      logger.debug({ index: p.index }, 'log compaction skipped: a snapshot is being sent');
+      return;
+    }
     const compactTo = p.index - this.host.catchUpEntries;
     if (compactTo > storage.firstIndex() - 1) {
       try {

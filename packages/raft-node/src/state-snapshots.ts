@@ -76,6 +76,7 @@ export async function restoreSnapshot(
 export function snapshotStreams(ctx: NodeContext): SnapshotStreams {
   return {
     open: (m: Message) => {
+      ctx.snapshotSends.add(m.to); // until the transport reports how it ended
       const sm = ctx.sm;
       // An on-disk state machine streams a view taken now (at or after the snapshot's index:
       // the follower then skips the entries its state already holds).

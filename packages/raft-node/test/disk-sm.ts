@@ -29,7 +29,11 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
   openedAt = 0;
   private readonly file: string;
 
-  constructor(readonly dir: string) {
+  /** With `slowMs`, its snapshot streams in 20 pieces, `slowMs` apart (a long transfer). */
+  constructor(
+    readonly dir: string,
+    private readonly slowMs = 0,
+  ) {
     this.file = path.join(dir, 'state.json');
   }
 
@@ -58,7 +62,18 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
   }
 
   snapshot(): SnapshotSource {
-    return snapshotOf(enc.encode(JSON.stringify({ applied: this.applied, values: this.values })));
+    const bytes = enc.encode(JSON.stringify({ applied: this.applied, values: this.values }));
+    const slowMs = this.slowMs;
+    if (slowMs === 0) return snapshotOf(bytes);
+    return {
+      async *[Symbol.asyncIterator]() {
+        const step = Math.ceil(bytes.length / 20);
+        for (let off = 0; off < bytes.length; off += step) {
+          await new Promise((r) => setTimeout(r, slowMs));
+          yield bytes.subarray(off, off + step);
+        }
+      },
+    };
   }
 
   async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
