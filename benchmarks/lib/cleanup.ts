@@ -1,7 +1,8 @@
 // Processes a suite starts in their own process group (servers, strace, generators) must not
 // outlive it, also when it fails or is interrupted: each is registered here while it runs, and
 // the whole group is SIGKILLed when this process exits or gets SIGINT/SIGTERM with any still
-// registered. The normal path stops them itself (try/finally) and unregisters them.
+// registered; then the registered last-resort steps run (other children's SIGKILL, removing
+// temporary directories). The normal path stops them itself (try/finally) and unregisters them.
 
 const groups = new Map<number, string>();
 const extra = new Set<() => void>();
@@ -16,7 +17,8 @@ function killAll(): void {
     }
   }
   groups.clear();
-  for (const f of extra) {
+  // Last registered first, as deferred steps: a system's SIGKILL before its directory's removal.
+  for (const f of [...extra].reverse()) {
     try {
       f();
     } catch {}
@@ -47,7 +49,7 @@ export function trackProcessGroup(pgid: number, what: string): () => void {
   };
 }
 
-/** Registers a synchronous last-resort stop (e.g. SIGKILL of children not in a group of their own). */
+/** Registers a synchronous last-resort step (SIGKILL of children not in a group of their own, removing a temporary directory). */
 export function onEmergencyExit(stop: () => void): () => void {
   install();
   extra.add(stop);

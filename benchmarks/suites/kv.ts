@@ -25,6 +25,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onEmergencyExit } from '../lib/cleanup.js';
 import { haveStrace } from '../lib/fsync-count.js';
 import {
   cpuDuringWindows,
@@ -176,10 +177,12 @@ async function withSystems<T>(
 ): Promise<T> {
   const systems: KvSystem[] = [];
   const dirs: string[] = [];
+  const untrack: (() => void)[] = [];
   try {
     for (const c of configs) {
       const dir = mkdtempSync(join(tmpdir(), `tsraft-bench-kv-${c.impl}-`));
       dirs.push(dir);
+      untrack.push(onEmergencyExit(() => rmSync(dir, { recursive: true, force: true })));
       const sys = env.make(c.impl, dir, c.args);
       systems.push(sys);
       await sys.start();
@@ -188,6 +191,7 @@ async function withSystems<T>(
   } finally {
     await Promise.all(systems.map((x) => x.stop().catch(() => undefined)));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    for (const u of untrack) u();
   }
 }
 
@@ -628,12 +632,15 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   }
   const impls = [OURS];
   let genDir: string | null = null;
+  let untrackGen = () => {};
   let generator = '';
   try {
     if (s.peers) {
       const why = await ensureToolchain(ctx.log);
       if (why === null) {
         genDir = generatorDir();
+        const dir = genDir;
+        untrackGen = onEmergencyExit(() => removeDir(dir));
         try {
           generator = await buildGenerator(genDir, ctx.log);
           impls.push('etcd');
@@ -661,5 +668,6 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     if (s.parts.includes('memory') || s.parts.includes('join')) await memoryAndJoin(env);
   } finally {
     if (genDir !== null) removeDir(genDir);
+    untrackGen();
   }
 }
