@@ -23,16 +23,9 @@ afterAll(async () => {
   await tc?.stop();
 }, 30_000);
 
-function onFailure<T>(p: Promise<T>): Promise<T> {
-  return p.catch((err) => {
-    process.stderr.write(`--- last log lines ---\n${tc.tail()}\n`);
-    throw err;
-  });
-}
-
 describe('a 3-node raft-kv cluster of processes', () => {
   it('serves puts and gets on every node; followers forward writes', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const leader = await tc.leader();
         const follower = [1, 2, 3].find((id) => id !== leader)!;
@@ -66,7 +59,7 @@ describe('a 3-node raft-kv cluster of processes', () => {
   let killedApplied = 0;
 
   it('elects a new leader after SIGKILL of the leader, and writes continue', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const old = await tc.leader();
         killedApplied = (await tc.status(old)).applied;
@@ -92,7 +85,7 @@ describe('a 3-node raft-kv cluster of processes', () => {
   });
 
   it('restarts the killed node from its data dir; it catches up by snapshot', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         // It comes back redirecting writes instead of forwarding them (checked below).
         tc.cluster.node(killed).spawn(['--follower-writes', 'redirect']);
@@ -126,7 +119,7 @@ describe('a 3-node raft-kv cluster of processes', () => {
   });
 
   it('lets a fourth node join and removes another', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const leader = await tc.leader();
         const via = [1, 2, 3].find((id) => id !== leader)!;
@@ -168,7 +161,7 @@ describe('a 3-node raft-kv cluster of processes', () => {
   });
 
   it('loses nothing acknowledged across a full graceful restart', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const members = tc.cluster.running().map((n) => n.id);
         expect(members).toHaveLength(3);

@@ -28,13 +28,6 @@ afterAll(async () => {
   await tc?.stop();
 }, 30_000);
 
-function onFailure<T>(p: Promise<T>): Promise<T> {
-  return p.catch((err) => {
-    process.stderr.write(`--- last log lines ---\n${tc.tail()}\n`);
-    throw err;
-  });
-}
-
 /** Bytes of the incoming snapshot's temp file(s) in node `id`'s data dir (0: none). */
 function receiving(id: number): number {
   const dir = join(tc.cluster.node(id).spec.dataDir, 'sm-snap');
@@ -78,7 +71,7 @@ async function caughtUpWithLeader(id: number): Promise<void> {
 
 describe('streamed snapshots between processes', () => {
   it('a joining member killed while receiving restarts and completes the transfer', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const leader = await tc.leader();
         const via = [1, 2, 3].find((id) => id !== leader)!;
@@ -99,7 +92,7 @@ describe('streamed snapshots between processes', () => {
   }, 180_000);
 
   it('a sender killed mid-transfer: the member gets it from the new leader, both consistent', async () => {
-    await onFailure(
+    await tc.withLogs(
       (async () => {
         const sender = await tc.leader();
         const via = [1, 2, 3, 4].find((id) => id !== sender)!;

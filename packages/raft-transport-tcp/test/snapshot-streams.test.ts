@@ -94,6 +94,20 @@ function streams(
 
 const newLog = (): SinkLog => ({ written: 0, chunks: [], finished: 0, aborted: [] });
 
+/** Node 2 with a recording sink, and a raw socket speaking for node 3 after its handshake. */
+async function rawSender(): Promise<{ log: SinkLog; b: Node; r: RawPeer }> {
+  const log = newLog();
+  const b = makeNode(2, { peers: { 3: '127.0.0.1:1' }, snapshots: streams(0, log) });
+  nodes = [b];
+  await b.t.start();
+  const r = new RawPeer(b.t.addr!);
+  raws.push(r);
+  await r.connected();
+  r.hello({ from: 3, to: 2 });
+  expect((await r.reply())?.kind).toBeDefined();
+  return { log, b, r };
+}
+
 describe('snapshot streams', () => {
   it('streams from a source into a sink; the MsgSnap arrives with its own data', async () => {
     const log = newLog();
@@ -154,15 +168,7 @@ describe('snapshot streams', () => {
   });
 
   it('a flipped byte in a chunk is refused, the connection lives on, a good stream then passes', async () => {
-    const log = newLog();
-    const b = makeNode(2, { peers: { 3: '127.0.0.1:1' }, snapshots: streams(0, log) });
-    nodes = [b];
-    await b.t.start();
-    const r = new RawPeer(b.t.addr!);
-    raws.push(r);
-    await r.connected();
-    r.hello({ from: 3, to: 2 });
-    expect((await r.reply())?.kind).toBeDefined();
+    const { log, b, r } = await rawSender();
 
     const send = (streamId: number, corrupt: boolean) => {
       const m = { ...msgSnap(3, 2), from: 3 };
@@ -194,15 +200,7 @@ describe('snapshot streams', () => {
   });
 
   it('a stream shorter than its end frame says is refused', async () => {
-    const log = newLog();
-    const b = makeNode(2, { peers: { 3: '127.0.0.1:1' }, snapshots: streams(0, log) });
-    nodes = [b];
-    await b.t.start();
-    const r = new RawPeer(b.t.addr!);
-    raws.push(r);
-    await r.connected();
-    r.hello({ from: 3, to: 2 });
-    await r.reply();
+    const { log, b, r } = await rawSender();
     const head = Buffer.alloc(4);
     head.writeUInt32BE(9, 0);
     r.frame(FrameKind.SnapBegin, Buffer.concat([head, encodeMessage(msgSnap(3, 2))]));

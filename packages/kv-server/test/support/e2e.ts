@@ -111,6 +111,14 @@ export class TestCluster {
   tail(n = 60): string {
     return this.logs.slice(-n).join('\n');
   }
+
+  /** `p`, printing the last log lines to stderr if it fails. */
+  withLogs<T>(p: Promise<T>): Promise<T> {
+    return p.catch((err) => {
+      process.stderr.write(`--- last log lines ---\n${this.tail()}\n`);
+      throw err;
+    });
+  }
 }
 
 /** Every write acknowledged with 200, by key (keys are unique per write). */
