@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // raft-kv: runs one replicated KV server node (see `raft-kv --help`).
-import { type ServerConfig, USAGE, parseCli } from './cli/args.js';
+import { type CliConfig, USAGE, parseCli } from './cli/args.js';
 import { ConfigError } from './cli/cluster-spec.js';
 import { createCliLogger } from './cli/logger.js';
 import { writeNodeFile } from './cli/node-file.js';
@@ -12,7 +12,7 @@ import { KvServer } from './server.js';
 const STARTUP_GRACE_MS = 30_000;
 
 async function main(): Promise<number> {
-  let cfg: ServerConfig | 'help';
+  let cfg: CliConfig | 'help';
   try {
     cfg = parseCli(process.argv.slice(2));
   } catch (err) {

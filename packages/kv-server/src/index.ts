@@ -28,10 +28,15 @@ export {
   type MemberView,
   type NodeStatusView,
 } from './client.js';
-export { type ServerConfig, parseCli, USAGE } from './cli/args.js';
-export type { ClientTls } from './cli/client-tls.js';
-export { type ClusterMember, ConfigError, parseClusterSpec } from './cli/cluster-spec.js';
+export type {
+  ServerConfig,
+  ClientTls,
+  PeerTls,
+  ClusterMember,
+  FollowerWrites,
+} from './config.js';
+export { type CliConfig, parseCli, USAGE } from './cli/args.js';
+export { ConfigError, parseClusterSpec } from './cli/cluster-spec.js';
 export type { Consensus, ConsensusStatus, ConsensusMember } from './consensus.js';
 export { ConsensusError } from './consensus.js';
 export { ErrorCode } from './http/errors.js';
-export type { FollowerWrites } from './http/context.js';

@@ -12,7 +12,7 @@ import {
   type RaftNodeOptions,
 } from '@tsraft/raft-node';
 import type { Logger } from 'pino';
-import type { ServerConfig } from './cli/args.js';
+import type { ServerConfig } from './config.js';
 import {
   type Consensus,
   ConsensusError,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
-import type { ServerConfig } from './cli/args.js';
+import type { ServerConfig } from './config.js';
 import type { ApiContext } from './http/context.js';
 import { type ApiServer, closeServer, createApiServer } from './http/server.js';
 import { DEFAULT_LIMITS, type Limits } from './http/validate.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { USAGE, type ServerConfig, parseCli } from '../src/cli/args.js';
+import { type CliConfig, USAGE, parseCli } from '../src/cli/args.js';
 import { ConfigError, parseClusterSpec, parseInlineCluster } from '../src/cli/cluster-spec.js';
 
 /** The transport's test certificates: CA "tsraft test CA", nodes with CN "tsraft node <id>". */
@@ -18,7 +18,7 @@ const peerTls = (node: string, ca = fx('ca.crt')): string[] => [
   ca,
 ];
 
-function cfg(argv: string[]): ServerConfig {
+function cfg(argv: string[]): CliConfig {
   const c = parseCli(argv, '/work', false);
   if (c === 'help') throw new Error('help');
   return c;

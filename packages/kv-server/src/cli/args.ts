@@ -1,13 +1,14 @@
-// raft-kv's command line: node:util parseArgs into a validated ServerConfig.
+// raft-kv's command line, the top layer: node:util parseArgs into a validated ServerConfig
+// (config.ts, owned by the server) plus the CLI's own logging flags.
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FollowerWrites } from '../http/context.js';
 import { isPeerAddr } from '../addr.js';
-import { type ClientTls, parseClientTls } from './client-tls.js';
-import { type ClusterMember, ConfigError, parseClusterSpec } from './cluster-spec.js';
+import type { ServerConfig } from '../config.js';
+import { parseClientTls } from './client-tls.js';
+import { ConfigError, parseClusterSpec } from './cluster-spec.js';
 import type { LogFormat } from './logger.js';
 import { readNodeFile } from './node-file.js';
-import { type PeerTls, parsePeerTls } from './peer-tls.js';
+import { parsePeerTls } from './peer-tls.js';
 
 export const DEFAULT_CLIENT = '127.0.0.1:2379';
 export const DEFAULT_PEER = '127.0.0.1:2380';
@@ -77,31 +78,11 @@ The data dir remembers its node: at the first start raft-kv writes <data-dir>/ra
 
 Stop with SIGTERM or Ctrl+C (graceful).`;
 
-export interface ServerConfig {
-  id: number;
-  clientListen: string;
-  peerListen: string;
-  advertiseClient: string;
-  advertisePeer: string;
-  dataDir: string;
-  /** The initial cluster (this node included); just this node when none was given. */
-  cluster: ClusterMember[];
-  join?: string;
-  learner: boolean;
-  clusterId: string;
-  snapshotInterval?: number;
-  snapshotCatchUpEntries?: number;
-  tickMs?: number;
-  electionTick?: number;
-  requestTimeoutMs: number;
-  followerWrites: FollowerWrites;
+/** The server's configuration plus what only the CLI uses (its logger). */
+export interface CliConfig extends ServerConfig {
   logLevel: string;
   /** 'pretty' on a terminal unless --log-format says otherwise. */
   logFormat: LogFormat;
-  /** Mutual TLS between members (the --peer-* flags, files read); plain TCP when absent. */
-  peerTls?: PeerTls;
-  /** HTTPS on the client port (--cert-file etc., files read); plain HTTP when absent. */
-  clientTls?: ClientTls;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -124,12 +105,12 @@ function hostPort(url: string): string {
   return url.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
-/** Parses argv; returns 'help' for -h/--help. Throws ConfigError on bad input. */
+/** Parses argv into a config; returns 'help' for -h/--help. Throws ConfigError on bad input. */
 export function parseCli(
   argv: readonly string[],
   cwd = process.cwd(),
   isTty = process.stdout.isTTY === true,
-): ServerConfig | 'help' {
+): CliConfig | 'help' {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);
@@ -208,7 +189,7 @@ export function parseCli(
   if (logFormat !== 'pretty' && logFormat !== 'json') {
     throw new ConfigError(`--log-format must be pretty or json, got "${logFormat}"`);
   }
-  const cfg: ServerConfig = {
+  const cfg: CliConfig = {
     id,
     clientListen,
     peerListen,

@@ -2,18 +2,9 @@
 // make the client API listen with HTTPS; --trusted-ca-file with --client-cert-auth makes it
 // require a client certificate issued by that CA (mutual TLS). The same files serve the node
 // when it is itself a client of a member's client URL (--join), as etcd's own client uses them.
+import type { ClientTls } from '../config.js';
 import { ConfigError } from './cluster-spec.js';
 import { checkTlsFiles, readPem } from './pem.js';
-
-export interface ClientTls {
-  /** This node's certificate (PEM): served on the client port, presented by --join. */
-  cert: Buffer;
-  key: Buffer;
-  /** --trusted-ca-file: the CA of client certificates, and of the member --join dials. */
-  ca?: Buffer;
-  /** Refuse clients without a certificate from `ca` (needs `ca`). */
-  clientCertAuth: boolean;
-}
 
 export interface ClientTlsFlags {
   'cert-file'?: string | undefined;

@@ -4,12 +4,9 @@
 //   {"members": [{"id": 1, "peerUrl": "127.0.0.1:7001", "clientUrl": "http://127.0.0.1:2379"}]}
 import { readFileSync } from 'node:fs';
 import { isPeerAddr } from '../addr.js';
+import type { ClusterMember } from '../config.js';
 
-export interface ClusterMember {
-  id: number;
-  peerUrl: string;
-  clientUrl?: string;
-}
+export type { ClusterMember } from '../config.js';
 
 export class ConfigError extends Error {
   readonly code = 'KV_CONFIG';

@@ -2,12 +2,9 @@
 // --peer-trusted-ca-file (all three or none) turn on mutual TLS between members;
 // --peer-cert-allowed-cn binds member ids to certificate names. The files are read here, at
 // start-up, so a missing one is a usage error (exit 2) rather than a failure at the first dial.
-import type { RaftNodeOptions } from '@tsraft/raft-node';
+import type { PeerTls } from '../config.js';
 import { ConfigError } from './cluster-spec.js';
 import { checkTlsFiles, readPem } from './pem.js';
-
-/** raft-transport-tcp's TlsOptions, as RaftNode takes them. */
-export type PeerTls = NonNullable<RaftNodeOptions<unknown>['tls']>;
 
 export interface PeerTlsFlags {
   'peer-cert-file'?: string | undefined;

@@ -2,7 +2,7 @@
 // error shape, and counts requests by route and status.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { ClientTls } from '../cli/client-tls.js';
+import type { ClientTls } from '../config.js';
 import type { ApiContext } from './context.js';
 import { ErrorCode, HttpError, sendError } from './errors.js';
 import { handleKv } from './kv-routes.js';
