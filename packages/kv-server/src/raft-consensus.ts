@@ -12,6 +12,7 @@ import {
   type RaftNodeOptions,
 } from '@tsraft/raft-node';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { ServerConfig } from './config.js';
 import {
   type Consensus,
@@ -21,7 +22,7 @@ import {
   type PeerProgress,
 } from './consensus.js';
 import type { ApplyResult, KvStateMachine } from './kv/state-machine.js';
-import type { Registry } from './metrics/registry.js';
+import { collected, collectedHistogram } from './metrics/collected.js';
 import { ReadBatcher } from './read-batcher.js';
 
 const PROGRESS_STATES = ['probe', 'replicate', 'snapshot'];
@@ -215,7 +216,7 @@ export class RaftConsensus implements Consensus {
       help: string,
       pick: (x: ReturnType<RaftNode['metrics']>) => number,
     ) =>
-      r.collected(name, help, 'counter', () => {
+      collected(r, name, help, 'counter', [], () => {
         const x = m();
         return x === undefined ? undefined : pick(x);
       });
@@ -275,12 +276,14 @@ export class RaftConsensus implements Consensus {
       'Linearizable read barriers (ReadIndex) requested.',
       (x) => x.reads,
     );
-    r.collectedHistogram(
+    collectedHistogram(
+      r,
       'raft_fsync_duration_seconds',
       'Seconds per synced storage write.',
       () => m()?.fsyncSeconds,
     );
-    r.collectedHistogram(
+    collectedHistogram(
+      r,
       'raft_apply_duration_seconds',
       'Seconds per state machine apply call.',
       () => m()?.applySeconds,
@@ -291,7 +294,7 @@ export class RaftConsensus implements Consensus {
       help: string,
       pick: (s: ReturnType<RaftNode['status']>) => number,
     ) =>
-      r.collected(name, help, 'gauge', () => {
+      collected(r, name, help, 'gauge', [], () => {
         const s = status();
         return s === undefined ? undefined : pick(s);
       });
@@ -314,11 +317,9 @@ export class RaftConsensus implements Consensus {
       help: string,
       pick: (p: NonNullable<ReturnType<typeof transport>>['peers'][number]) => number,
     ) =>
-      r.collected(name, help, 'counter', () => {
+      collected(r, name, help, 'counter', ['peer'], () => {
         const t = transport();
-        return t === null
-          ? undefined
-          : t.peers.map((p) => [{ peer: p.id }, pick(p)] as [Record<string, number>, number]);
+        return t === null ? undefined : t.peers.map((p) => [{ peer: p.id }, pick(p)] as const);
       });
     perPeer('raft_transport_sent_bytes_total', 'Bytes sent to each peer.', (p) => p.bytesSent);
     perPeer(

@@ -1,6 +1,7 @@
 // /v1/kv: put, get, delete, prefix range, compare-and-swap.
 import { ConsensusError } from '../consensus.js';
 import { type Command, encodeCommand } from '../kv/command.js';
+import { secondsSince } from '../metrics/kv-metrics.js';
 import type { ApplyResult } from '../kv/state-machine.js';
 import type { CommandResult, KeyValue } from '../kv/apply-batch.js';
 import { onlyFields, parseJsonObject, readBody } from './body.js';
@@ -75,7 +76,7 @@ async function readBarrier(ctx: ApiContext, r: ApiRequest, q: Query): Promise<vo
   } catch (err) {
     throw readError(err);
   }
-  ctx.metrics.readIndexDuration.observeSince(t0);
+  ctx.metrics.readIndexDuration.observe(secondsSince(t0));
 }
 
 function readError(err: unknown): HttpError {
@@ -230,7 +231,7 @@ export async function propose(ctx: ApiContext, r: ApiRequest, cmd: Command): Pro
     throw consensusHttpError(err);
   }
   ctx.metrics.proposals.inc({ outcome: 'applied' });
-  ctx.metrics.proposalDuration.observeSince(t0);
+  ctx.metrics.proposalDuration.observe(secondsSince(t0));
   if (result === undefined || result.op === 'invalid') {
     throw new HttpError(500, ErrorCode.Internal, 'the state machine rejected the command');
   }

@@ -3,6 +3,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { ClientTls } from '../config.js';
+import { secondsSince } from '../metrics/kv-metrics.js';
 import type { ApiContext } from './context.js';
 import { ErrorCode, HttpError, sendError } from './errors.js';
 import { handleKv } from './kv-routes.js';
@@ -28,7 +29,7 @@ export async function handleRequest(
   const route = routeLabel(r.method, r.path);
   try {
     const handled =
-      (await handleKv(ctx, r)) || (await handleMembers(ctx, r)) || handleStatus(ctx, r);
+      (await handleKv(ctx, r)) || (await handleMembers(ctx, r)) || (await handleStatus(ctx, r));
     if (!handled) throw new HttpError(404, ErrorCode.NotFound, `no route for ${r.path}`);
   } catch (err) {
     const e =
@@ -42,8 +43,9 @@ export async function handleRequest(
     else if (!res.writableEnded) res.end();
   } finally {
     r.done();
-    ctx.metrics.httpRequests.inc({ route, method: r.method, code: res.statusCode });
-    ctx.metrics.httpDuration.observeSince(t0, { route });
+    // Labels in name order, as the text format has always listed them.
+    ctx.metrics.httpRequests.inc({ code: res.statusCode, method: r.method, route });
+    ctx.metrics.httpDuration.observe({ route }, secondsSince(t0));
   }
 }
 

@@ -1,10 +1,10 @@
 // /status, /health and /metrics.
+import { PROMETHEUS_CONTENT_TYPE } from '../metrics/kv-metrics.js';
 import type { ApiContext } from './context.js';
 import { ErrorCode, HttpError, sendJson } from './errors.js';
 import { methodNotAllowed } from './kv-routes.js';
 import { memberViews } from './member-routes.js';
 import type { ApiRequest } from './request.js';
-import { PROMETHEUS_CONTENT_TYPE } from '../metrics/registry.js';
 import { Query } from './validate.js';
 
 export function statusBody(ctx: ApiContext): Record<string, unknown> {
@@ -34,7 +34,7 @@ export function statusBody(ctx: ApiContext): Record<string, unknown> {
   };
 }
 
-export function handleStatus(ctx: ApiContext, r: ApiRequest): boolean {
+export async function handleStatus(ctx: ApiContext, r: ApiRequest): Promise<boolean> {
   if (r.path !== '/status' && r.path !== '/health' && r.path !== '/metrics') return false;
   if (r.method !== 'GET' && r.method !== 'HEAD') throw methodNotAllowed(r.method, 'GET');
   new Query(r.search, []);
@@ -47,7 +47,7 @@ export function handleStatus(ctx: ApiContext, r: ApiRequest): boolean {
     }
     sendJson(r.res, 200, { health: true, id: s.id, role: s.role, leader: s.leader });
   } else {
-    const text = ctx.metrics.registry.render();
+    const text = await ctx.metrics.registry.metrics();
     r.res.writeHead(200, {
       'content-type': PROMETHEUS_CONTENT_TYPE,
       'content-length': Buffer.byteLength(text),
