@@ -20,11 +20,19 @@ export class StorageError extends RaftError {
 export class StorageCorruptionError extends StorageError {}
 
 /** The kinds of records the store keeps in its database. */
-export type RecordKind = 'version' | 'hardState' | 'logStart' | 'snapshot' | 'entry' | 'journal';
+export type RecordKind =
+  | 'version'
+  | 'hardState'
+  | 'logStart'
+  | 'snapshot'
+  | 'entry'
+  | 'journal'
+  | 'group';
 
 /**
  * A record failed its checksum, could not be decoded, or contradicts where it is stored.
- * `index` is the entry's index for entry records, `null` for the others.
+ * `index` is the entry's index for entry records, the group id for a group's registration
+ * (LevelStore), `null` for the others.
  */
 export class ErrCorruptRecord extends StorageCorruptionError {
   readonly record: RecordKind | 'unknown';

@@ -31,14 +31,8 @@ import {
   ErrStorageLocked,
   StorageError,
 } from './errors.js';
-import {
-  KEY_HARD_STATE,
-  KEY_LOG_START,
-  KEY_SNAPSHOT,
-  KEY_VERSION,
-  entryKey,
-  journalKey,
-} from './keys.js';
+import { type BatchOp, Committer } from './committer.js';
+import { KEY_LOG_START, KEY_VERSION, KeySpace } from './keys.js';
 import type { MemLog } from './mem-log.js';
 import {
   type LogStart,
@@ -96,19 +90,12 @@ export interface LevelStorageStats {
   cachedBytes: number;
 }
 
-type BatchOp =
-  | { type: 'put'; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; key: Uint8Array };
-
-/** Saves whose journal keys are kept; a save dropped within this many is detected at open. */
-const JOURNAL_WINDOW = 16384;
 const DEFAULT_SNAPSHOT_FILE_THRESHOLD = 1 << 20;
 
 export class LevelStorage implements Storage {
   private hs: HardState;
   private snap: SnapshotRecord | null;
   private readonly emptySnap = emptySnapshot();
-  private nextSeq: number;
   /** The tail of the write queue: writes run one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private failed: ErrStorageFailed | null = null;
@@ -116,19 +103,25 @@ export class LevelStorage implements Storage {
   /** Highest index an in-flight write is deleting (evicted reads below it are ErrCompacted). */
   private deletingTo: Index = 0;
 
-  private constructor(
-    /** The directory given to `open`, resolved. */
+  /** @internal LevelStorage.open, or a group of a LevelStore (level-store.ts). */
+  constructor(
+    /** The directory given to `open`, resolved (a group's: the store's, and the group). */
     readonly path: string,
     private readonly db: Db,
     private readonly dbPath: string,
     private readonly snapDir: string,
     private readonly log: MemLog,
-    state: { hardState: HardState; snapshot: SnapshotRecord | null; nextSeq: number },
+    state: { hardState: HardState; snapshot: SnapshotRecord | null },
     private readonly snapshotFileThreshold: number,
+    /** Where this log's records are: the whole database, or one group's range. */
+    private readonly keys: KeySpace,
+    /** Writes our batches (with those of the other groups of a LevelStore). */
+    private readonly committer: Committer,
+    /** Runs once our writes are done, at close: closes the database, or leaves the store. */
+    private readonly onClose: () => Promise<void>,
   ) {
     this.hs = state.hardState;
     this.snap = state.snapshot;
-    this.nextSeq = state.nextSeq;
   }
 
   /**
@@ -171,7 +164,19 @@ export class LevelStorage implements Storage {
       }
       await removeStraySnapshotFiles(snapDir, keep);
       const threshold = options.snapshotFileThreshold ?? DEFAULT_SNAPSHOT_FILE_THRESHOLD;
-      return new LevelStorage(root, db, dbPath, snapDir, state.log, state, threshold);
+      const committer = new Committer(db, dbPath, state.nextSeq);
+      return new LevelStorage(
+        root,
+        db,
+        dbPath,
+        snapDir,
+        state.log,
+        state,
+        threshold,
+        KeySpace.single,
+        committer,
+        () => db.close(),
+      );
     } catch (err) {
       await db.close().catch(() => {});
       throw asStorageError(err, dbPath);
@@ -276,7 +281,7 @@ export class LevelStorage implements Storage {
         metadata: { index: i, term: this.log.term(i), confState: cs },
       };
       const record = await this.snapshotRecord(snap);
-      await this.write([put(KEY_SNAPSHOT, encodeSnapshotRecord(record))]);
+      await this.write([put(this.keys.snapshot, encodeSnapshotRecord(record))]);
       await this.replaceSnapshot(record);
       return snap;
     });
@@ -293,9 +298,11 @@ export class LevelStorage implements Storage {
         throw new ErrUsage(`compact ${compactIndex} is out of bound lastindex(${last})`);
       }
       const ops: BatchOp[] = [];
-      for (let i = offset + 1; i <= compactIndex; i++) ops.push({ type: 'del', key: entryKey(i) });
+      const keys = this.keys;
+      for (let i = offset + 1; i <= compactIndex; i++)
+        ops.push({ type: 'del', key: keys.entry(i) });
       ops.push(
-        put(KEY_LOG_START, encodeLogStart({ index: compactIndex, term: log.term(compactIndex) })),
+        put(keys.logStart, encodeLogStart({ index: compactIndex, term: log.term(compactIndex) })),
       );
       this.deletingTo = compactIndex;
       try {
@@ -307,11 +314,16 @@ export class LevelStorage implements Storage {
     });
   }
 
+  /** close() was called. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Waits for pending writes, then closes the database. Idempotent. */
   close(): Promise<void> {
     if (this.closed) return this.queue.then(() => {});
     this.closed = true;
-    const done = this.queue.then(() => this.db.close());
+    const done = this.queue.then(() => this.onClose());
     this.queue = done.catch(() => {});
     return done;
   }
@@ -326,13 +338,14 @@ export class LevelStorage implements Storage {
 
     // Plan against the log as it will be: validation throws before anything is written.
     const ops: BatchOp[] = [];
+    const keys = this.keys;
     let start: LogStart = this.log.start;
     let last = this.log.lastIndex();
     if (snap !== null) {
       if (snap.metadata.index <= this.snapMetadata().index) throw new ErrSnapOutOfDate();
-      for (let i = start.index + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+      for (let i = start.index + 1; i <= last; i++) ops.push({ type: 'del', key: keys.entry(i) });
       start = { index: snap.metadata.index, term: snap.metadata.term };
-      ops.push(put(KEY_LOG_START, encodeLogStart(start)));
+      ops.push(put(keys.logStart, encodeLogStart(start)));
       last = start.index;
     }
     let from = ents.length; // ents[from..] are appended
@@ -353,10 +366,10 @@ export class LevelStorage implements Storage {
           throw new ErrUsage(`missing log entry [last: ${last}, append at: ${at}]`);
         for (let i = from; i < ents.length; i++) {
           const e = ents[i]!;
-          const key = entryKey(e.index);
+          const key = keys.entry(e.index);
           ops.push({ type: 'put', key, value: seal(key, encodeEntryBody(e)) });
         }
-        for (let i = entLast + 1; i <= last; i++) ops.push({ type: 'del', key: entryKey(i) });
+        for (let i = entLast + 1; i <= last; i++) ops.push({ type: 'del', key: keys.entry(i) });
         last = entLast;
       }
     }
@@ -366,11 +379,11 @@ export class LevelStorage implements Storage {
     if (commit > last) {
       throw new ErrUsage(`the commit index ${commit} would be beyond the last entry ${last}`);
     }
-    if (hs !== null) ops.push(put(KEY_HARD_STATE, encodeHardStateBody(hs)));
+    if (hs !== null) ops.push(put(keys.hardState, encodeHardStateBody(hs)));
     let record: SnapshotRecord | null = null;
     if (snap !== null) {
       record = await this.snapshotRecord(snap);
-      ops.push(put(KEY_SNAPSHOT, encodeSnapshotRecord(record)));
+      ops.push(put(keys.snapshot, encodeSnapshotRecord(record)));
       this.deletingTo = this.log.lastIndex();
     }
 
@@ -407,28 +420,15 @@ export class LevelStorage implements Storage {
     }
   }
 
-  /** Writes one synced batch, with this save's journal key. A failure poisons the store. */
+  /** Writes `ops` in the next synced batch (group commit). A failure poisons the store. */
   private async write(ops: BatchOp[]): Promise<void> {
-    const seq = this.nextSeq;
-    ops.push(put(journalKey(seq), new Uint8Array(0)));
-    if (seq > JOURNAL_WINDOW) ops.push({ type: 'del', key: journalKey(seq - JOURNAL_WINDOW) });
-    // A chained batch: the same single atomic WriteBatch as db.batch(array), but abstract-level
-    // clones and transcodes each op of an array (~10 us per op), which dominated large saves.
-    let batch: ReturnType<Db['batch']> | null = null;
     try {
-      batch = this.db.batch();
-      for (const op of ops) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-      await batch.write({ sync: true });
+      await this.committer.write(ops);
     } catch (err) {
-      await batch?.close().catch(() => {});
       const e = asStorageError(err, this.dbPath);
       this.failed = e instanceof ErrStorageFailed ? e : new ErrStorageFailed(this.dbPath, e);
       throw this.failed;
     }
-    this.nextSeq = seq + 1;
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
@@ -441,7 +441,7 @@ export class LevelStorage implements Storage {
 
   /** An evicted entry, read back from the database and checked. */
   private readEntry(i: Index): Entry {
-    const key = entryKey(i);
+    const key = this.keys.entry(i);
     let value: Uint8Array | undefined;
     try {
       value = this.db.getSync(key);
