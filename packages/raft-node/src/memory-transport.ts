@@ -93,22 +93,22 @@ class MemoryTransport implements NodeTransport {
     this.removed.add(id);
   }
 
-  send(messages: readonly Message[]): void {
+  send(messages: readonly Message[], group = 0): void {
     for (const m of messages) {
       const addr = this.peers.get(m.to);
       const to = this.running && addr !== undefined ? this.net.reach(this.id, addr) : null;
       if (to === null) {
         this.dropped++;
-        if (m.type === MessageType.MsgSnap) this.report(m.to, 'failure');
+        if (m.type === MessageType.MsgSnap) this.report(m.to, 'failure', group);
         continue;
       }
-      if (m.type === MessageType.MsgSnap) void this.sendSnapshot(to, m);
-      else setImmediate(() => to.receive(this.id, m));
+      if (m.type === MessageType.MsgSnap) void this.sendSnapshot(to, m, group);
+      else setImmediate(() => to.receive(this.id, m, group));
     }
   }
 
   /** @internal */
-  receive(from: NodeId, m: Message): void {
+  receive(from: NodeId, m: Message, group: number): void {
     if (!this.running) return;
     if (this.removed.has(from)) {
       queueMicrotask(() =>
@@ -117,19 +117,19 @@ class MemoryTransport implements NodeTransport {
       return;
     }
     if (!this.peers.has(from) && !this.hooks.acceptUnknownPeers) return;
-    this.hooks.onMessage(m);
+    this.hooks.onMessage(m, group);
   }
 
-  private async sendSnapshot(to: MemoryTransport, m: Message): Promise<void> {
+  private async sendSnapshot(to: MemoryTransport, m: Message, group: number): Promise<void> {
     let ok = false;
     try {
-      const source = await this.hooks.snapshots.open(m);
-      const sink = to.hooks.snapshots.receive(m);
+      const source = await this.hooks.snapshots.open(m, group);
+      const sink = to.hooks.snapshots.receive(m, group);
       try {
         for await (const chunk of source) await sink.write(new Uint8Array(chunk));
         const got = await sink.finish();
         if (to.running && this.net.reach(this.id, to.addr ?? '') !== null) {
-          to.receive(this.id, got);
+          to.receive(this.id, got, group);
           ok = true;
         }
       } catch (err) {
@@ -140,12 +140,12 @@ class MemoryTransport implements NodeTransport {
     } catch {
       ok = false;
     }
-    this.report(m.to, ok ? 'finish' : 'failure');
+    this.report(m.to, ok ? 'finish' : 'failure', group);
   }
 
-  private report(peer: NodeId, status: 'finish' | 'failure'): void {
+  private report(peer: NodeId, status: 'finish' | 'failure', group: number): void {
     queueMicrotask(() => {
-      if (this.running) this.hooks.onSnapshotStatus(peer, status);
+      if (this.running) this.hooks.onSnapshotStatus(peer, status, group);
     });
   }
 

@@ -44,9 +44,10 @@ export interface TransportHooks {
   listen: string;
   /** Accept nodes not (yet) known as peers (a node joining with an empty log). */
   acceptUnknownPeers: boolean;
-  onMessage(m: Message): void;
+  /** A message from a peer, for raft group `group` (0 for a RaftNode's own). */
+  onMessage(m: Message, group: number): void;
   onUnreachable(peer: NodeId): void;
-  onSnapshotStatus(peer: NodeId, status: SnapshotStatus): void;
+  onSnapshotStatus(peer: NodeId, status: SnapshotStatus, group: number): void;
   /** A member refused us as removed from the cluster. */
   onRemoved(peer: NodeId): void;
   /** MsgSnap data comes from and goes to snapshot files, never whole in memory. */
@@ -60,8 +61,11 @@ export interface NodeTransport {
   readonly addr: string | null;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Never throws, never blocks: what cannot be sent is dropped (raft retransmits). */
-  send(messages: readonly Message[]): void;
+  /**
+   * Never blocks: what cannot be sent is dropped (raft retransmits). `group` (default 0) is
+   * the raft group the messages belong to; the receiver's onMessage gets it with each one.
+   */
+  send(messages: readonly Message[], group?: number): void;
   addPeer(id: NodeId, addr: string): void;
   removePeer(id: NodeId): void;
   /** `id` left the cluster: refuse it as removed from now on. */

@@ -21,11 +21,15 @@ export const FrameKind = {
   Pong: 7,
   /** body: u32 stream id, u8 status (0 complete, 1 aborted), u64 bytes, u32 chunks. */
   SnapEnd: 8,
+  /** body: u64 group id, one raftpb.Message of that group (Message is group 0's). Since v3. */
+  GroupMessage: 9,
+  /** body: u32 stream id, u64 group id, raftpb.Message (SnapBegin is group 0's). Since v3. */
+  GroupSnapBegin: 10,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
 export const FRAME_HEADER = 5;
-const MAX_KIND = FrameKind.SnapEnd;
+const MAX_KIND = FrameKind.GroupSnapBegin;
 
 export type FrameSink = (kind: FrameKind, body: Buffer) => void;
 /** Takes a Message frame lying whole in one chunk as `buf[start, end)`: no view is made. */

@@ -19,7 +19,8 @@ import type { NodeId } from '@tsraft/raft-core';
 import { TransportError, TransportErrorCode } from './errors.js';
 
 // 2: snapshot chunks carry a CRC-32 and streams end with a SnapEnd frame.
-export const PROTOCOL_VERSION = 2;
+// 3: frames carry a raft group id (GroupMessage, GroupSnapBegin): many groups share a connection.
+export const PROTOCOL_VERSION = 3;
 export const MAGIC = Buffer.from('TSRF', 'latin1');
 export const HANDSHAKE_FIXED = 25;
 export const MAX_CLUSTER_ID_BYTES = 255;

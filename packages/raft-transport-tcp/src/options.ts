@@ -55,12 +55,15 @@ export interface TcpTransportOptions {
    * before it knows the members. Default false: unknown nodes are refused (UNKNOWN_NODE).
    */
   acceptUnknownPeers?: boolean;
-  /** Every message received from a peer, in order per lane. Must not throw (it is caught). */
-  onMessage: (message: Message) => void;
+  /**
+   * Every message received from a peer, in order per lane, with the raft group it was sent
+   * for (0 unless the sender passed one to send()). Must not throw (it is caught).
+   */
+  onMessage: (message: Message, group: number) => void;
   /** A peer is unreachable: its breaker opened, or a message to it was dropped. */
   onUnreachable?: (peer: NodeId) => void;
-  /** How a MsgSnap send ended: 'finish' once the peer got it all, else 'failure'. */
-  onSnapshotStatus?: (peer: NodeId, status: SnapshotStatus) => void;
+  /** How a MsgSnap send (of raft group `group`) ended: 'finish' once the peer got it all, else 'failure'. */
+  onSnapshotStatus?: (peer: NodeId, status: SnapshotStatus, group: number) => void;
   /**
    * A peer refused our connection with REMOVED: it has removed this node from the cluster
    * (see markRemoved). A member that learns this should stop taking part, as etcd's do.

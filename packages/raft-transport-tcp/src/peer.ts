@@ -26,7 +26,7 @@ import { TransportError, TransportErrorCode, rejectReasonCode } from './errors.j
 import { FRAME_HEADER, FrameBatch, FrameKind } from './framing.js';
 import { HandshakeKind, type HandshakeRecord, PROTOCOL_VERSION } from './handshake.js';
 import { type Limits, type TcpTransportOptions, isNodeId } from './options.js';
-import { Lane, SendQueue, laneOf } from './queue.js';
+import { GROUP_ID_BYTES, Lane, SendQueue, laneOf } from './queue.js';
 import {
   IncomingSnapshot,
   OutgoingSnapshot,
@@ -37,6 +37,7 @@ import {
   decodeFrameMessage,
   decodeSnapAck,
   encodeSnapAck,
+  readGroupId,
 } from './snapshot.js';
 
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
@@ -82,10 +83,10 @@ export interface PeerHost {
   readonly logger: Logger;
   readonly options: TcpTransportOptions;
   dial(addr: string): { socket: Socket; readyEvent: 'connect' | 'secureConnect' };
-  /** Hands a message to onMessage; false if it threw. */
-  deliver(m: Message): boolean;
+  /** Hands a message of raft group `group` to onMessage; false if it threw. */
+  deliver(m: Message, group: number): boolean;
   reportUnreachable(peer: NodeId): void;
-  reportSnapshot(peer: NodeId, status: SnapshotStatus): void;
+  reportSnapshot(peer: NodeId, status: SnapshotStatus, group: number): void;
   /** The peer refused us with REMOVED: this node is no longer a member. */
   reportRemoved(peer: NodeId): void;
   /** Where snapshot data comes from and goes to; `inline` when it is snapshot.data itself. */
@@ -206,10 +207,11 @@ export class Peer {
 
   // ---- sending ---------------------------------------------------------------------------
 
-  send(m: Message): void {
+  /** Queues `m` of raft group `group` (0: the transport's only group, as before v3). */
+  send(m: Message, group = 0): void {
     if (this.closed) return;
     if (m.type === MessageType.MsgSnap) {
-      this.sendSnapshot(m);
+      this.sendSnapshot(m, group);
       return;
     }
     if (this.breaker.state === 'open') {
@@ -229,7 +231,7 @@ export class Peer {
       this.dropInvalid(m, (err as Error).message);
       return;
     }
-    if (size + 1 > this.host.limits.maxFrameSize) {
+    if (size + 1 + (group === 0 ? 0 : GROUP_ID_BYTES) > this.host.limits.maxFrameSize) {
       this.s.dropped.tooLarge++;
       this.host.logger.warn(
         { peer: this.id, type: MessageType[m.type], bytes: size },
@@ -237,7 +239,7 @@ export class Peer {
       );
       return;
     }
-    if (!this.queue.pushMessage(laneOf(m.type), m, size)) {
+    if (!this.queue.pushMessage(laneOf(m.type), m, size, group)) {
       this.s.dropped.queueFull++;
       // As etcd's rafthttp does: a lost append makes the leader probe the peer again.
       if (m.type === MessageType.MsgApp) this.host.reportUnreachable(this.id);
@@ -255,10 +257,10 @@ export class Peer {
     );
   }
 
-  private sendSnapshot(m: Message): void {
+  private sendSnapshot(m: Message, group: number): void {
     if (m.snapshot === null || m.to !== this.id) {
       this.dropInvalid(m, 'MsgSnap without a snapshot');
-      this.failSnapshot();
+      this.failSnapshot(group);
       return;
     }
     if (this.breaker.state === 'open' || this.snapOut !== null) {
@@ -268,7 +270,7 @@ export class Peer {
         { peer: this.id, busy: this.snapOut !== null },
         'raft-transport-tcp: snapshot not sent',
       );
-      this.failSnapshot();
+      this.failSnapshot(group);
       return;
     }
     try {
@@ -279,16 +281,17 @@ export class Peer {
         this.host.snapshots,
         this.host.inlineSnapshots,
         () => this.scheduleFlush(),
+        group,
       );
     } catch (err) {
       this.dropInvalid(m, (err as Error).message);
-      this.failSnapshot();
+      this.failSnapshot(group);
       return;
     }
-    if (this.snapOut.headerBytes + 13 > this.host.limits.maxFrameSize) {
+    if (this.snapOut.headerBytes + 13 + GROUP_ID_BYTES > this.host.limits.maxFrameSize) {
       this.snapOut = null;
       this.s.dropped.tooLarge++;
-      this.failSnapshot();
+      this.failSnapshot(group);
       return;
     }
     if (this.conn !== null) this.scheduleFlush();
@@ -297,15 +300,16 @@ export class Peer {
 
   /** The snapshot in flight, if any, will not be delivered: raft hears of it as a failure. */
   private abandonSnapshot(): void {
-    if (this.snapOut === null) return;
-    this.snapOut.close();
+    const out = this.snapOut;
+    if (out === null) return;
+    out.close();
     this.snapOut = null;
-    this.failSnapshot();
+    this.failSnapshot(out.group);
   }
 
-  private failSnapshot(): void {
+  private failSnapshot(group: number): void {
     this.s.snapshots.failed++;
-    this.host.reportSnapshot(this.id, 'failure');
+    this.host.reportSnapshot(this.id, 'failure', group);
   }
 
   private scheduleFlush(): void {
@@ -428,6 +432,11 @@ export class Peer {
   /** Why the acceptor's answer to our HELLO is not an ACCEPT we can use, or null. */
   private checkAccept(rec: HandshakeRecord): TransportError | null {
     const E = TransportErrorCode;
+    if (rec.kind === HandshakeKind.Reject && rec.version !== PROTOCOL_VERSION) {
+      // An older (or newer) peer: its record's first bytes keep their layout in every version.
+      const msg = `peer ${this.id} at ${this.addr} speaks protocol ${rec.version}, we speak ${PROTOCOL_VERSION}: it refused us`;
+      return new TransportError(E.VersionMismatch, msg);
+    }
     if (rec.kind === HandshakeKind.Reject) {
       const code = rejectReasonCode(rec.reason);
       return new TransportError(code, `peer ${this.id} at ${this.addr} refused us: ${code}`);
@@ -598,8 +607,16 @@ export class Peer {
     this.s.bytesReceived += size;
     switch (kind) {
       case FrameKind.Message:
-        this.receive(decodeFrameMessage(body), size);
+        this.receive(decodeFrameMessage(body), size, 0);
         return;
+      case FrameKind.GroupMessage: {
+        if (body.length < GROUP_ID_BYTES) {
+          throw new TransportError(TransportErrorCode.BadFrame, 'short group message frame');
+        }
+        const group = readGroupId(body, 0);
+        this.receive(decodeFrameMessage(body, GROUP_ID_BYTES), size, group);
+        return;
+      }
       case FrameKind.Window: {
         if (body.length !== 4)
           throw new TransportError(TransportErrorCode.BadFrame, 'bad window frame');
@@ -611,8 +628,9 @@ export class Peer {
         return;
       }
       case FrameKind.SnapBegin:
+      case FrameKind.GroupSnapBegin:
         this.credit(size);
-        this.beginIncoming(body);
+        this.beginIncoming(body, kind === FrameKind.GroupSnapBegin);
         return;
       case FrameKind.SnapChunk: {
         const snap = this.incoming('chunk');
@@ -641,9 +659,9 @@ export class Peer {
         this.snapOut = null;
         if (status === SnapAckStatus.Delivered) {
           this.s.snapshots.sent++;
-          this.host.reportSnapshot(this.id, 'finish');
+          this.host.reportSnapshot(this.id, 'finish', out.group);
         } else {
-          this.failSnapshot();
+          this.failSnapshot(out.group);
         }
         return;
       }
@@ -661,16 +679,16 @@ export class Peer {
   private onMessageFrame(buf: Buffer, start: number, end: number): void {
     const size = end - start + FRAME_HEADER;
     this.s.bytesReceived += size;
-    this.receive(decodeFrameMessage(buf, start, end), size);
+    this.receive(decodeFrameMessage(buf, start, end), size, 0);
   }
 
-  private receive(m: Message, size: number): void {
+  private receive(m: Message, size: number, group: number): void {
     this.check(m);
     if (m.type === MessageType.MsgSnap) {
       throw new TransportError(TransportErrorCode.BadMessage, 'MsgSnap outside a stream');
     }
     this.s.messagesReceived++;
-    this.host.deliver(m);
+    this.host.deliver(m, group);
     if (laneOf(m.type) === Lane.Bulk) this.credit(size);
   }
 
@@ -680,20 +698,21 @@ export class Peer {
     this.scheduleFlush();
   }
 
-  private beginIncoming(body: Buffer): void {
+  private beginIncoming(body: Buffer, grouped: boolean): void {
     if (this.snapIn !== null) {
       throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream already open');
     }
-    const { streamId, message } = IncomingSnapshot.parseBegin(body);
+    const { streamId, group, message } = IncomingSnapshot.parseBegin(body, grouped);
     this.check(message);
     let sink: SnapshotSink;
     try {
-      sink = this.host.snapshots.receive(message);
+      sink = this.host.snapshots.receive(message, group);
     } catch (err) {
       // Refused by the application: the chunks are read and discarded, the ack says failed.
       sink = discardingSink(err);
     }
-    this.snapIn = IncomingSnapshot.open(streamId, message, sink, this.host.limits.maxSnapshotSize);
+    const max = this.host.limits.maxSnapshotSize;
+    this.snapIn = IncomingSnapshot.open(streamId, message, sink, max, group);
   }
 
   private incoming(what: string): IncomingSnapshot {
@@ -724,7 +743,7 @@ export class Peer {
     if (m !== null) {
       this.s.snapshots.received++;
       this.s.messagesReceived++;
-      ok = this.host.deliver(m);
+      ok = this.host.deliver(m, snap.group);
     } else {
       this.host.logger.warn(
         { peer: this.id, err: snap.reason?.message },
@@ -774,10 +793,11 @@ export class Peer {
     this.retryTimer = null;
     this.immediate = null;
     this.queue.clear();
-    if (this.snapOut !== null) {
-      this.snapOut.close();
+    const out = this.snapOut;
+    if (out !== null) {
+      out.close();
       this.snapOut = null;
-      if (report) this.failSnapshot();
+      if (report) this.failSnapshot(out.group);
     }
     this.dropIncoming(err);
     const d = this.dialing;

@@ -8,6 +8,10 @@
 // bounded queue keeps a dead or slow peer from eating the process's memory.
 import { type Message, MessageType, encodeMessageInto } from '@tsraft/raft-core';
 import { FRAME_HEADER, type FrameBatch, FrameKind } from './framing.js';
+import { writeU64 } from './handshake.js';
+
+/** A group id on the wire: u64 BE. */
+export const GROUP_ID_BYTES = 8;
 
 export const Lane = { Control: 0, Bulk: 1 } as const;
 export type Lane = (typeof Lane)[keyof typeof Lane];
@@ -189,16 +193,23 @@ export class SendQueue {
   }
 
   /**
-   * Queues `m`, encoding it straight into the lane's slab; `bodySize` is
-   * encodedMessageSize(m) (the caller has validated it). False when the lane has no room.
+   * Queues `m` of raft group `group`, encoding it straight into the lane's slab; `bodySize`
+   * is encodedMessageSize(m) (the caller has validated it). Group 0's messages go as Message
+   * frames, others' as GroupMessage frames. False when the lane has no room.
    */
-  pushMessage(lane: Lane, m: Message, bodySize: number): boolean {
+  pushMessage(lane: Lane, m: Message, bodySize: number, group = 0): boolean {
     const q = this.lanes[lane];
-    const size = bodySize + FRAME_HEADER;
+    const head = group === 0 ? 0 : GROUP_ID_BYTES;
+    const size = bodySize + head + FRAME_HEADER;
     const slab = q.reserve(size);
     if (slab === null) return false;
-    writeHeader(slab.buf, slab.end, bodySize);
-    encodeMessageInto(m, slab.buf, slab.end + FRAME_HEADER);
+    const at = slab.end;
+    writeHeader(slab.buf, at, bodySize + head);
+    if (head !== 0) {
+      slab.buf[at + 4] = FrameKind.GroupMessage;
+      writeU64(slab.buf, group, at + FRAME_HEADER);
+    }
+    encodeMessageInto(m, slab.buf, at + FRAME_HEADER + head);
     q.commit(slab, size);
     return true;
   }

@@ -20,6 +20,14 @@ import {
 import { TransportError, TransportErrorCode } from './errors.js';
 import { type FrameBatch, FrameKind } from './framing.js';
 import { readU64, writeU64 } from './handshake.js';
+import { GROUP_ID_BYTES } from './queue.js';
+
+/** A group id read at `at`; a group frame naming group 0 or above 2^53 - 1 is malformed. */
+export function readGroupId(body: Buffer, at: number): number {
+  const g = readU64(body, at);
+  if (g <= 0) throw new TransportError(TransportErrorCode.BadFrame, 'bad group id');
+  return g;
+}
 
 /** How a snapshot send ended. Maps to raft-core's SnapshotStatus.Finish / .Failure. */
 export type SnapshotStatus = 'finish' | 'failure';
@@ -36,12 +44,15 @@ export interface SnapshotSink {
   abort(reason: Error): void;
 }
 
-/** Lets the application stream snapshot data from and to disk instead of `snapshot.data`. */
+/**
+ * Lets the application stream snapshot data from and to disk instead of `snapshot.data`.
+ * `group` is the raft group the MsgSnap belongs to (0 unless sent with one, see send()).
+ */
 export interface SnapshotStreams {
   /** The data to stream after the MsgSnap, which travels as it is (its data included). */
-  open(m: Message): SnapshotSource | Promise<SnapshotSource>;
+  open(m: Message, group: number): SnapshotSource | Promise<SnapshotSource>;
   /** A sink for the data that follows `m`. Throwing refuses the snapshot. */
-  receive(m: Message): SnapshotSink;
+  receive(m: Message, group: number): SnapshotSink;
 }
 
 export const SnapAckStatus = { Delivered: 0, Failed: 1 } as const;
@@ -101,6 +112,8 @@ export class OutgoingSnapshot {
     inline: boolean,
     /** A pulled chunk is ready (or the source ended or failed): flush again. */
     private readonly onReady: () => void,
+    /** The raft group of the message (0: sent as a plain SnapBegin). */
+    readonly group = 0,
   ) {
     const snap = message.snapshot!;
     // Encoded once, up front, so an unencodable message fails at send() time. Inline data is
@@ -128,9 +141,11 @@ export class OutgoingSnapshot {
   /** Adds the next frame (begin, a chunk, or end) to `batch` if one is ready. */
   addNextFrame(batch: FrameBatch): void {
     if (!this.begun) {
-      const head = Buffer.allocUnsafe(ID_HEAD);
+      const grouped = this.group !== 0;
+      const head = Buffer.allocUnsafe(ID_HEAD + (grouped ? GROUP_ID_BYTES : 0));
       head.writeUInt32BE(this.streamId, 0);
-      batch.add(FrameKind.SnapBegin, head, this.header);
+      if (grouped) writeU64(head, this.group, ID_HEAD);
+      batch.add(grouped ? FrameKind.GroupSnapBegin : FrameKind.SnapBegin, head, this.header);
       this.begun = true;
       this.pull();
       return;
@@ -200,7 +215,7 @@ export class OutgoingSnapshot {
   /** The next non-empty chunk, or null at the end. */
   private async next(): Promise<Uint8Array | null> {
     if (this.source === null) {
-      const src = await this.streams.open(this.message);
+      const src = await this.streams.open(this.message, this.group);
       this.closeSource = src.close?.bind(src);
       this.source = src[Symbol.asyncIterator]();
     }
@@ -225,18 +240,27 @@ export class IncomingSnapshot {
     readonly message: Message,
     private readonly sink: SnapshotSink,
     private readonly maxBytes: number,
+    readonly group: number,
   ) {}
 
-  /** Parses a SnapBegin body. Throws TransportError on a bad frame. */
-  static parseBegin(body: Buffer): { streamId: number; message: Message } {
-    if (body.length < ID_HEAD) {
+  /**
+   * Parses a SnapBegin body (group 0), or with `grouped` a GroupSnapBegin body. Throws
+   * TransportError on a bad frame.
+   */
+  static parseBegin(
+    body: Buffer,
+    grouped = false,
+  ): { streamId: number; group: number; message: Message } {
+    const head = ID_HEAD + (grouped ? GROUP_ID_BYTES : 0);
+    if (body.length < head) {
       throw new TransportError(TransportErrorCode.BadFrame, 'short snapshot begin frame');
     }
-    const message = decodeFrameMessage(body, ID_HEAD);
+    const group = grouped ? readGroupId(body, ID_HEAD) : 0;
+    const message = decodeFrameMessage(body, head);
     if (message.type !== MessageType.MsgSnap || message.snapshot === null) {
       throw new TransportError(TransportErrorCode.BadFrame, 'snapshot stream without a MsgSnap');
     }
-    return { streamId: body.readUInt32BE(0), message };
+    return { streamId: body.readUInt32BE(0), group, message };
   }
 
   static open(
@@ -244,8 +268,9 @@ export class IncomingSnapshot {
     message: Message,
     sink: SnapshotSink,
     maxBytes: number,
+    group = 0,
   ): IncomingSnapshot {
-    return new IncomingSnapshot(streamId, message, sink, maxBytes);
+    return new IncomingSnapshot(streamId, message, sink, maxBytes, group);
   }
 
   /** The stream failed on our side (a bad chunk, a failed write): it will be refused. */

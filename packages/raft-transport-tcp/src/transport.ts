@@ -82,9 +82,9 @@ export class TcpTransport {
       logger: this.logger,
       options,
       dial: (addr) => this.dial(addr),
-      deliver: (m) => this.deliver(m),
+      deliver: (m, group) => this.deliver(m, group),
       reportUnreachable: (peer) => this.queueUnreachable(peer),
-      reportSnapshot: (peer, status) => this.queueSnapshotStatus(peer, status),
+      reportSnapshot: (peer, status, group) => this.queueSnapshotStatus(peer, status, group),
       snapshots: options.snapshots ?? inlineSnapshots,
       inlineSnapshots: options.snapshots === undefined,
       reportRemoved: (peer) => this.queueRemoved(peer),
@@ -155,20 +155,26 @@ export class TcpTransport {
   }
 
   /**
-   * Queues messages for their peers (`to`). Never throws and never calls back synchronously:
-   * what cannot be sent is dropped and counted (Raft retransmits).
+   * Queues messages of raft group `group` for their peers (`to`). Many groups share each
+   * connection: the receiver's onMessage gets the group with each message (group 0, the
+   * default, is a transport's only group). Never calls back synchronously: what cannot be
+   * sent is dropped and counted (Raft retransmits). Throws only for a group that is not a
+   * non-negative safe integer (and sends nothing).
    */
-  send(messages: readonly Message[]): void {
+  send(messages: readonly Message[], group = 0): void {
+    if (!Number.isSafeInteger(group) || group < 0) {
+      throw new TransportError(TransportErrorCode.InvalidConfig, `bad group id ${String(group)}`);
+    }
     if (this.stopped) return;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const peer = this.peers.get(m.to);
       if (peer === undefined) {
         this.droppedUnknownPeer++;
-        if (m.type === MessageType.MsgSnap) this.queueSnapshotStatus(m.to, 'failure');
+        if (m.type === MessageType.MsgSnap) this.queueSnapshotStatus(m.to, 'failure', group);
         continue;
       }
-      peer.send(m);
+      peer.send(m, group);
     }
   }
 
@@ -386,10 +392,10 @@ export class TcpTransport {
     return { socket, readyEvent: 'secureConnect' };
   }
 
-  private deliver(m: Message): boolean {
+  private deliver(m: Message, group: number): boolean {
     if (this.stopped) return false;
     try {
-      this.options.onMessage(m);
+      this.options.onMessage(m, group);
       return true;
     } catch (err) {
       this.logger.error(
@@ -422,10 +428,10 @@ export class TcpTransport {
     });
   }
 
-  private queueSnapshotStatus(peer: NodeId, status: SnapshotStatus): void {
+  private queueSnapshotStatus(peer: NodeId, status: SnapshotStatus, group: number): void {
     if (this.options.onSnapshotStatus === undefined) return;
     queueMicrotask(() => {
-      if (!this.stopped) this.safeCall(() => this.options.onSnapshotStatus?.(peer, status));
+      if (!this.stopped) this.safeCall(() => this.options.onSnapshotStatus?.(peer, status, group));
     });
   }
 
