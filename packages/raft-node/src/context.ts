@@ -13,7 +13,7 @@ import type { LeaderState, Lifecycle, RaftNodeEvents } from './node-types.js';
 import { type RaftNodeOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ProposalTracker } from './proposals.js';
 import { ReadTracker } from './reads.js';
-import type { NodeStorage, NodeTransport } from './seams.js';
+import type { GroupHooks, NodeStorage, NodeTransport } from './seams.js';
 import { SnapshotFiles } from './snapshot-files.js';
 import { Snapshotter } from './snapshotter.js';
 import { type AnyStateMachine, isOnDisk } from './state-machine.js';
@@ -87,6 +87,8 @@ export class NodeContext<R = unknown> {
   constructor(
     options: RaftNodeOptions<R>,
     readonly events: EventEmitter<RaftNodeEvents>,
+    /** Set when this node is a group of a RaftHost (host.ts), else null. */
+    readonly group: GroupHooks | null = null,
   ) {
     this.cfg = resolveOptions(options as RaftNodeOptions<unknown>);
     this.opts = options;

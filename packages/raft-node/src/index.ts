@@ -9,6 +9,13 @@ export {
 } from './raft-node.js';
 export type { RaftNodeOptions, TransportTuning } from './options.js';
 export {
+  RaftHost,
+  type GroupOptions,
+  type HostMetrics,
+  type RaftGroup,
+  type RaftHostOptions,
+} from './host.js';
+export {
   type AppliedEntry,
   type AnyStateMachine,
   type OnDiskStateMachine,

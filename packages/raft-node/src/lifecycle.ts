@@ -27,6 +27,8 @@ export interface NodeParts {
 
 export class NodeRunner {
   private ticker: NodeJS.Timeout | null = null;
+  /** A group of a RaftHost ticks on the host's timer: this removes it from it. */
+  private untick: (() => void) | null = null;
 
   constructor(private readonly p: NodeParts) {}
 
@@ -74,8 +76,10 @@ export class NodeRunner {
       throw err;
     }
     if (!ctx.running) return; // stopped while starting
-    this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
-    ctx.logger.info(
+    if (ctx.group !== null) this.untick = ctx.group.addTicker(() => loop.tick());
+    else this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
+    // A host's groups log at debug: thousands of them start and stop together.
+    ctx.logger[ctx.group === null ? 'info' : 'debug'](
       { addr: ctx.transport.addr, applied: ctx.applied, term: ctx.term, commit: ctx.commit },
       'raft node started',
     );
@@ -108,6 +112,8 @@ export class NodeRunner {
     ctx.lifecycle = 'stopping';
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
+    this.untick?.();
+    this.untick = null;
     ctx.rejectPending((o) => new ErrStopped(o));
     await ctx.transport?.stop();
     await Promise.allSettled([appends.current, applies.current]);
@@ -124,7 +130,10 @@ export class NodeRunner {
     }
     ctx.lifecycle = 'stopped';
     closeWatchers(ctx);
-    ctx.logger.info({ applied: ctx.applied, term: ctx.term }, 'raft node stopped');
+    ctx.logger[ctx.group === null ? 'info' : 'debug'](
+      { applied: ctx.applied, term: ctx.term },
+      'raft node stopped',
+    );
   }
 }
 

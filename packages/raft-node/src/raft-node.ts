@@ -27,6 +27,7 @@ import type {
 import type { RaftNodeOptions } from './options.js';
 import { ReadyLoop } from './ready-loop.js';
 import * as requests from './requests.js';
+import type { GroupHooks } from './seams.js';
 import { submit } from './submit.js';
 
 export type {
@@ -46,11 +47,16 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
   private starting: Promise<void> | null = null;
   private stopping: Promise<void> | null = null;
 
-  constructor(options: RaftNodeOptions<R>) {
+  /** The raft group this node is a replica of: 0 for a RaftNode of its own, else a RaftHost's. */
+  readonly groupId: number;
+
+  /** `group` is internal: RaftHost passes it for its groups. */
+  constructor(options: RaftNodeOptions<R>, group?: GroupHooks) {
     super();
-    const ctx = new NodeContext<R>(options, this);
+    const ctx = new NodeContext<R>(options, this, group ?? null);
     this.ctx = ctx;
     this.id = ctx.id;
+    this.groupId = group?.groupId ?? 0;
     this.logger = ctx.logger;
     const c = ctx as NodeContext;
     const deliver = (r: Parameters<ReadyLoop['deliver']>[0]): void => loop.deliver(r);

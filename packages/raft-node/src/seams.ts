@@ -75,3 +75,13 @@ export interface NodeTransport {
 
 /** Makes the transport of a node. */
 export type TransportFactory = (hooks: TransportHooks) => NodeTransport;
+
+/**
+ * @internal What a RaftHost gives each of its groups (a RaftNode): the group's id and the
+ * host's one timer, instead of a timer per node.
+ */
+export interface GroupHooks {
+  readonly groupId: number;
+  /** Calls `tick` on the host's timer until the returned function is called. */
+  addTicker(tick: () => void): () => void;
+}

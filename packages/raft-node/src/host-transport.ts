@@ -1,0 +1,124 @@
+// One transport for all the groups of a RaftHost: the messages each group sends are tagged with
+// its group id, and what arrives is handed to that group's hooks. A group sees a NodeTransport
+// of its own (a channel), so the RaftNode that runs it is the same code as a standalone one.
+// Messages for a group this host has not opened are dropped (raft retries) and counted.
+import type { Logger, Message, NodeId } from '@tsraft/raft-core';
+import type { SnapshotSink, TransportStats } from '@tsraft/raft-transport-tcp';
+import type { NodeTransport, TransportFactory, TransportHooks } from './seams.js';
+
+export interface HostTransportOptions {
+  id: NodeId;
+  clusterId: string;
+  listen: string;
+  logger: Logger;
+  /** The factory of the transport the groups share. */
+  factory: TransportFactory;
+}
+
+export class HostTransport {
+  readonly transport: NodeTransport;
+  private readonly self: NodeId;
+  private readonly groups = new Map<number, TransportHooks>();
+  /** Messages (and snapshots) for groups not open here. */
+  droppedUnknownGroup = 0;
+
+  constructor(o: HostTransportOptions) {
+    this.self = o.id;
+    const hooks: TransportHooks = {
+      id: o.id,
+      clusterId: o.clusterId,
+      listen: o.listen,
+      acceptUnknownPeers: false,
+      onMessage: (m, g) => {
+        const h = this.groups.get(g);
+        if (h === undefined) this.droppedUnknownGroup++;
+        else h.onMessage(m, g);
+      },
+      // Reachability is per peer host: every group hears of it.
+      onUnreachable: (peer) => {
+        for (const h of this.groups.values()) h.onUnreachable(peer);
+      },
+      onSnapshotStatus: (peer, status, g) => this.groups.get(g)?.onSnapshotStatus(peer, status, g),
+      // REMOVED refusals are per host; removal from a group is the group's business.
+      onRemoved: () => {},
+      snapshots: {
+        open: (m, g) => {
+          const h = this.groups.get(g);
+          if (h === undefined) throw new Error(`group ${g} is not open`);
+          return h.snapshots.open(m, g);
+        },
+        receive: (m, g): SnapshotSink => {
+          const h = this.groups.get(g);
+          if (h === undefined) {
+            this.droppedUnknownGroup++;
+            throw new Error(`group ${g} is not open here`);
+          }
+          return h.snapshots.receive(m, g);
+        },
+      },
+      logger: o.logger,
+    };
+    this.transport = o.factory(hooks);
+  }
+
+  /** The NodeTransport of group `gid` (whose RaftNode passes `hooks`). */
+  channel(gid: number, hooks: TransportHooks): NodeTransport {
+    return new GroupChannel(this, gid, hooks);
+  }
+
+  /** @internal */
+  attach(gid: number, hooks: TransportHooks): void {
+    this.groups.set(gid, hooks);
+  }
+
+  /** @internal */
+  detach(gid: number, hooks: TransportHooks): void {
+    if (this.groups.get(gid) === hooks) this.groups.delete(gid);
+  }
+
+  /** Peers the shared transport knows, so that groups only add hosts it does not. */
+  readonly known = new Set<NodeId>();
+
+  addPeer(id: NodeId, addr: string): void {
+    if (id === this.self) return;
+    this.transport.addPeer(id, addr);
+    this.known.add(id);
+  }
+}
+
+class GroupChannel implements NodeTransport {
+  constructor(
+    private readonly host: HostTransport,
+    private readonly gid: number,
+    private readonly hooks: TransportHooks,
+  ) {}
+
+  get addr(): string | null {
+    return this.host.transport.addr;
+  }
+
+  async start(): Promise<void> {
+    this.host.attach(this.gid, this.hooks);
+  }
+
+  async stop(): Promise<void> {
+    this.host.detach(this.gid, this.hooks);
+  }
+
+  send(messages: readonly Message[]): void {
+    this.host.transport.send(messages, this.gid);
+  }
+
+  /** A host the log names that the host does not know yet (added by a conf change). */
+  addPeer(id: NodeId, addr: string): void {
+    if (!this.host.known.has(id)) this.host.addPeer(id, addr);
+  }
+
+  // Other groups may still talk to the host: the connection stays.
+  removePeer(): void {}
+  markRemoved(): void {}
+
+  stats(): TransportStats {
+    return this.host.transport.stats();
+  }
+}

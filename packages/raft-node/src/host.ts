@@ -1,0 +1,298 @@
+// RaftHost: one process running many raft groups over one transport (one connection per peer
+// host, frames tagged with the group id), one LevelDB (LevelStore: group-prefixed keys, one
+// synced batch per loop turn for all groups) and one timer. Each group is a RaftNode — the
+// same driver a standalone node runs — whose storage, transport and ticks come from the host
+// (seams.ts). See README, "Many groups: RaftHost".
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { ErrUsage, type NodeId } from '@tsraft/raft-core';
+import { LevelStore, type LevelStoreStats } from '@tsraft/raft-storage-level';
+import { TcpTransport, type TransportStats } from '@tsraft/raft-transport-tcp';
+import { type Logger, pino } from 'pino';
+import { ErrStopped } from './errors.js';
+import {
+  type GroupOptions,
+  type RaftHostOptions,
+  type ResolvedHostOptions,
+  checkGroupOptions,
+  isId,
+  resolveHostOptions,
+} from './host-options.js';
+import { HostTransport } from './host-transport.js';
+import { RaftNode } from './raft-node.js';
+import type { GroupHooks, TransportFactory } from './seams.js';
+
+export type { GroupOptions, RaftHostOptions } from './host-options.js';
+
+/** A group of a RaftHost: the RaftNode API (propose, read, membership, transfer, status, events). */
+export type RaftGroup<R = unknown> = RaftNode<R>;
+
+export interface HostMetrics {
+  /** Groups open on this host. */
+  groups: number;
+  /** Groups in the data directory (open or not). */
+  storedGroups: number;
+  /** Open groups this host leads. */
+  leaders: number;
+  /** Ticks of the host's timer, and group ticks they delivered. */
+  ticks: number;
+  groupTicks: number;
+  /** Messages and snapshots for groups not open here, dropped. */
+  droppedUnknownGroup: number;
+  storage: LevelStoreStats | null;
+  transport: TransportStats | null;
+}
+
+type HostState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export class RaftHost {
+  readonly id: NodeId;
+  readonly logger: Logger;
+  private readonly cfg: ResolvedHostOptions;
+  private state: HostState = 'new';
+  private store: LevelStore | null = null;
+  private net: HostTransport | null = null;
+  private readonly groups = new Map<number, Promise<RaftGroup<unknown>>>();
+  private readonly tickers = new Set<() => void>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  private groupTicks = 0;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly opts: RaftHostOptions) {
+    this.cfg = resolveHostOptions(opts);
+    this.id = opts.id;
+    this.logger = (opts.logger ?? pino({ name: 'raft-host', level: 'info' })).child({
+      host: opts.id,
+    });
+  }
+
+  /** The address the transport listens on ("host:port"), once started. */
+  get addr(): string | null {
+    return this.net?.transport.addr ?? null;
+  }
+
+  /**
+   * Opens the data directory's store and listens. Groups found there are opened by group():
+   * until then, traffic for them is dropped (raft retries).
+   */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ErrUsage('start() may be called once');
+    this.state = 'starting';
+    const o = this.opts;
+    try {
+      this.store = await LevelStore.open(path.join(o.dataDir, 'raft'), {
+        entryCacheBytes: 1 << 20,
+        ...o.storage,
+      });
+      this.net = new HostTransport({
+        id: this.id,
+        clusterId: this.cfg.clusterId,
+        listen: o.listen,
+        logger: this.logger.child({ component: 'transport' }),
+        factory: this.transportFactory(),
+      });
+      for (const [id, addr] of this.cfg.peers) this.net.addPeer(id, addr);
+      await this.net.transport.start();
+    } catch (err) {
+      this.state = 'stopped';
+      await this.net?.transport.stop().catch(() => {});
+      await this.store?.close().catch(() => {});
+      throw err;
+    }
+    this.timer = setInterval(() => this.tick(), this.cfg.tickMs);
+    this.state = 'running';
+    this.logger.info(
+      { addr: this.addr, storedGroups: this.store.groupIds().length },
+      'raft host started',
+    );
+  }
+
+  /**
+   * Group `gid`: opened from the data directory if it is there, else created with `members`
+   * (bootstrapped, or with `join` waiting for the group's leader). Resolves once it is open,
+   * not once it has a leader. Calling it again returns the same group.
+   */
+  group<R = unknown>(gid: number, options: GroupOptions<R>): Promise<RaftGroup<R>> {
+    if (this.state !== 'running') {
+      return Promise.reject(new ErrStopped('dropped'));
+    }
+    const open = this.groups.get(gid);
+    if (open !== undefined) return open as Promise<RaftGroup<R>>;
+    try {
+      checkGroupOptions(gid, options as GroupOptions<unknown>, this.cfg);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const p = this.openGroup(gid, options);
+    this.groups.set(gid, p as Promise<RaftGroup<unknown>>);
+    p.catch(() => this.groups.delete(gid));
+    return p;
+  }
+
+  /** The groups of this host: open ones and those in the data directory, ascending. */
+  groupIds(): number[] {
+    const ids = new Set(this.store?.groupIds() ?? []);
+    for (const id of this.groups.keys()) ids.add(id);
+    return [...ids].sort((a, b) => a - b);
+  }
+
+  /**
+   * Deletes this host's replica of group `gid` and its data (its log, its state machine
+   * snapshots). Membership is the group's business: remove this host through the group
+   * first, or the others keep sending to it (and the messages are dropped here).
+   */
+  async removeGroup(gid: number): Promise<void> {
+    if (!isId(gid)) throw new ErrUsage(`group id must be a positive safe integer, got ${gid}`);
+    if (this.state !== 'running') throw new ErrStopped('dropped');
+    const open = this.groups.get(gid);
+    if (open !== undefined) {
+      const g = await open.catch(() => null);
+      await g?.stop();
+      this.groups.delete(gid);
+      this.openNow.delete(gid);
+    }
+    await this.store!.removeGroup(gid);
+    await rm(this.groupDir(gid), { recursive: true, force: true });
+  }
+
+  metrics(): HostMetrics {
+    let leaders = 0;
+    for (const g of this.opened()) if (g.isLeader()) leaders++;
+    return {
+      groups: this.groups.size,
+      storedGroups: this.store?.groupIds().length ?? 0,
+      leaders,
+      ticks: this.ticks,
+      groupTicks: this.groupTicks,
+      droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
+      storage: this.store?.stats() ?? null,
+      transport: this.net?.transport.stats() ?? null,
+    };
+  }
+
+  /** Stops every group (their pending requests reject with ErrStopped), then the host. */
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    if (this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    const all = [...this.groups.values()];
+    this.groups.clear();
+    this.openNow.clear();
+    await Promise.allSettled(all.map(async (p) => (await p).stop()));
+    await this.net?.transport.stop().catch(() => {});
+    await this.store?.close().catch((err: unknown) => {
+      this.logger.warn({ err }, 'closing the store failed');
+    });
+    this.state = 'stopped';
+    this.logger.info('raft host stopped');
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private groupDir(gid: number): string {
+    return path.join(this.opts.dataDir, 'groups', String(gid));
+  }
+
+  /** Groups whose open finished (a synchronous view for metrics). */
+  private opened(): RaftGroup<unknown>[] {
+    return [...this.openNow.values()];
+  }
+
+  private readonly openNow = new Map<number, RaftGroup<unknown>>();
+
+  private async openGroup<R>(gid: number, o: GroupOptions<R>): Promise<RaftGroup<R>> {
+    const h = this.opts;
+    const peers = o.members.map((m) => [m, this.cfg.peers.get(m)!] as const);
+    const hooks: GroupHooks = {
+      groupId: gid,
+      addTicker: (tick) => {
+        this.tickers.add(tick);
+        return () => this.tickers.delete(tick);
+      },
+    };
+    const net = this.net!;
+    const store = this.store!;
+    const node = new RaftNode<R>(
+      {
+        id: this.id,
+        peers,
+        dataDir: this.groupDir(gid),
+        listen: h.listen,
+        stateMachine: o.stateMachine,
+        clusterId: this.cfg.clusterId,
+        ...(o.join !== undefined ? { join: o.join } : {}),
+        ...knobs(h),
+        ...knobs(o),
+        tickMs: this.cfg.tickMs,
+        logger: this.logger.child({ group: gid }),
+        transport: (hooks) => net.channel(gid, hooks),
+        storage: () => store.group(gid),
+      },
+      hooks,
+    );
+    await node.start();
+    if (this.state !== 'running' || this.groups.get(gid) === undefined) {
+      await node.stop();
+      throw new ErrStopped('dropped');
+    }
+    this.openNow.set(gid, node as RaftGroup<unknown>);
+    return node;
+  }
+
+  private tick(): void {
+    this.ticks++;
+    for (const t of this.tickers) {
+      this.groupTicks++;
+      t();
+    }
+  }
+
+  private transportFactory(): TransportFactory {
+    const t = this.opts.transport;
+    if (typeof t === 'function') return t;
+    const tls = this.opts.tls;
+    return (hooks) =>
+      new TcpTransport({
+        maxSnapshotSize: Number.MAX_SAFE_INTEGER,
+        ...(t ?? {}),
+        ...(tls !== undefined ? { tls } : {}),
+        ...hooks,
+      });
+  }
+}
+
+/** The raft knobs set in `o` (undefined ones left out, for exactOptionalPropertyTypes). */
+function knobs(o: object): Record<string, unknown> {
+  const keys = [
+    'electionTick',
+    'heartbeatTick',
+    'maxSizePerMsg',
+    'maxInflightMsgs',
+    'maxInflightBytes',
+    'maxUncommittedEntriesSize',
+    'maxCommittedSizePerReady',
+    'preVote',
+    'checkQuorum',
+    'readOnlyOption',
+    'disableProposalForwarding',
+    'random',
+    'snapshotInterval',
+    'snapshotCatchUpEntries',
+  ];
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}

@@ -1,0 +1,228 @@
+// RaftHost: three hosts in one process, each running many groups over one transport, one
+// LevelDB and one timer. Groups elect and commit independently, proposals forward between
+// hosts, a restarted host reopens its groups from disk, removeGroup frees the group's keys,
+// and bad input is refused with typed errors. MemoryNetwork first, then real TCP.
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { LevelStore } from '@tsraft/raft-storage-level';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  ErrInvalidOptions,
+  ErrStopped,
+  MemoryNetwork,
+  type RaftGroup,
+  RaftHost,
+  type RaftHostOptions,
+} from '../src/index.js';
+import { Counter, freePorts, logger, op, tempDir, until } from './helpers.js';
+
+const FAST = { tickMs: 10, electionTick: 10, heartbeatTick: 1 } as const;
+
+interface TestHost {
+  host: RaftHost;
+  dir: string;
+  counters: Map<number, Counter>;
+}
+
+let hosts: TestHost[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  await Promise.allSettled(hosts.map((h) => h.host.stop()));
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  hosts = [];
+  dirs = [];
+});
+
+async function startHost(
+  id: number,
+  peers: Record<number, string>,
+  extra: Partial<RaftHostOptions> = {},
+  dir?: string,
+): Promise<TestHost> {
+  const d = dir ?? (await tempDir());
+  if (dir === undefined) dirs.push(d);
+  const host = new RaftHost({
+    id,
+    listen: peers[id]!,
+    dataDir: d,
+    peers,
+    logger,
+    ...FAST,
+    ...extra,
+  });
+  await host.start();
+  const h = { host, dir: d, counters: new Map<number, Counter>() };
+  hosts.push(h);
+  return h;
+}
+
+async function openGroup(
+  h: TestHost,
+  gid: number,
+  members = [1, 2, 3],
+): Promise<RaftGroup<number>> {
+  const c = h.counters.get(gid) ?? new Counter();
+  h.counters.set(gid, c);
+  return h.host.group<number>(gid, { members, stateMachine: c });
+}
+
+const memPeers = { 1: 'mem:1', 2: 'mem:2', 3: 'mem:3' };
+
+describe('RaftHost on a MemoryNetwork', () => {
+  it('runs 20 groups on 3 hosts: each elects, commits and applies everywhere', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const gids = Array.from({ length: 20 }, (_, i) => i + 1);
+    const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
+    // The same handle for the same group.
+    expect(await hs[0]!.host.group(1, { members: [1, 2, 3], stateMachine: new Counter() })).toBe(
+      groups[0]![0],
+    );
+    await Promise.all(groups[0]!.map((g) => g.waitForLeader()));
+    // Every group through host 1, leader or not (followers forward).
+    const results = await Promise.all(groups[0]!.map((g, i) => g.propose(op(i + 1))));
+    expect(results).toEqual(gids);
+    await until(
+      () => hs.every((h) => gids.every((g) => h.counters.get(g)!.total === g)),
+      5000,
+      'every host to apply every group',
+    );
+    expect(hs[0]!.host.groupIds()).toEqual(gids);
+    const m = hs[0]!.host.metrics();
+    expect(m.groups).toBe(20);
+    // Group commit across groups: fewer synced batches than writes.
+    expect(m.storage!.batches).toBeLessThan(m.storage!.writes);
+    // Leaders are spread over hosts by the elections themselves (no balancing yet).
+    const leaders = hs.map((h) => h.host.metrics().leaders);
+    expect(leaders.reduce((a, b) => a + b)).toBe(20);
+  });
+
+  it('a restarted host reopens its groups from disk and catches up', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const groups = await Promise.all(
+      hs.map((h) => Promise.all([1, 2, 3].map((g) => openGroup(h, g)))),
+    );
+    for (const g of groups[0]!) await g.propose(op(10));
+    await until(() => hs[2]!.counters.get(3)?.total === 10, 5000, 'host 3 applied');
+    const h3 = hs[2]!;
+    // Leaderships move off host 3 first, so that no proposal below races an election.
+    for (const g of groups[0]!) if (g.leader() === 3) await g.transferLeadership(1);
+    await h3.host.stop();
+    for (const g of groups[0]!) await g.propose(op(1)); // hosts 1 and 2 are a quorum
+    // Back on the same data directory: groups are listed before they are opened.
+    const again = await startHost(3, memPeers, { transport: net.transport }, h3.dir);
+    expect(again.host.groupIds()).toEqual([1, 2, 3]);
+    expect(again.host.metrics().groups).toBe(0);
+    for (const gid of [1, 2, 3]) await openGroup(again, gid);
+    await until(
+      () => [1, 2, 3].every((g) => again.counters.get(g)!.total === 11),
+      5000,
+      'the restarted host to catch up',
+    );
+  });
+
+  it('a group created while a host is down appears there when the host opens it', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const [g1] = await Promise.all(hs.map((h) => openGroup(h, 77)));
+    expect(await g1!.propose(op(5))).toBe(5);
+    const h3 = await startHost(3, memPeers, { transport: net.transport });
+    expect(h3.host.groupIds()).toEqual([]); // traffic for group 77 is dropped until opened
+    await openGroup(h3, 77);
+    await until(() => h3.counters.get(77)!.total === 5, 5000, 'host 3 to apply group 77');
+  });
+
+  it('removeGroup stops the replica and deletes its keys and files', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    await Promise.all(hs.map((h) => Promise.all([5, 6].map((g) => openGroup(h, g)))));
+    const g5 = await hs[0]!.host.group(5, { members: [1, 2, 3], stateMachine: new Counter() });
+    await g5.propose(op(1));
+    await hs[2]!.host.removeGroup(5);
+    expect(hs[2]!.host.groupIds()).toEqual([6]);
+    expect(g5.state).toBe('running'); // host 1's replica lives on
+    const h3 = hs[2]!;
+    await h3.host.stop();
+    const store = await LevelStore.open(path.join(h3.dir, 'raft'));
+    try {
+      expect(store.groupIds()).toEqual([6]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses bad hosts and groups with typed errors, and changes nothing', async () => {
+    expect(() => new RaftHost({ id: 0, listen: 'mem:1', dataDir: '/x', peers: memPeers })).toThrow(
+      ErrInvalidOptions,
+    );
+    expect(
+      () => new RaftHost({ id: 1, listen: 'mem:1', dataDir: '/x', peers: { 0: 'a:1' } }),
+    ).toThrow(ErrInvalidOptions);
+    const net = new MemoryNetwork();
+    const h = await startHost(1, memPeers, { transport: net.transport });
+    const sm = new Counter();
+    const bad: [number, Parameters<RaftHost['group']>[1]][] = [
+      [0, { members: [1], stateMachine: sm }],
+      [1.5, { members: [1], stateMachine: sm }],
+      [1, { members: [], stateMachine: sm }],
+      [1, { members: [1, 9], stateMachine: sm }], // 9 is not a host
+      [1, { members: [2, 3], stateMachine: sm }], // without this host, and not joining
+      [1, { members: [1, 1], stateMachine: sm }],
+      [1, { members: [1], stateMachine: {} as never }],
+    ];
+    for (const [gid, o] of bad)
+      await expect(h.host.group(gid, o)).rejects.toBeInstanceOf(ErrInvalidOptions);
+    expect(h.host.groupIds()).toEqual([]);
+    await h.host.stop();
+    await expect(h.host.group(1, { members: [1], stateMachine: sm })).rejects.toBeInstanceOf(
+      ErrStopped,
+    );
+  });
+
+  it('stop() rejects pending requests with ErrStopped', async () => {
+    const net = new MemoryNetwork();
+    const h = await startHost(1, memPeers, { transport: net.transport });
+    const g = await openGroup(h, 1); // hosts 2 and 3 never come: no leader
+    const p = g.propose(op(1)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await h.host.stop();
+    expect(await p).toBeInstanceOf(ErrStopped);
+  });
+});
+
+describe('RaftHost on TCP', () => {
+  it('3 hosts × 10 groups over one connection per host pair', async () => {
+    const ports = await freePorts(3);
+    const peers = {
+      1: `127.0.0.1:${ports[0]}`,
+      2: `127.0.0.1:${ports[1]}`,
+      3: `127.0.0.1:${ports[2]}`,
+    };
+    const hs = await Promise.all([1, 2, 3].map((id) => startHost(id, peers)));
+    const gids = Array.from({ length: 10 }, (_, i) => i + 1);
+    const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
+    const results = await Promise.all(groups[1]!.map((g, i) => g.propose(op(i + 1))));
+    expect(results).toEqual(gids);
+    await until(
+      () => hs.every((h) => gids.every((g) => h.counters.get(g)!.total === g)),
+      5000,
+      'every host to apply every group',
+    );
+    for (const h of hs) {
+      const t = h.host.metrics().transport!;
+      expect(t.peers.map((p) => p.connection)).toEqual(['connected', 'connected']);
+      expect(t.peers.every((p) => p.connects === 1)).toBe(true);
+    }
+  });
+});
