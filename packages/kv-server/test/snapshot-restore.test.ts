@@ -208,11 +208,11 @@ describe('a damaged stream is refused and changes nothing', () => {
     const { SnapshotEncoder } = await import('../src/kv/snapshot-stream.js');
     const { encodeKvRecord, kvKey } = await import('../src/kv/records.js');
     const build = (keys: string[], mod: number) => {
-      const enc = new SnapshotEncoder({ appliedIndex: 9, revision: 5 });
+      const enc = new SnapshotEncoder({ appliedIndex: 9, revision: 5, compactRevision: 0 });
       for (const k of keys) {
         enc.kv(
           kvKey(k),
-          encodeKvRecord({ value: 'v', createRevision: 1, modRevision: mod, version: 1 }),
+          encodeKvRecord({ value: 'v', createRevision: 1, modRevision: mod, version: 1, lease: 0 }),
           'test',
         );
       }

@@ -1,17 +1,18 @@
 // The commands' semantics over one apply batch: reads see the state at the batch's start
 // (`base`, prefetched) overlaid with the batch's own earlier writes, so entry n sees what
 // entries 1..n-1 of the same batch did. Pure and synchronous: the state machine prefetches
-// every key a command touches, and counts for deletePrefix the keys on disk that the batch
-// has not decided yet (see `decides`). A prefix delete is kept as the prefix, not as its keys:
-// the commit deletes the keys on disk under it, so no memory per deleted key is needed here.
+// every key a command touches. Only single-key commands are batched here; prefix deletes,
+// transactions and compactions run on their own (txn-apply.ts), between batches.
 //
 // Revisions follow etcd: the store's `revision` counts successful mutations (a put, a delete
 // that removed something, a CAS that succeeded; a failed CAS or a delete of a missing key
-// leaves it unchanged). Each key carries createRevision (the revision that created it),
+// leaves it unchanged). Every change is also an event of the history (sub revision 0). Each key carries createRevision (the revision that created it),
 // modRevision (the revision of its last change) and version (puts since it was created).
 // Member records (client and peer URLs) live beside the keys and do not count as revisions.
 import type { Command } from './command.js';
+import type { KvEvent } from './history.js';
 import type { KvRecord, MemberRecord } from './records.js';
+import type { TxnResult } from './txn.js';
 
 export interface KeyValue {
   key: string;
@@ -19,6 +20,8 @@ export interface KeyValue {
   createRevision: number;
   modRevision: number;
   version: number;
+  /** The key's lease; absent for none (so the JSON API shows it only when there is one). */
+  lease?: number;
 }
 
 export type CommandResult =
@@ -26,13 +29,15 @@ export type CommandResult =
   | { op: 'delete'; revision: number; deleted: number; prev?: KeyValue }
   | { op: 'deletePrefix'; revision: number; deleted: number }
   | { op: 'cas'; revision: number; succeeded: boolean; kv?: KeyValue; prev?: KeyValue }
-  | { op: 'setMember' | 'removeMember'; revision: number };
+  | { op: 'setMember' | 'removeMember'; revision: number }
+  | TxnResult
+  | { op: 'compact'; revision: number; compactRevision: number };
 
 export class ApplyBatch {
   /** Keys written by this batch: their new record, or null when deleted. */
   readonly writes = new Map<string, KvRecord | null>();
-  /** Prefixes deleted by this batch, in order; `writes` holds only what came after. */
-  readonly deletedPrefixes: string[] = [];
+  /** The changes, in order: one event per mutation. */
+  readonly events: KvEvent[] = [];
   /** Members written by this batch: the new record, or null when removed. */
   readonly memberWrites = new Map<number, MemberRecord | null>();
 
@@ -47,25 +52,15 @@ export class ApplyBatch {
   lookup(key: string): KvRecord | undefined {
     const w = this.writes.get(key);
     if (w !== undefined) return w ?? undefined;
-    if (this.underDeletedPrefix(key)) return undefined;
     return this.base(key);
   }
 
-  /** Whether the batch decided the key's state already (its disk state no longer counts). */
-  decides(key: string): boolean {
-    return this.writes.has(key) || this.underDeletedPrefix(key);
+  get empty(): boolean {
+    return this.writes.size === 0 && this.memberWrites.size === 0;
   }
 
-  underDeletedPrefix(key: string): boolean {
-    for (const p of this.deletedPrefixes) if (key.startsWith(p)) return true;
-    return false;
-  }
-
-  /**
-   * Applies one command. For deletePrefix, `diskLive` counts the keys with its prefix on disk
-   * that the batch does not decide (the batch's own writes are counted here).
-   */
-  apply(cmd: Command, diskLive = 0): CommandResult {
+  /** Applies one single-key or member command (isBatched). */
+  apply(cmd: Command): CommandResult {
     switch (cmd.op) {
       case 'put': {
         const prev = this.lookup(cmd.key);
@@ -85,16 +80,6 @@ export class ApplyBatch {
           deleted: 1,
           prev: toKv(cmd.key, prev),
         };
-      }
-      case 'deletePrefix': {
-        const deleted = diskLive + this.liveWritesWithPrefix(cmd.prefix);
-        if (deleted === 0) return { op: 'deletePrefix', revision: this.revision, deleted: 0 };
-        this.revision++;
-        this.keyCount -= deleted;
-        for (const k of [...this.writes.keys()])
-          if (k.startsWith(cmd.prefix)) this.writes.delete(k);
-        this.deletedPrefixes.push(cmd.prefix);
-        return { op: 'deletePrefix', revision: this.revision, deleted };
       }
       case 'cas': {
         const prev = this.lookup(cmd.key);
@@ -139,28 +124,27 @@ export class ApplyBatch {
       case 'removeMember':
         this.memberWrites.set(cmd.id, null);
         return { op: 'removeMember', revision: this.revision };
+      default:
+        throw new Error(`${cmd.op} is not a batched command`);
     }
-  }
-
-  private liveWritesWithPrefix(prefix: string): number {
-    let n = 0;
-    for (const [k, w] of this.writes) if (w !== null && k.startsWith(prefix)) n++;
-    return n;
   }
 
   private put(key: string, value: string, prev: KvRecord | undefined): KeyValue {
     this.revision++;
     const rec: KvRecord =
       prev === undefined
-        ? { value, createRevision: this.revision, modRevision: this.revision, version: 1 }
+        ? { value, createRevision: this.revision, modRevision: this.revision, version: 1, lease: 0 }
         : {
             value,
             createRevision: prev.createRevision,
             modRevision: this.revision,
             version: prev.version + 1,
+            // As etcd's Put without a lease: the key leaves the lease it had.
+            lease: 0,
           };
     if (prev === undefined) this.keyCount++;
     this.writes.set(key, rec);
+    this.events.push({ key, main: this.revision, sub: 0, record: rec });
     return toKv(key, rec);
   }
 
@@ -168,15 +152,18 @@ export class ApplyBatch {
   private remove(key: string): void {
     this.keyCount--;
     this.writes.set(key, null);
+    this.events.push({ key, main: this.revision, sub: 0, record: null });
   }
 }
 
 export function toKv(key: string, r: KvRecord): KeyValue {
-  return {
+  const kv: KeyValue = {
     key,
     value: r.value,
     createRevision: r.createRevision,
     modRevision: r.modRevision,
     version: r.version,
   };
+  if (r.lease !== 0) kv.lease = r.lease;
+  return kv;
 }

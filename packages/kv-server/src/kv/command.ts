@@ -8,6 +8,7 @@
 // would need a schema and generated code for six small messages; JSON would be larger, escape
 // values and leave number formatting and key order to the encoder.
 import { ByteReader, ByteWriter, KvCodecError } from './bytes.js';
+import { type TxnOp, readTxn, writeTxn } from './txn.js';
 
 export const COMMAND_FORMAT = 1;
 
@@ -17,7 +18,15 @@ export type Command =
   | DeletePrefixCommand
   | CasCommand
   | SetMemberCommand
-  | RemoveMemberCommand;
+  | RemoveMemberCommand
+  | TxnOp
+  | CompactCommand;
+
+/** etcd's Compact: history below `revision` is dropped, and reads below it refused. */
+export interface CompactCommand {
+  op: 'compact';
+  revision: number;
+}
 
 export interface PutCommand {
   op: 'put';
@@ -70,6 +79,8 @@ const enum Op {
   Cas = 4,
   SetMember = 5,
   RemoveMember = 6,
+  Txn = 7,
+  Compact = 8,
 }
 
 const CAS_EXPECT_VALUE = 1;
@@ -107,6 +118,13 @@ export function encodeCommand(cmd: Command): Uint8Array {
     case 'removeMember':
       w.u8(Op.RemoveMember).uvarint(cmd.id);
       break;
+    case 'txn':
+      w.u8(Op.Txn);
+      writeTxn(w, cmd);
+      break;
+    case 'compact':
+      w.u8(Op.Compact).uvarint(cmd.revision);
+      break;
   }
   return w.finish();
 }
@@ -124,7 +142,10 @@ function sizeHint(cmd: Command): number {
     case 'setMember':
       return cmd.clientUrl.length + cmd.peerUrl.length;
     case 'removeMember':
+    case 'compact':
       return 0;
+    case 'txn':
+      return 64;
   }
 }
 
@@ -161,6 +182,12 @@ export function decodeCommand(data: Uint8Array): Command {
       break;
     case Op.RemoveMember:
       cmd = { op: 'removeMember', id: r.uvarint() };
+      break;
+    case Op.Txn:
+      cmd = readTxn(r);
+      break;
+    case Op.Compact:
+      cmd = { op: 'compact', revision: r.uvarint() };
       break;
     default:
       throw new KvCodecError(`unknown opcode ${op}`);

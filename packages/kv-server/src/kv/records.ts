@@ -7,23 +7,26 @@
 //                            A current read is one point get; a prefix range is one scan.
 //   "m" + u64be(id)          a member record (client and peer URL).
 //
+//   "r" + u64be(main) + u64be(sub)   the change made at that revision (history.ts): a put's
+//                                    whole record or a delete's tombstone, as etcd's key
+//                                    bucket. Watch replays and snapshots scan it.
+//   "h" + esc(key) + 0x00 0x00 + u64be(main)   the key's revisions, in key then revision order
+//                                    (esc doubles 0x00 bytes as 0x00 0x01), pointing at "r": a
+//                                    read at an old revision seeks the greatest main <= rev;
+//                                    compaction walks it key by key.
+//
 // Why heads keyed by key and not etcd's layout: etcd keys its backend by revision
 // (main, sub) and keeps an in-memory B-tree from key to revisions (keyIndex) that is rebuilt
 // by scanning everything at start, so its memory grows with keys × uncompacted revisions.
-// Here the head record is that index's newest generation, on disk, with the value inline:
-// reads and the apply path's "previous value" lookups need no index in memory, and a prefix
-// range is a contiguous scan. MVCC history adds two namespaces in the same batches later,
-// without moving these records:
-//   "r" + u64be(main) + u64be(sub)   the KeyValue (or tombstone) written at that revision, as
-//                                    etcd's key bucket: watch replays and compaction scan it.
-//   "h" + esc(key) + 0x00 + u64be(main)  the key's older revisions, in key then revision order
-//                                    (esc doubles 0x00 bytes as 0x00 0x01): a read at an old
-//                                    revision seeks the greatest main <= rev; a range at an old
-//                                    revision scans "h" and "k" together; compaction drops them.
+// Here the head record is that index's newest generation, on disk, with the value inline,
+// and "h" is the rest of the index, on disk too: current reads and the apply path's
+// "previous value" lookups are one point get, a range is a contiguous scan, and nothing in
+// memory grows with the number of keys or revisions.
 // Keys sort by their UTF-8 bytes (Unicode code point order), as etcd's do.
 import { KvCorruptionError } from './errors.js';
 
-export const LAYOUT_VERSION = 1;
+/** 2: heads carry a lease, history under "r" and "h", the compacted revision in the meta. */
+export const LAYOUT_VERSION = 2;
 
 const META_PREFIX = 0x21; // '!'
 const KV_PREFIX = 0x6b; // 'k'
@@ -37,6 +40,8 @@ export interface KvRecord {
   createRevision: number;
   modRevision: number;
   version: number;
+  /** The lease the key is attached to; 0 for none. */
+  lease: number;
 }
 
 export interface MemberRecord {
@@ -49,6 +54,8 @@ export interface Meta {
   appliedIndex: number;
   revision: number;
   keyCount: number;
+  /** Reads below this revision are refused; history at or below it is pruned. */
+  compactRevision: number;
 }
 
 export function kvKey(key: string): Buffer {
@@ -73,6 +80,17 @@ export function kvPrefixRange(prefix: string): { gte: Buffer; lt: Buffer } {
   return { gte, lt };
 }
 
+/** [gte, lt) of the "k" records of a byte range of keys; `end` null: every key >= `start`. */
+export function kvSpanRange(
+  start: Uint8Array,
+  end: Uint8Array | null,
+): { gte: Buffer; lt: Buffer } {
+  return {
+    gte: kvKeyFromBytes(start),
+    lt: end === null ? Buffer.of(KV_PREFIX + 1) : kvKeyFromBytes(end),
+  };
+}
+
 export function memberKey(id: number): Buffer {
   const out = Buffer.allocUnsafe(9);
   out[0] = MEMBER_PREFIX;
@@ -90,7 +108,7 @@ export const MEMBER_RANGE = {
 
 // ---- varints on Buffers (unsigned, up to 2^53 - 1) ----
 
-function varintSize(v: number): number {
+export function varintSize(v: number): number {
   let n = 1;
   while (v >= 0x80) {
     v = Math.floor(v / 0x80);
@@ -99,7 +117,7 @@ function varintSize(v: number): number {
   return n;
 }
 
-function putVarint(buf: Buffer, pos: number, v: number): number {
+export function putVarint(buf: Buffer, pos: number, v: number): number {
   while (v >= 0x80) {
     buf[pos++] = (v % 0x80) | 0x80;
     v = Math.floor(v / 0x80);
@@ -122,30 +140,50 @@ export function readVarint(buf: Uint8Array, pos: number, end: number): [number, 
   return [Number.NaN, pos]; // too long: the caller reports it as malformed
 }
 
-// ---- "k" records: varint createRevision, modRevision, version; then the value's UTF-8 ----
+// ---- "k" records: varint createRevision, modRevision, version, lease; then the value ----
 
 export function encodeKvRecord(r: KvRecord): Buffer {
-  const head = varintSize(r.createRevision) + varintSize(r.modRevision) + varintSize(r.version);
+  const head =
+    varintSize(r.createRevision) +
+    varintSize(r.modRevision) +
+    varintSize(r.version) +
+    varintSize(r.lease);
   const n = Buffer.byteLength(r.value, 'utf8');
   const out = Buffer.allocUnsafe(head + n);
   let pos = putVarint(out, 0, r.createRevision);
   pos = putVarint(out, pos, r.modRevision);
   pos = putVarint(out, pos, r.version);
+  pos = putVarint(out, pos, r.lease);
   out.write(r.value, pos, n, 'utf8');
   return out;
 }
 
-/** The three revisions of a "k" record and where its value starts; null when malformed. */
-export function kvRecordHead(
-  buf: Uint8Array,
-): { createRevision: number; modRevision: number; version: number; valueAt: number } | null {
+export interface KvRecordHead {
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  lease: number;
+  /** Where the value's bytes start. */
+  valueAt: number;
+}
+
+/** The numbers of a "k" record and where its value starts; null when malformed. */
+export function kvRecordHead(buf: Uint8Array): KvRecordHead | null {
   const c = readVarint(buf, 0, buf.length);
   if (c === null || Number.isNaN(c[0])) return null;
   const m = readVarint(buf, c[1], buf.length);
   if (m === null || Number.isNaN(m[0])) return null;
   const v = readVarint(buf, m[1], buf.length);
   if (v === null || Number.isNaN(v[0])) return null;
-  return { createRevision: c[0], modRevision: m[0], version: v[0], valueAt: v[1] };
+  const l = readVarint(buf, v[1], buf.length);
+  if (l === null || Number.isNaN(l[0])) return null;
+  return {
+    createRevision: c[0],
+    modRevision: m[0],
+    version: v[0],
+    lease: l[0],
+    valueAt: l[1],
+  };
 }
 
 export function decodeKvRecord(buf: Uint8Array, where: string): KvRecord {
@@ -157,6 +195,7 @@ export function decodeKvRecord(buf: Uint8Array, where: string): KvRecord {
     createRevision: head.createRevision,
     modRevision: head.modRevision,
     version: head.version,
+    lease: head.lease,
   };
 }
 
@@ -186,14 +225,15 @@ export function decodeMemberRecord(key: Uint8Array, buf: Uint8Array, where: stri
   };
 }
 
-// ---- the meta record: u8 layout version, varint appliedIndex, revision, keyCount ----
+// ---- the meta record: u8 layout version, varint appliedIndex, revision, keyCount, compact ----
 
 export function encodeMeta(m: Meta): Buffer {
-  const out = Buffer.allocUnsafe(1 + 3 * 8);
+  const out = Buffer.allocUnsafe(1 + 4 * 8);
   out[0] = LAYOUT_VERSION;
   let pos = putVarint(out, 1, m.appliedIndex);
   pos = putVarint(out, pos, m.revision);
   pos = putVarint(out, pos, m.keyCount);
+  pos = putVarint(out, pos, m.compactRevision);
   return out.subarray(0, pos);
 }
 
@@ -207,10 +247,11 @@ export function decodeMeta(buf: Uint8Array, where: string): Meta {
   const a = readVarint(buf, 1, buf.length);
   const r = a && readVarint(buf, a[1], buf.length);
   const k = r && readVarint(buf, r[1], buf.length);
-  if (!a || !r || !k || k[1] !== buf.length || [a[0], r[0], k[0]].some(Number.isNaN)) {
+  const c = k && readVarint(buf, k[1], buf.length);
+  if (!a || !r || !k || !c || c[1] !== buf.length || [a[0], r[0], k[0], c[0]].some(Number.isNaN)) {
     throw new KvCorruptionError(where, 'the meta record does not decode');
   }
-  return { appliedIndex: a[0], revision: r[0], keyCount: k[0] };
+  return { appliedIndex: a[0], revision: r[0], keyCount: k[0], compactRevision: c[0] };
 }
 
 /** A "k" record from its parts as a snapshot stream carries them (value as UTF-8 bytes). */
@@ -218,13 +259,16 @@ export function encodeKvRecordBytes(
   createRevision: number,
   modRevision: number,
   version: number,
+  lease: number,
   value: Uint8Array,
 ): Buffer {
-  const head = varintSize(createRevision) + varintSize(modRevision) + varintSize(version);
+  const head =
+    varintSize(createRevision) + varintSize(modRevision) + varintSize(version) + varintSize(lease);
   const out = Buffer.allocUnsafe(head + value.length);
   let pos = putVarint(out, 0, createRevision);
   pos = putVarint(out, pos, modRevision);
   pos = putVarint(out, pos, version);
+  pos = putVarint(out, pos, lease);
   out.set(value, pos);
   return out;
 }

@@ -1,6 +1,7 @@
 // Fills an empty database from a snapshot stream, in batches of bounded size, checking every
 // record as it arrives (snapshot-stream.ts); the last batch carries the meta record and is
 // synced, so a database this resolves for is complete and durable.
+import { encodeHistValue, histKey, revKey } from './history.js';
 import type { Db } from './level-handle.js';
 import {
   META_KEY,
@@ -22,9 +23,21 @@ export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Prom
   let bytes = 0;
   const decoder = new SnapshotDecoder({
     kv(r) {
-      const value = encodeKvRecordBytes(r.createRevision, r.modRevision, r.version, r.value);
+      const value = encodeKvRecordBytes(
+        r.createRevision,
+        r.modRevision,
+        r.version,
+        r.lease,
+        r.value,
+      );
       ops.push({ type: 'put', key: kvKeyFromBytes(r.key), value });
       bytes += r.key.length + value.length + 16;
+    },
+    event(e) {
+      // The history index is rebuilt from the history itself.
+      ops.push({ type: 'put', key: revKey(e.main, e.sub), value: Buffer.from(e.value) });
+      ops.push({ type: 'put', key: histKey(e.key, e.main), value: encodeHistValue(e.sub, e.type) });
+      bytes += e.value.length + e.key.length + 48;
     },
     member(m) {
       ops.push({ type: 'put', key: memberKey(m.id), value: encodeMemberRecord(m) });
@@ -39,7 +52,12 @@ export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Prom
     }
   }
   const s = decoder.finish();
-  const meta = { appliedIndex: s.appliedIndex, revision: s.revision, keyCount: s.keyCount };
+  const meta = {
+    appliedIndex: s.appliedIndex,
+    revision: s.revision,
+    keyCount: s.keyCount,
+    compactRevision: s.compactRevision,
+  };
   ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
   await db.batch(ops, { sync: true });
 }

@@ -1,5 +1,6 @@
 // The snapshot stream of one point-in-time view: an explicit LevelDB snapshot taken when the
 // source is made (between two applies), read with iterators while applies go on.
+import { REV_RANGE, revKeyFrom } from './history.js';
 import type { DbHandle } from './level-handle.js';
 import { KV_RANGE, MEMBER_RANGE, decodeMemberRecord } from './records.js';
 import { SnapshotEncoder, type SnapshotHeader } from './snapshot-stream.js';
@@ -44,6 +45,23 @@ export function snapshotSource(handle: DbHandle, header: SnapshotHeader): Snapsh
         }
       }
       await keys.close();
+      // Not above the revision: a large delete's tombstones are written ahead of its commit.
+      const events = handle.db.iterator({
+        gte: REV_RANGE.gte,
+        lt: revKeyFrom(header.revision + 1),
+        snapshot,
+      });
+      iterator = events;
+      for (;;) {
+        const entries = await events.nextv(STEP);
+        if (entries.length === 0) break;
+        for (const [k, v] of entries) {
+          enc.event(k, v);
+          const chunk = enc.take();
+          if (chunk !== null) yield chunk;
+        }
+      }
+      await events.close();
       const members = handle.db.iterator({ ...MEMBER_RANGE, snapshot });
       iterator = members;
       for (const [k, v] of await members.all()) enc.member(decodeMemberRecord(k, v, handle.path));

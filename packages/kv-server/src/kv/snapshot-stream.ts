@@ -1,11 +1,15 @@
 // The snapshot stream of the on-disk store: what a follower needs to become this store at one
 // applied index, written and read in chunks so that neither side holds it whole.
 //
-//   "TSKV" u8 format=2  varint appliedIndex  varint revision
-//   records, keys first in ascending byte order, then members by ascending id:
-//     u8 1  varint keyLen key  varint createRevision modRevision version  varint valueLen value
+//   "TSKV" u8 format=3  varint appliedIndex  varint revision  varint compactRevision
+//   records, keys first in ascending byte order, then the history in revision order, then
+//   members by ascending id:
+//     u8 1  varint keyLen key  varint createRevision modRevision version lease
+//           varint valueLen value
+//     u8 3  varint main  varint sub  varint len event (history.ts's "r" record value)
 //     u8 2  varint id  varint len clientUrl  varint len peerUrl
-//   u8 0  varint keyCount  varint memberCount  u32be CRC-32 of every byte before it
+//   u8 0  varint keyCount  varint memberCount  varint eventCount
+//   u32be CRC-32 of every byte before it
 //
 // Decoding is strict: any truncation, unknown tag, out-of-order key, revision above the
 // stream's, invalid UTF-8, count or checksum mismatch, or byte after the end is a
@@ -13,15 +17,17 @@
 // the stream's own assembly and storage.
 import { isUtf8 } from 'node:buffer';
 import { ByteWriter } from './bytes.js';
+import { decodeEvent, parseRevKey, revKey } from './history.js';
 import { crc32 } from 'node:zlib';
 import { KvSnapshotError } from './errors.js';
 import { type MemberRecord, kvRecordHead, readVarint } from './records.js';
 
 const MAGIC = Buffer.from('TSKV', 'latin1');
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 const TAG_END = 0;
 const TAG_KV = 1;
 const TAG_MEMBER = 2;
+const TAG_EVENT = 3;
 /** Chunks are cut once they reach this size (a record is never split across writers). */
 export const SNAPSHOT_CHUNK_BYTES = 64 << 10;
 /** The largest key, value or URL a stream may declare; more is refused as malformed. */
@@ -30,6 +36,7 @@ export const MAX_FIELD_BYTES = 64 << 20;
 export interface SnapshotHeader {
   appliedIndex: number;
   revision: number;
+  compactRevision: number;
 }
 
 /** Builds the stream's chunks from the store's raw records. */
@@ -38,11 +45,16 @@ export class SnapshotEncoder {
   private crc = 0;
   private keys = 0;
   private members = 0;
+  private events = 0;
 
   constructor(header: SnapshotHeader) {
     this.w = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 1024);
     for (const b of MAGIC) this.w.u8(b);
-    this.w.u8(SNAPSHOT_FORMAT).uvarint(header.appliedIndex).uvarint(header.revision);
+    this.w
+      .u8(SNAPSHOT_FORMAT)
+      .uvarint(header.appliedIndex)
+      .uvarint(header.revision)
+      .uvarint(header.compactRevision);
   }
 
   /** A "k" record as stored: its LevelDB key (prefix byte included) and value. */
@@ -55,8 +67,16 @@ export class SnapshotEncoder {
       .uvarint(head.createRevision)
       .uvarint(head.modRevision)
       .uvarint(head.version)
+      .uvarint(head.lease)
       .bytes(dbValue.subarray(head.valueAt));
     this.keys++;
+  }
+
+  /** An "r" record as stored. */
+  event(dbKey: Uint8Array, dbValue: Uint8Array): void {
+    const { main, sub } = parseRevKey(dbKey);
+    this.w.u8(TAG_EVENT).uvarint(main).uvarint(sub).bytes(dbValue);
+    this.events++;
   }
 
   member(m: MemberRecord): void {
@@ -72,7 +92,7 @@ export class SnapshotEncoder {
 
   /** The last chunk: what is left, the counts and the checksum. */
   end(): Uint8Array {
-    this.w.u8(TAG_END).uvarint(this.keys).uvarint(this.members);
+    this.w.u8(TAG_END).uvarint(this.keys).uvarint(this.members).uvarint(this.events);
     const body = this.cut();
     const out = Buffer.allocUnsafe(body.length + 4);
     out.set(body);
@@ -94,18 +114,30 @@ export interface SnapshotKv {
   createRevision: number;
   modRevision: number;
   version: number;
+  lease: number;
   /** The value's UTF-8 bytes. */
+  value: Uint8Array;
+}
+
+/** A history record: its revision, key (UTF-8 bytes), type, and the "r" record's value. */
+export interface SnapshotEvent {
+  main: number;
+  sub: number;
+  key: Uint8Array;
+  type: number;
   value: Uint8Array;
 }
 
 export interface SnapshotSink {
   kv(r: SnapshotKv): void;
+  event(e: SnapshotEvent): void;
   member(m: MemberRecord): void;
 }
 
 export interface SnapshotSummary extends SnapshotHeader {
   keyCount: number;
   memberCount: number;
+  eventCount: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -131,6 +163,8 @@ export class SnapshotDecoder {
   private crc = 0;
   private keys = 0;
   private members = 0;
+  private events = 0;
+  private lastEvent: { main: number; sub: number } | null = null;
   private lastKey: Buffer | null = null;
   private lastMember = 0;
 
@@ -184,12 +218,18 @@ export class SnapshotDecoder {
     if (!magic.equals(MAGIC)) throw new KvSnapshotError('not a kv snapshot (bad magic)');
     const format = this.take(1)[0]!;
     if (format !== SNAPSHOT_FORMAT) {
-      throw new KvSnapshotError(`unknown snapshot format ${format} (this version reads 2)`);
+      throw new KvSnapshotError(
+        `unknown snapshot format ${format} (this version reads ${SNAPSHOT_FORMAT})`,
+      );
     }
     const appliedIndex = this.varint();
     const revision = this.varint();
+    const compactRevision = this.varint();
+    if (compactRevision > revision) {
+      throw new KvSnapshotError(`compacted revision ${compactRevision} above ${revision}`);
+    }
     this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
-    this.header = { appliedIndex, revision };
+    this.header = { appliedIndex, revision, compactRevision };
   }
 
   /** Parses one record (the end record sets `summary`). */
@@ -197,17 +237,48 @@ export class SnapshotDecoder {
     const start = this.pos;
     const tag = this.take(1)[0]!;
     if (tag === TAG_KV) {
-      if (this.members > 0) throw new KvSnapshotError('a key after the member records');
+      if (this.members > 0 || this.events > 0) {
+        throw new KvSnapshotError('a key after the history or member records');
+      }
       const key = this.lengthPrefixed();
       const createRevision = this.varint();
       const modRevision = this.varint();
       const version = this.varint();
+      const lease = this.varint();
       const value = this.lengthPrefixed();
       this.checkKv(key, createRevision, modRevision, version, value);
       this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
       this.keys++;
       this.lastKey = Buffer.from(key); // a copy: `key` pins the whole chunk
-      this.sink.kv({ key, createRevision, modRevision, version, value });
+      this.sink.kv({ key, createRevision, modRevision, version, lease, value });
+      return;
+    }
+    if (tag === TAG_EVENT) {
+      if (this.members > 0) throw new KvSnapshotError('a history record after the members');
+      const main = this.varint();
+      const sub = this.varint();
+      const value = this.lengthPrefixed();
+      const last = this.lastEvent;
+      if (main < 1 || main > this.header!.revision) {
+        throw new KvSnapshotError(
+          `a history record at revision ${main} (store revision ${this.header!.revision})`,
+        );
+      }
+      if (last !== null && (main < last.main || (main === last.main && sub <= last.sub))) {
+        throw new KvSnapshotError('history records are not in revision order');
+      }
+      let ev: ReturnType<typeof decodeEvent>;
+      try {
+        ev = decodeEvent(revKey(main, sub), value, 'snapshot');
+      } catch {
+        throw new KvSnapshotError(`the history record of revision ${main}.${sub} does not decode`);
+      }
+      const key = Buffer.from(ev.key, 'utf8');
+      if (key.length === 0) throw new KvSnapshotError('a history record with an empty key');
+      this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+      this.events++;
+      this.lastEvent = { main, sub };
+      this.sink.event({ main, sub, key, type: ev.record === null ? 2 : 1, value });
       return;
     }
     if (tag === TAG_MEMBER) {
@@ -226,15 +297,16 @@ export class SnapshotDecoder {
     if (tag === TAG_END) {
       const keyCount = this.varint();
       const memberCount = this.varint();
+      const eventCount = this.varint();
       const crc = crc32(this.buf.subarray(start, this.pos), this.crc);
       const stored = this.take(4).readUInt32BE(0);
-      if (keyCount !== this.keys || memberCount !== this.members) {
+      if (keyCount !== this.keys || memberCount !== this.members || eventCount !== this.events) {
         throw new KvSnapshotError(
-          `counts do not match: the end record says ${keyCount} keys and ${memberCount} members, the stream held ${this.keys} and ${this.members}`,
+          `counts do not match: the end record says ${keyCount} keys, ${memberCount} members and ${eventCount} history records, the stream held ${this.keys}, ${this.members} and ${this.events}`,
         );
       }
       if (crc !== stored) throw new KvSnapshotError('checksum mismatch');
-      this.summary = { ...this.header!, keyCount, memberCount };
+      this.summary = { ...this.header!, keyCount, memberCount, eventCount };
       return;
     }
     throw new KvSnapshotError(`unknown record tag ${tag}`);

@@ -9,14 +9,31 @@
 // batch is being written; those that come during a write are started by the write's commit,
 // before anything else can begin the next one. See records.ts for the layout and
 // snapshot-stream.ts for the snapshot format.
+//
+// MVCC: every change is also written to the history (history.ts) in the same batch; reads
+// at an old revision (rangeRequest) walk it on disk; a compaction (a replicated command)
+// prunes it. Single-key commands are applied in batches (apply-batch.ts); transactions,
+// prefix deletes and compactions are applied alone, each its own LevelDB batch with its
+// entry's index, between the batches of the commands around them (txn-apply.ts).
 import * as fsp from 'node:fs/promises';
 import type { OnDiskStateMachine } from '@tsraft/raft-node';
 import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
 export type { ApplyResult } from './apply-result.js';
-import { ApplyBatch, type KeyValue, toKv } from './apply-batch.js';
+import { ApplyBatch, type CommandResult, type KeyValue, toKv } from './apply-batch.js';
 import type { Command } from './command.js';
-import { KvApplyOrderError, KvStoreStateError } from './errors.js';
+import { KvApplyOrderError, KvCorruptionError, KvStoreStateError } from './errors.js';
+import {
+  EVENT_DELETE,
+  EVENT_PUT,
+  HIST_RANGE,
+  decodeHistValue,
+  encodeEvent,
+  encodeHistValue,
+  histKey,
+  parseHistKey,
+  revKey,
+} from './history.js';
 import { type Db, DbHandle, type LevelTuning, openLevel } from './level-handle.js';
 import { LruCache } from './lru-cache.js';
 import {
@@ -32,10 +49,21 @@ import {
   encodeMemberRecord,
   encodeMeta,
   kvKey,
+  kvKeyFromBytes,
   kvPrefixRange,
   memberKey,
   userKeyOf,
 } from './records.js';
+import { runRange, scanAt, scanHeads } from './range-read.js';
+import {
+  type RangeOp,
+  type RangeResponse,
+  type TxnOp,
+  inRange,
+  prefixSpan,
+  toByteRange,
+} from './txn.js';
+import { TxnApply, checkRevision } from './txn-apply.js';
 import { restoreInto } from './restore.js';
 import { type SnapshotSource, snapshotSource } from './snapshot-source.js';
 import { StoreDir } from './store-dir.js';
@@ -72,6 +100,17 @@ export interface RangeResult {
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
+/** The operations of a LevelDB chained batch (its writes live in LevelDB's native batch). */
+interface Chained {
+  put(key: Buffer, value: Buffer): unknown;
+  del(key: Buffer): unknown;
+}
+
+/** Applied alone, between batches: they read ranges from disk and may change many keys. */
+function isBatched(cmd: Command): boolean {
+  return cmd.op !== 'txn' && cmd.op !== 'deletePrefix' && cmd.op !== 'compact';
+}
+
 /** What a read uses: the database and the revision it holds while no batch is written. */
 interface ReadView {
   handle: DbHandle;
@@ -82,6 +121,8 @@ interface ReadView {
 
 /** Entries read from LevelDB per iterator step. */
 const STEP = 256;
+/** History records per batch when a deleted range's tombstones are written ahead. */
+const TOMBSTONE_BATCH = 4096;
 /**
  * Up to this many keys, apply reads the records it lacks with getSync: a few microseconds
  * each from LevelDB's memtable, bloom filters and block cache, against two thread-pool hops
@@ -96,6 +137,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   /** Successful mutations; every key's modRevision <= rev. */
   private rev = 0;
   private keys = 0;
+  /** Reads below it are refused; history at or below it is pruned (the last change kept). */
+  private compactRev = 0;
   /** The member records: one per member that published its URLs, a handful per cluster. */
   private readonly members = new Map<number, MemberRecord>();
   private readonly cache: LruCache<KvRecord>;
@@ -165,16 +208,31 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       }
       if (entries.length === 0) return [];
       const { commands, results } = decodeEntries(entries);
-      const base = await this.prefetch(handle.db, commands);
-      const batch = new ApplyBatch(this.rev, this.keys, (k) => base.get(k));
-      for (let i = 0; i < commands.length; i++) {
-        const cmd = commands[i];
-        if (cmd === undefined) continue;
-        const diskLive =
-          cmd.op === 'deletePrefix' ? await this.countUndecided(handle.db, cmd.prefix, batch) : 0;
-        results[i] = batch.apply(cmd, diskLive);
+      const complex = (i: number): boolean => {
+        const c = commands[i];
+        return c !== undefined && !isBatched(c);
+      };
+      // Runs of batched commands, each one LevelDB batch; the others alone, in between.
+      let i = 0;
+      while (i < entries.length) {
+        if (complex(i)) {
+          results[i] = await this.applyAlone(handle, commands[i]!, entries[i]!.index);
+          i++;
+          continue;
+        }
+        let j = i;
+        while (j < entries.length && !complex(j)) j++;
+        const run = commands.slice(i, j);
+        const base = await this.prefetch(handle.db, run);
+        const batch = new ApplyBatch(this.rev, this.keys, (k) => base.get(k));
+        for (let k = i; k < j; k++) {
+          const cmd = commands[k];
+          if (cmd !== undefined) results[k] = batch.apply(cmd);
+        }
+        const index = entries[j - 1]!.index;
+        await this.exclusive(() => this.commit(handle, batch, index));
+        i = j;
       }
-      await this.exclusive(() => this.commit(handle, batch, last));
       return results;
     } finally {
       this.busy = false;
@@ -191,7 +249,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       throw new KvStoreStateError('KV_STORE_BUSY', 'snapshot() while a batch is being written');
     }
     handle.acquire();
-    return snapshotSource(handle, { appliedIndex: this.applied, revision: this.rev });
+    return snapshotSource(handle, {
+      appliedIndex: this.applied,
+      revision: this.rev,
+      compactRevision: this.compactRev,
+    });
   }
 
   /**
@@ -249,6 +311,40 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   get revision(): number {
     return this.rev;
+  }
+
+  /** Reads below this revision are refused (etcd's compacted revision). */
+  get compactRevision(): number {
+    return this.compactRev;
+  }
+
+  /**
+   * etcd's Range: the keys of a span at a revision (0: the current one), with its limit,
+   * count, sort and filters. Throws KvRevisionError for a compacted or future revision.
+   */
+  rangeRequest(o: RangeOp): Promise<RangeResponse & { revision: number }> {
+    return this.withView(async (view) => {
+      const range = toByteRange(o);
+      if (o.revision === 0 || o.revision === view.revision) {
+        // The iterator, made now, is the read's implicit snapshot.
+        const source = scanHeads(view.handle.db, range, view.handle.path);
+        const it = source[Symbol.asyncIterator]();
+        const first = it.next(); // creates the iterator before any await
+        const r = await runRange(resume(first, it), o);
+        return { ...r, revision: view.revision };
+      }
+      checkRevision(o.revision, view.revision, this.compactRev);
+      // History at or below the current revision does not change but for compactions: a
+      // snapshot keeps what this read needs while one runs.
+      const snapshot = view.handle.db.snapshot();
+      try {
+        const source = scanAt(view.handle.db, range, o.revision, view.handle.path, { snapshot });
+        const r = await runRange(source, o);
+        return { ...r, revision: view.revision };
+      } finally {
+        await snapshot.close();
+      }
+    });
   }
 
   /** Live keys. */
@@ -332,7 +428,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   }
 
   private meta(): Meta {
-    return { appliedIndex: this.applied, revision: this.rev, keyCount: this.keys };
+    return {
+      appliedIndex: this.applied,
+      revision: this.rev,
+      keyCount: this.keys,
+      compactRevision: this.compactRev,
+    };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -368,40 +469,192 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return base;
   }
 
-  /** Keys on disk under `prefix` whose state the batch has not decided yet. */
-  private async countUndecided(db: Db, prefix: string, batch: ApplyBatch): Promise<number> {
-    const all = batch.writes.size === 0 && batch.deletedPrefixes.length === 0;
-    let n = 0;
-    const it = db.keys(kvPrefixRange(prefix));
+  /** A transaction, prefix delete or compaction, in a LevelDB batch of its own. */
+  private async applyAlone(handle: DbHandle, cmd: Command, index: number): Promise<CommandResult> {
+    if (cmd.op === 'compact') return this.applyCompact(handle, cmd.revision, index);
+    const txn: TxnOp =
+      cmd.op === 'txn'
+        ? cmd
+        : {
+            op: 'txn',
+            compare: [],
+            success: [
+              {
+                op: 'deleteRange',
+                ...prefixSpan(Buffer.from(cmd.op === 'deletePrefix' ? cmd.prefix : '', 'utf8')),
+                prevKv: false,
+              },
+            ],
+            failure: [],
+          };
+    const ta = new TxnApply({
+      db: handle.db,
+      path: handle.path,
+      revision: this.rev,
+      compactRevision: this.compactRev,
+      get: async (key) => {
+        const hit = this.cache.get(key);
+        if (hit !== undefined) return hit;
+        const raw = await handle.db.get(kvKey(key));
+        return raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
+      },
+    });
+    const result = await ta.run(txn);
+    await this.exclusive(() => this.commitTxn(handle, ta, index));
+    if (cmd.op !== 'deletePrefix') return result;
+    const r = result.op === 'txn' ? result.responses[0] : undefined;
+    return {
+      op: 'deletePrefix',
+      revision: result.revision,
+      deleted: r?.op === 'deleteRange' ? r.deleted : 0,
+    };
+  }
+
+  /**
+   * Deleted ranges' tombstones go to disk first, in batches of their own: history above the
+   * store's revision is read by nobody, and a crash before the final batch leaves records
+   * that replaying the entry writes again, identical. The final batch, with the meta, then
+   * holds only the head deletes, so a large delete's LevelDB batch stays small.
+   */
+  private async commitTxn(handle: DbHandle, ta: TxnApply, index: number): Promise<void> {
+    const main = ta.revision;
+    for (let j = 0; j < ta.deleted.length; j++) {
+      const d = ta.deleted[j]!;
+      const earlier = ta.deleted.slice(0, j);
+      let sub = d.subStart;
+      let ops: BatchOp[] = [];
+      for await (const e of scanHeads(handle.db, d.range, handle.path)) {
+        if (earlier.some((x) => inRange(x.range, e.bytes))) continue;
+        this.putEvent(ops, e.bytes, e.key, main, sub++, null);
+        if (ops.length >= TOMBSTONE_BATCH) {
+          await handle.db.batch(ops);
+          ops = [];
+        }
+      }
+      if (ops.length > 0) await handle.db.batch(ops);
+      if (sub !== d.subStart + d.count) {
+        throw new KvCorruptionError(handle.path, 'a deleted range changed while it was applied');
+      }
+    }
+    const chained = handle.db.batch();
+    try {
+      for (let j = 0; j < ta.deleted.length; j++) {
+        for await (const e of scanHeads(handle.db, ta.deleted[j]!.range, handle.path)) {
+          chained.del(kvKeyFromBytes(e.bytes));
+        }
+      }
+      for (const ev of ta.events) {
+        chained.put(kvKey(ev.key), encodeKvRecord(ev.record!));
+        this.putEvent(chained, Buffer.from(ev.key, 'utf8'), ev.key, ev.main, ev.sub, ev.record);
+      }
+    } catch (err) {
+      await chained.close();
+      throw err;
+    }
+    const meta: Meta = {
+      appliedIndex: index,
+      revision: ta.revision,
+      keyCount: this.keys + ta.keyDelta,
+      compactRevision: this.compactRev,
+    };
+    await this.write(handle, chained, meta, () => {
+      if (ta.deleted.length > 0) {
+        this.cache.deleteWhere((k) => {
+          const b = Buffer.from(k, 'utf8');
+          return ta.deleted.some((d) => inRange(d.range, b));
+        });
+      }
+      for (const [k, rec] of ta.puts) this.cache.set(k, rec);
+    });
+  }
+
+  private putEvent(
+    to: Chained | BatchOp[],
+    keyBytes: Uint8Array,
+    key: string,
+    main: number,
+    sub: number,
+    record: KvRecord | null,
+  ): void {
+    const rk = revKey(main, sub);
+    const rv = encodeEvent(key, record);
+    const hk = histKey(keyBytes, main);
+    const hv = encodeHistValue(sub, record === null ? EVENT_DELETE : EVENT_PUT);
+    if (Array.isArray(to)) {
+      to.push({ type: 'put', key: rk, value: rv }, { type: 'put', key: hk, value: hv });
+    } else {
+      to.put(rk, rv);
+      to.put(hk, hv);
+    }
+  }
+
+  /**
+   * etcd's Compact: reads below `rev` are refused from now on, and each key's history at or
+   * below it is pruned to its last change (none when that was a delete). One pass over the
+   * history index, streamed into the batch.
+   */
+  private async applyCompact(handle: DbHandle, rev: number, index: number): Promise<CommandResult> {
+    const refuse = rev <= this.compactRev ? 'compacted' : rev > this.rev ? 'futureRev' : undefined;
+    const chained = handle.db.batch();
+    if (refuse === undefined) {
+      try {
+        await this.pruneHistory(handle, rev, chained);
+      } catch (err) {
+        await chained.close();
+        throw err;
+      }
+    }
+    const compactRevision = refuse === undefined ? rev : this.compactRev;
+    await this.exclusive(() =>
+      this.write(handle, chained, {
+        appliedIndex: index,
+        revision: this.rev,
+        keyCount: this.keys,
+        compactRevision,
+      }),
+    );
+    if (refuse !== undefined) {
+      const message =
+        refuse === 'compacted'
+          ? 'mvcc: required revision has been compacted'
+          : 'mvcc: required revision is a future revision';
+      return { op: 'txnError', revision: this.rev, code: refuse, message };
+    }
+    return { op: 'compact', revision: this.rev, compactRevision };
+  }
+
+  private async pruneHistory(handle: DbHandle, rev: number, chained: Chained): Promise<void> {
+    let key: Buffer | null = null;
+    /** The key's last change at or below `rev` so far: dropped if another follows. */
+    let last: { dbKey: Buffer; main: number; sub: number; type: number } | null = null;
+    const drop = (x: NonNullable<typeof last>): void => {
+      chained.del(x.dbKey);
+      chained.del(revKey(x.main, x.sub));
+    };
+    const it = handle.db.iterator(HIST_RANGE);
     try {
       for (;;) {
-        const keys = await it.nextv(1024);
-        if (keys.length === 0) return n;
-        if (all) n += keys.length;
-        else for (const k of keys) if (!batch.decides(userKeyOf(k))) n++;
+        const entries = await it.nextv(1024);
+        for (const [k, v] of entries) {
+          const h = parseHistKey(k, handle.path);
+          if (key === null || !h.key.equals(key)) {
+            if (last !== null && last.type === EVENT_DELETE) drop(last);
+            key = h.key;
+            last = null;
+          }
+          if (h.main > rev) continue;
+          if (last !== null) drop(last);
+          last = { dbKey: Buffer.from(k), main: h.main, ...decodeHistValue(v, handle.path) };
+        }
+        if (entries.length === 0) break;
       }
+      if (last !== null && last.type === EVENT_DELETE) drop(last);
     } finally {
       await it.close();
     }
   }
 
-  /** The keys on disk under the batch's deleted prefixes, as deletes (streamed). */
-  private async *prefixDeletes(db: Db, batch: ApplyBatch): AsyncGenerator<Buffer> {
-    for (const prefix of batch.deletedPrefixes) {
-      const it = db.keys(kvPrefixRange(prefix));
-      try {
-        for (;;) {
-          const keys = await it.nextv(1024);
-          if (keys.length === 0) break;
-          yield* keys;
-        }
-      } finally {
-        await it.close();
-      }
-    }
-  }
-
-  /** Writes one batch and then, in one step, makes it what reads see. */
+  /** Writes one batch of single-key commands, their history and the meta. */
   private async commit(handle: DbHandle, batch: ApplyBatch, appliedIndex: number): Promise<void> {
     const ops: BatchOp[] = [];
     for (const [k, rec] of batch.writes) {
@@ -411,6 +664,19 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
           : { type: 'put', key: kvKey(k), value: encodeKvRecord(rec) },
       );
     }
+    for (const ev of batch.events) {
+      const type = ev.record === null ? EVENT_DELETE : EVENT_PUT;
+      ops.push({
+        type: 'put',
+        key: revKey(ev.main, ev.sub),
+        value: encodeEvent(ev.key, ev.record),
+      });
+      ops.push({
+        type: 'put',
+        key: histKey(Buffer.from(ev.key, 'utf8'), ev.main),
+        value: encodeHistValue(ev.sub, type),
+      });
+    }
     for (const [id, m] of batch.memberWrites) {
       ops.push(
         m === null
@@ -418,24 +684,43 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
           : { type: 'put', key: memberKey(id), value: encodeMemberRecord(m) },
       );
     }
-    const meta = { appliedIndex, revision: batch.revision, keyCount: batch.keyCount };
-    ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
-    // Prefix deletes go first (later operations of a LevelDB batch win), into a chained
-    // batch: its operations live in LevelDB's native batch, not in an array of ours.
-    let write: () => Promise<void> = () => handle.db.batch(ops);
-    if (batch.deletedPrefixes.length > 0) {
-      const chained = handle.db.batch();
-      try {
-        for await (const key of this.prefixDeletes(handle.db, batch)) chained.del(key);
-      } catch (err) {
-        await chained.close();
-        throw err; // nothing was written
+    const meta: Meta = {
+      appliedIndex,
+      revision: batch.revision,
+      keyCount: batch.keyCount,
+      compactRevision: this.compactRev,
+    };
+    await this.write(handle, ops, meta, () => {
+      for (const [k, rec] of batch.writes) {
+        if (rec === null) this.cache.delete(k);
+        else this.cache.set(k, rec);
       }
-      for (const op of ops) {
-        if (op.type === 'put') chained.put(op.key, op.value);
-        else chained.del(op.key);
+      for (const [id, m] of batch.memberWrites) {
+        if (m === null) this.members.delete(id);
+        else this.members.set(id, m);
       }
-      write = () => chained.write();
+    });
+  }
+
+  /**
+   * Writes `ops` (an array, or a chained batch: its operations live in LevelDB's native
+   * batch, not in an array of ours) with the meta record, then, in one step with `after`,
+   * makes it what reads see.
+   */
+  private async write(
+    handle: DbHandle,
+    ops: BatchOp[] | (Chained & { write(): Promise<void> }),
+    meta: Meta,
+    after: () => void = () => {},
+  ): Promise<void> {
+    const metaValue = encodeMeta(meta);
+    let write: () => Promise<void>;
+    if (Array.isArray(ops)) {
+      ops.push({ type: 'put', key: Buffer.from(META_KEY), value: metaValue });
+      write = () => handle.db.batch(ops);
+    } else {
+      ops.put(Buffer.from(META_KEY), metaValue);
+      write = () => ops.write();
     }
     this.writing = true;
     try {
@@ -451,19 +736,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       throw this.failed;
     }
     this.writing = false;
-    this.applied = appliedIndex;
-    this.rev = batch.revision;
-    this.keys = batch.keyCount;
-    if (batch.deletedPrefixes.length > 0)
-      this.cache.deleteWhere((k) => batch.underDeletedPrefix(k));
-    for (const [k, rec] of batch.writes) {
-      if (rec === null) this.cache.delete(k);
-      else this.cache.set(k, rec);
-    }
-    for (const [id, m] of batch.memberWrites) {
-      if (m === null) this.members.delete(id);
-      else this.members.set(id, m);
-    }
+    this.applied = meta.appliedIndex;
+    this.rev = meta.revision;
+    this.keys = meta.keyCount;
+    this.compactRev = meta.compactRevision;
+    after();
     this.commits++;
     this.dirty = true;
     this.startReaders();
@@ -479,7 +756,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     const raw = await handle.db.get(Buffer.from(META_KEY));
     const meta =
       raw === undefined
-        ? { appliedIndex: 0, revision: 0, keyCount: 0 }
+        ? { appliedIndex: 0, revision: 0, keyCount: 0, compactRevision: 0 }
         : decodeMeta(raw, handle.path);
     const members: MemberRecord[] = [];
     for (const [k, v] of await handle.db.iterator(MEMBER_RANGE).all()) {
@@ -488,6 +765,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.applied = meta.appliedIndex;
     this.rev = meta.revision;
     this.keys = meta.keyCount;
+    this.compactRev = meta.compactRevision;
     this.members.clear();
     for (const m of members) this.members.set(m.id, m);
     this.cache.clear();
@@ -513,5 +791,17 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.handle = next;
     const dir = this.dir!;
     this.retiring = Promise.all([this.retiring, old.retire().then(() => dir.removeStale())]);
+  }
+}
+
+/** An iterator whose first step was already taken, as an iterable again. */
+async function* resume<T>(
+  first: Promise<IteratorResult<T>>,
+  it: AsyncIterator<T>,
+): AsyncGenerator<T> {
+  let r = await first;
+  while (!r.done) {
+    yield r.value;
+    r = await it.next();
   }
 }
