@@ -2,7 +2,7 @@
 // its group id, and what arrives is handed to that group's hooks. A group sees a NodeTransport
 // of its own (a channel), so the RaftNode that runs it is the same code as a standalone one.
 // Messages for a group this host has not opened are dropped (raft retries) and counted.
-import type { Logger, Message, NodeId } from '@tsraft/raft-core';
+import { type Logger, type Message, MessageType, type NodeId } from '@tsraft/raft-core';
 import type { SnapshotSink, TransportStats } from '@tsraft/raft-transport-tcp';
 import type { NodeTransport, TransportFactory, TransportHooks } from './seams.js';
 
@@ -21,6 +21,8 @@ export class HostTransport {
   private readonly groups = new Map<number, TransportHooks>();
   /** Messages (and snapshots) for groups not open here. */
   droppedUnknownGroup = 0;
+  /** A peer host was heard from (host liveness): any message of any group counts. */
+  onHeard: (peer: NodeId) => void = () => {};
 
   constructor(o: HostTransportOptions) {
     this.self = o.id;
@@ -30,6 +32,8 @@ export class HostTransport {
       listen: o.listen,
       acceptUnknownPeers: false,
       onMessage: (m, g) => {
+        if (!isRelayed(m)) this.onHeard(m.from);
+        if (g === 0) return; // a liveness ping (host-liveness.ts)
         const h = this.groups.get(g);
         if (h === undefined) this.droppedUnknownGroup++;
         else h.onMessage(m, g);
@@ -84,6 +88,11 @@ export class HostTransport {
     this.transport.addPeer(id, addr);
     this.known.add(id);
   }
+}
+
+/** Forwarded proposals and reads keep the `from` of the node that asked, not the sender's. */
+function isRelayed(m: Message): boolean {
+  return m.type === MessageType.MsgProp || m.type === MessageType.MsgReadIndex;
 }
 
 class GroupChannel implements NodeTransport {

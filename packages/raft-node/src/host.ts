@@ -18,6 +18,7 @@ import {
   isId,
   resolveHostOptions,
 } from './host-options.js';
+import { Liveness } from './host-liveness.js';
 import { HostTransport } from './host-transport.js';
 import { RaftNode } from './raft-node.js';
 import type { GroupHooks, TransportFactory } from './seams.js';
@@ -34,6 +35,10 @@ export interface HostMetrics {
   storedGroups: number;
   /** Open groups this host leads. */
   leaders: number;
+  /** Open groups that are quiesced: not ticked, no heartbeats. */
+  quiesced: number;
+  /** Peer hosts not heard from for an election timeout. */
+  deadPeers: NodeId[];
   /** Ticks of the host's timer, and group ticks they delivered. */
   ticks: number;
   groupTicks: number;
@@ -45,6 +50,11 @@ export interface HostMetrics {
 
 type HostState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
+interface TickerEntry {
+  tick(): void;
+  onPeerDown(peer: NodeId): void;
+}
+
 export class RaftHost {
   readonly id: NodeId;
   readonly logger: Logger;
@@ -53,7 +63,10 @@ export class RaftHost {
   private store: LevelStore | null = null;
   private net: HostTransport | null = null;
   private readonly groups = new Map<number, Promise<RaftGroup<unknown>>>();
-  private readonly tickers = new Set<() => void>();
+  /** Every open group's place on the timer, and those ticked (not quiesced). */
+  private readonly tickers = new Set<TickerEntry>();
+  private readonly active = new Set<TickerEntry>();
+  private liveness: Liveness | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticks = 0;
   private groupTicks = 0;
@@ -93,7 +106,17 @@ export class RaftHost {
         factory: this.transportFactory(),
       });
       for (const [id, addr] of this.cfg.peers) this.net.addPeer(id, addr);
-      await this.net.transport.start();
+      const net = this.net;
+      const liveness = new Liveness(
+        this.id,
+        [...this.cfg.peers.keys()],
+        o.electionTick ?? 10,
+        (ms) => net.transport.send(ms, 0),
+        (peer) => this.onPeerDown(peer),
+      );
+      this.liveness = liveness;
+      net.onHeard = (peer) => liveness.heard(peer);
+      await net.transport.start();
     } catch (err) {
       this.state = 'stopped';
       await this.net?.transport.stop().catch(() => {});
@@ -163,6 +186,8 @@ export class RaftHost {
       groups: this.groups.size,
       storedGroups: this.store?.groupIds().length ?? 0,
       leaders,
+      quiesced: this.tickers.size - this.active.size,
+      deadPeers: this.liveness?.dead() ?? [],
       ticks: this.ticks,
       groupTicks: this.groupTicks,
       droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
@@ -215,9 +240,21 @@ export class RaftHost {
     const peers = o.members.map((m) => [m, this.cfg.peers.get(m)!] as const);
     const hooks: GroupHooks = {
       groupId: gid,
-      addTicker: (tick) => {
-        this.tickers.add(tick);
-        return () => this.tickers.delete(tick);
+      addTicker: (tick, onPeerDown) => {
+        const e: TickerEntry = { tick, onPeerDown };
+        this.tickers.add(e);
+        this.active.add(e);
+        return {
+          setActive: (on) => {
+            if (!this.tickers.has(e)) return;
+            if (on) this.active.add(e);
+            else this.active.delete(e);
+          },
+          remove: () => {
+            this.tickers.delete(e);
+            this.active.delete(e);
+          },
+        };
       },
     };
     const net = this.net!;
@@ -249,12 +286,19 @@ export class RaftHost {
     return node;
   }
 
+  /** One tick of the host's timer: host liveness, then every group that is not quiesced. */
   private tick(): void {
     this.ticks++;
-    for (const t of this.tickers) {
+    this.liveness?.tick();
+    for (const e of this.active) {
       this.groupTicks++;
-      t();
+      e.tick();
     }
+  }
+
+  private onPeerDown(peer: NodeId): void {
+    this.logger.warn({ peer }, 'peer host not heard from for an election timeout');
+    for (const e of this.tickers) e.onPeerDown(peer);
   }
 
   private transportFactory(): TransportFactory {

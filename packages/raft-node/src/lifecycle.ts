@@ -13,7 +13,7 @@ import { createTransport } from './peers.js';
 import { rawConfig } from './raw-config.js';
 import { onRemoved } from './removal.js';
 import type { ReadyLoop } from './ready-loop.js';
-import type { NodeStorage } from './seams.js';
+import type { GroupTicker, NodeStorage } from './seams.js';
 import { isOnDisk } from './state-machine.js';
 import { restoreSnapshot } from './state-snapshots.js';
 
@@ -27,8 +27,8 @@ export interface NodeParts {
 
 export class NodeRunner {
   private ticker: NodeJS.Timeout | null = null;
-  /** A group of a RaftHost ticks on the host's timer: this removes it from it. */
-  private untick: (() => void) | null = null;
+  /** A group of a RaftHost ticks on the host's timer. */
+  private groupTicker: GroupTicker | null = null;
 
   constructor(private readonly p: NodeParts) {}
 
@@ -76,8 +76,15 @@ export class NodeRunner {
       throw err;
     }
     if (!ctx.running) return; // stopped while starting
-    if (ctx.group !== null) this.untick = ctx.group.addTicker(() => loop.tick());
-    else this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
+    if (ctx.group !== null) {
+      this.groupTicker = ctx.group.addTicker(
+        () => loop.tick(),
+        (peer) => loop.onPeerDown(peer),
+      );
+      loop.enableQuiescence(this.groupTicker);
+    } else {
+      this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
+    }
     // A host's groups log at debug: thousands of them start and stop together.
     ctx.logger[ctx.group === null ? 'info' : 'debug'](
       { addr: ctx.transport.addr, applied: ctx.applied, term: ctx.term, commit: ctx.commit },
@@ -112,8 +119,8 @@ export class NodeRunner {
     ctx.lifecycle = 'stopping';
     if (this.ticker !== null) clearInterval(this.ticker);
     this.ticker = null;
-    this.untick?.();
-    this.untick = null;
+    this.groupTicker?.remove();
+    this.groupTicker = null;
     ctx.rejectPending((o) => new ErrStopped(o));
     await ctx.transport?.stop();
     await Promise.allSettled([appends.current, applies.current]);

@@ -27,6 +27,11 @@ export abstract class QueueWorker {
     }
   }
 
+  /** Work queued or running. */
+  get busy(): boolean {
+    return this.running || this.queue.length > 0;
+  }
+
   /** The worker in flight (settled when none). */
   get current(): Promise<void> {
     return this.work;

@@ -6,17 +6,27 @@
 //       └────► MsgStorageApply  ──► apply worker (state machine) ──► responses stepped
 //
 // The loop never waits for the disk. See README, "The Ready loop".
-import { LocalAppendThread, LocalApplyThread, type Message, type Ready } from '@tsraft/raft-core';
+import {
+  LocalAppendThread,
+  LocalApplyThread,
+  type Message,
+  type NodeId,
+  type Ready,
+} from '@tsraft/raft-core';
 import type { AppendWorker } from './append-worker.js';
 import type { ApplyWorker } from './apply-worker.js';
 import type { NodeContext } from './context.js';
 import { onSoftState, publishLeader } from './leader-events.js';
+import { Quiescence, isQuiesceHeartbeat } from './quiesce.js';
+import type { GroupTicker } from './seams.js';
 
 export class ReadyLoop {
   private scheduled = false;
   /** Messages for peers, sent at the end of each loop turn. */
   private outbox: Message[] = [];
   private readonly processFn = (): void => this.process();
+  /** A RaftHost's group quiesces when idle (quiesce.ts); a standalone node does not. */
+  private q: Quiescence | null = null;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -24,9 +34,33 @@ export class ReadyLoop {
     private readonly applies: ApplyWorker,
   ) {}
 
+  enableQuiescence(ticker: GroupTicker): void {
+    this.q = new Quiescence(
+      this.ctx,
+      ticker,
+      () =>
+        this.outbox.length === 0 &&
+        !this.appends.busy &&
+        !this.applies.busy &&
+        !this.ctx.raw.hasReady(),
+    );
+  }
+
+  /** Whether the group is quiesced (not ticking). */
+  get quiesced(): boolean {
+    return this.q?.quiesced ?? false;
+  }
+
   tick(): void {
     const ctx = this.ctx;
-    if (!ctx.running) return;
+    if (!ctx.running || this.q?.quiesced) return;
+    // An idle leader quiesces instead of ticking (and heartbeating) again.
+    const hbs = this.q?.maybeQuiesceLeader() ?? [];
+    if (hbs.length > 0) {
+      this.outbox.push(...hbs);
+      this.schedule();
+      return;
+    }
     ctx.ticks++;
     ctx.raw.tick();
     // Read requests dropped for want of a leader are sent again after an election timeout.
@@ -36,8 +70,16 @@ export class ReadyLoop {
     this.schedule();
   }
 
+  onPeerDown(peer: NodeId): void {
+    this.q?.onPeerDown(peer);
+  }
+
   onMessage(m: Message): void {
     if (!this.ctx.running) return;
+    const q = this.q;
+    const quiesce = q !== null && isQuiesceHeartbeat(m);
+    if (quiesce) m = { ...m, context: new Uint8Array(0) };
+    else q?.onIncoming(m);
     try {
       this.ctx.raw.step(m);
     } catch (err) {
@@ -45,6 +87,7 @@ export class ReadyLoop {
       // or a response from a node that is no longer a member: raft tolerates the loss.
       this.ctx.logger.debug({ err, from: m.from, type: m.type }, 'message not stepped');
     }
+    if (quiesce) q!.afterQuiesceHeartbeat(m);
     this.schedule();
   }
 
@@ -95,6 +138,7 @@ export class ReadyLoop {
 
   private handleReady(rd: Ready): void {
     const ctx = this.ctx;
+    this.q?.onReady(rd);
     // Entries first: an overwrite of one of our entries must be seen before the new epoch.
     ctx.proposals.onAppend(rd.entries);
     if (rd.hardState !== undefined) {

@@ -82,6 +82,16 @@ export type TransportFactory = (hooks: TransportHooks) => NodeTransport;
  */
 export interface GroupHooks {
   readonly groupId: number;
-  /** Calls `tick` on the host's timer until the returned function is called. */
-  addTicker(tick: () => void): () => void;
+  /**
+   * Calls `tick` on the host's timer while the ticker is active, and `onPeerDown` when the
+   * host finds a peer host dead (host liveness).
+   */
+  addTicker(tick: () => void, onPeerDown: (peer: NodeId) => void): GroupTicker;
+}
+
+/** @internal A group's place on the host's timer. */
+export interface GroupTicker {
+  /** A quiesced group is not ticked (false) until it wakes (true). */
+  setActive(active: boolean): void;
+  remove(): void;
 }

@@ -1,0 +1,159 @@
+// Quiescence of a RaftHost's groups (CockroachDB's, on etcd/raft): a leader whose followers
+// have all of its log, with nothing committed left to apply and no request in flight, sends a
+// last heartbeat marked "quiesce" and stops ticking; a follower that receives it, holding the
+// same log and commit index, stops ticking too. A quiesced group costs nothing per tick: no
+// heartbeats, no election clock. It wakes when it has something to send or write (a
+// proposal, a read, a campaign...), when a message other than a heartbeat response arrives,
+// or when the host of its leader is found dead (host liveness, host-liveness.ts): then its
+// election clock is advanced by an election timeout (raft-core's tickQuiesced), so that it
+// elects at once instead of first waiting a timeout for a leader it will not hear from.
+// A standalone RaftNode never quiesces.
+import {
+  type Message,
+  MessageType,
+  type NodeId,
+  type Ready,
+  StateType,
+  isLocalMsgTarget,
+  newMessage,
+} from '@tsraft/raft-core';
+import type { NodeContext } from './context.js';
+import type { GroupTicker } from './seams.js';
+
+/** The context of a quiescing heartbeat (raft puts read-request contexts there, never this). */
+const QUIESCE = Uint8Array.of(0x74, 0x73, 0x72, 0x71); // "tsrq"
+
+export function isQuiesceHeartbeat(m: Message): boolean {
+  const c = m.context;
+  return (
+    m.type === MessageType.MsgHeartbeat &&
+    c.length === QUIESCE.length &&
+    c.every((b, i) => b === QUIESCE[i])
+  );
+}
+
+export class Quiescence {
+  quiesced = false;
+
+  constructor(
+    private readonly ctx: NodeContext,
+    private readonly ticker: GroupTicker,
+    /** The loop's own work is done: no Ready, storage write, apply or message pending. */
+    private readonly loopIdle: () => boolean,
+  ) {}
+
+  /**
+   * After a leader's tick: quiesce if everything is replicated and applied and nothing is
+   * pending; returns the heartbeats that tell the followers so.
+   */
+  maybeQuiesceLeader(): Message[] {
+    const ctx = this.ctx;
+    if (this.quiesced || ctx.raftState !== StateType.Leader) return [];
+    if (!this.nothingPending() || !this.loopIdle()) return [];
+    const st = ctx.raw.status();
+    const commit = st.hardState.commit;
+    if (st.leadTransferee !== 0 || commit !== ctx.applied || commit !== ctx.commit) return [];
+    for (const pr of st.progress.values()) {
+      if (pr.match !== commit || pr.next !== commit + 1 || pr.pendingSnapshot !== 0) return [];
+    }
+    const out: Message[] = [];
+    for (const id of st.progress.keys()) {
+      if (id === ctx.id) continue;
+      out.push(
+        newMessage({
+          type: MessageType.MsgHeartbeat,
+          from: ctx.id,
+          to: id,
+          term: st.hardState.term,
+          commit,
+          index: commit, // the leader's last index: the follower checks it has the same
+          context: QUIESCE,
+        }),
+      );
+    }
+    this.setQuiesced(true);
+    return out;
+  }
+
+  /**
+   * A quiescing heartbeat, once stepped (without its marker, so the response carries none):
+   * quiesce if we follow its sender with the same log and commit index.
+   */
+  afterQuiesceHeartbeat(m: Message): void {
+    const ctx = this.ctx;
+    if (this.quiesced || !this.nothingPending()) return;
+    const bs = ctx.raw.basicStatus();
+    if (
+      bs.softState.raftState === StateType.Follower &&
+      bs.softState.lead === m.from &&
+      bs.hardState.term === m.term &&
+      bs.hardState.commit === m.commit &&
+      ctx.storage.lastIndex() === m.index
+    ) {
+      this.setQuiesced(true);
+    }
+  }
+
+  /** An incoming message wakes a quiesced group, except a heartbeat response or a quiesce. */
+  onIncoming(m: Message): void {
+    if (this.quiesced && m.type !== MessageType.MsgHeartbeatResp && !isQuiesceHeartbeat(m)) {
+      this.wake();
+    }
+  }
+
+  /** Raft has entries to write or messages for peers (other than heartbeat responses). */
+  onReady(rd: Ready): void {
+    if (!this.quiesced) return;
+    if (rd.entries.length > 0) {
+      this.wake();
+      return;
+    }
+    for (const m of rd.messages) {
+      if (!isLocalMsgTarget(m.to) && m.type !== MessageType.MsgHeartbeatResp) {
+        this.wake();
+        return;
+      }
+    }
+  }
+
+  /**
+   * The host of `peer` stopped answering. If it led us: wake, with the election clock one
+   * timeout ahead, so that we campaign (and grant pre-votes) at once. Also when a message
+   * woke us first (another replica's pre-vote, say): we would wait a whole timeout otherwise.
+   */
+  onPeerDown(peer: NodeId): void {
+    const ctx = this.ctx;
+    if (ctx.lead !== peer || ctx.raftState === StateType.Leader || !ctx.running) return;
+    this.wake();
+    for (let i = 0; i < ctx.cfg.electionTick; i++) ctx.raw.tickQuiesced();
+    ctx.schedule();
+  }
+
+  /** Ticks again. */
+  wake(): void {
+    if (!this.quiesced) return;
+    this.setQuiesced(false);
+    this.ctx.schedule();
+  }
+
+  private setQuiesced(q: boolean): void {
+    this.quiesced = q;
+    this.ticker.setActive(!q);
+  }
+
+  /**
+   * No request waits on this replica. (A follower quiesces with writes and applies in flight:
+   * they need no ticks, and what they send wakes it if it must.)
+   */
+  private nothingPending(): boolean {
+    const ctx = this.ctx;
+    return (
+      ctx.running &&
+      ctx.proposals.size === 0 &&
+      ctx.reads.size === 0 &&
+      ctx.leaderWaiters.size === 0 &&
+      ctx.snapshotSends.size === 0 &&
+      !ctx.installing
+    );
+  }
+}

@@ -1,0 +1,130 @@
+// Quiescence and host liveness of RaftHost groups (MemoryNetwork): idle groups stop ticking
+// and heartbeating, a proposal to a quiesced group commits, a dead host's groups elect again
+// once its hosts find it dead, and it comes back.
+import { rm } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryNetwork, type RaftGroup, RaftHost } from '../src/index.js';
+import { Counter, logger, op, tempDir, until } from './helpers.js';
+
+const TICK = 10;
+const ELECTION = 10;
+
+interface TestHost {
+  host: RaftHost;
+  dir: string;
+  counters: Map<number, Counter>;
+  groups: Map<number, RaftGroup<number>>;
+}
+
+let hosts: TestHost[] = [];
+let dirs: string[] = [];
+afterEach(async () => {
+  await Promise.allSettled(hosts.map((h) => h.host.stop()));
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  hosts = [];
+  dirs = [];
+});
+
+const peers = { 1: 'mem:1', 2: 'mem:2', 3: 'mem:3' };
+
+async function startHost(net: MemoryNetwork, id: number, gids: number[]): Promise<TestHost> {
+  const dir = await tempDir();
+  dirs.push(dir);
+  const host = new RaftHost({
+    id,
+    listen: peers[id as 1]!,
+    dataDir: dir,
+    peers,
+    logger,
+    tickMs: TICK,
+    electionTick: ELECTION,
+    heartbeatTick: 1,
+    transport: net.transport,
+  });
+  await host.start();
+  const h: TestHost = { host, dir, counters: new Map(), groups: new Map() };
+  hosts.push(h);
+  for (const gid of gids) {
+    const c = new Counter();
+    h.counters.set(gid, c);
+    h.groups.set(gid, await host.group<number>(gid, { members: [1, 2, 3], stateMachine: c }));
+  }
+  return h;
+}
+
+const gids = Array.from({ length: 10 }, (_, i) => i + 1);
+
+async function quiescedCluster(): Promise<TestHost[]> {
+  const net = new MemoryNetwork();
+  const hs = await Promise.all([1, 2, 3].map((id) => startHost(net, id, gids)));
+  await Promise.all(gids.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
+  await until(
+    () => hs.every((h) => h.host.metrics().quiesced === gids.length),
+    5000,
+    'every group on every host to quiesce',
+  );
+  return hs;
+}
+
+describe('RaftHost quiescence', () => {
+  it('idle groups stop ticking; a proposal wakes one, commits, and it quiesces again', async () => {
+    const hs = await quiescedCluster();
+    // Quiesced: the host's timer still runs, but no group is ticked.
+    const before = hs.map((h) => h.host.metrics());
+    await new Promise((r) => setTimeout(r, 20 * TICK));
+    const after = hs.map((h) => h.host.metrics());
+    for (let i = 0; i < 3; i++) {
+      expect(after[i]!.ticks).toBeGreaterThan(before[i]!.ticks + 5);
+      expect(after[i]!.groupTicks).toBe(before[i]!.groupTicks);
+    }
+    // Through a follower of group 4 (it forwards): wakes it, commits, applies everywhere.
+    const g = 4;
+    const lead = hs[0]!.groups.get(g)!.leader()!;
+    const follower = hs.find((h) => h.host.id !== lead)!;
+    expect(await follower.groups.get(g)!.propose(op(41))).toBe(42);
+    await until(() => hs.every((h) => h.counters.get(g)!.total === 42), 5000, 'applied');
+    await until(
+      () => hs.every((h) => h.host.metrics().quiesced === gids.length),
+      5000,
+      'group 4 to quiesce again',
+    );
+    // Reads on a quiesced group work too (they wake it).
+    expect(await follower.groups.get(g)!.read()).toBeGreaterThan(0);
+    // Nothing else moved: leaders are where they were.
+    expect(hs[0]!.groups.get(g)!.leader()).toBe(lead);
+  });
+
+  it('a dead host’s groups elect again after host liveness finds it dead', async () => {
+    const hs = await quiescedCluster();
+    const led = (id: number) => gids.filter((g) => hs[0]!.groups.get(g)!.leader() === id);
+    // The host leading the most groups dies.
+    const victimId = [1, 2, 3].sort((a, b) => led(b).length - led(a).length)[0]!;
+    const victimGroups = led(victimId);
+    expect(victimGroups.length).toBeGreaterThan(0);
+    const victim = hs.find((h) => h.host.id === victimId)!;
+    const rest = hs.filter((h) => h !== victim);
+    const t0 = Date.now();
+    await victim.host.stop();
+    await until(
+      () =>
+        rest.every((h) =>
+          victimGroups.every((g) => {
+            const l = h.groups.get(g)!.leader();
+            return l !== null && l !== victimId;
+          }),
+        ),
+      5000,
+      'new leaders for the dead host’s groups',
+    );
+    const elapsed = Date.now() - t0;
+    // Liveness timeout, then one election (randomized up to twice the timeout); generous
+    // for a loaded machine.
+    expect(elapsed).toBeLessThan(15 * ELECTION * TICK);
+    expect(rest.every((h) => h.host.metrics().deadPeers.includes(victimId))).toBe(true);
+    // None lost: each group still commits.
+    for (const g of victimGroups) {
+      const total = await rest[0]!.groups.get(g)!.propose(op(1));
+      expect(total).toBe(2);
+    }
+  });
+});
