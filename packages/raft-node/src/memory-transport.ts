@@ -1,7 +1,7 @@
 // An in-process transport for tests: RaftNodes of one MemoryNetwork reach each other by
 // address, with no sockets. Messages are delivered on a later turn of the event loop, in order
 // per pair; snapshots stream from the sender's source into the receiver's sink as over TCP.
-// Links can be cut (both directions) to partition nodes.
+// Links can be cut (both directions) to partition nodes, and messages lost at random.
 import type { Message, NodeId } from '@tsraft/raft-core';
 import { MessageType } from '@tsraft/raft-core';
 import type { TransportStats } from '@tsraft/raft-transport-tcp';
@@ -11,6 +11,8 @@ export class MemoryNetwork {
   private readonly byAddr = new Map<string, MemoryTransport>();
   private readonly cuts = new Set<string>();
   private nextPort = 1;
+  private lossRate = 0;
+  private random: () => number = Math.random;
 
   /** Pass as RaftNode's `transport` option. `listen` may end in ":0" for a fresh address. */
   readonly transport: TransportFactory = (hooks) => new MemoryTransport(this, hooks);
@@ -22,6 +24,21 @@ export class MemoryNetwork {
 
   heal(a: NodeId, b: NodeId): void {
     this.cuts.delete(linkKey(a, b));
+  }
+
+  /**
+   * Loses each message (snapshots aside) with probability `rate` from now on (0: none);
+   * `random` draws (a seeded one replays a run's losses, as far as timing allows).
+   */
+  loss(rate: number, random: () => number = Math.random): void {
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`loss rate ${rate} is not in [0, 1]`);
+    this.lossRate = rate;
+    this.random = random;
+  }
+
+  /** @internal Whether to lose a message now. */
+  lose(): boolean {
+    return this.lossRate > 0 && this.random() < this.lossRate;
   }
 
   /** @internal */
@@ -103,6 +120,7 @@ class MemoryTransport implements NodeTransport {
         continue;
       }
       if (m.type === MessageType.MsgSnap) void this.sendSnapshot(to, m, group);
+      else if (this.net.lose()) this.dropped++;
       else setImmediate(() => to.receive(this.id, m, group));
     }
   }
