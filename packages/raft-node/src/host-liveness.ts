@@ -2,7 +2,8 @@
 // transport), and any message from a host counts as hearing from it. A peer not heard from
 // for an election timeout is down: the quiesced groups it led wake and elect (quiesce.ts).
 // Liveness is per host, not per group, so thousands of quiesced groups cost one ping per
-// peer host per tick.
+// peer host per tick. A ping also carries how many groups its sender leads (in `commit`), for
+// leader balancing (host-balance.ts).
 import { MessageType, type NodeId, type Message, newMessage } from '@tsraft/raft-core';
 
 export class Liveness {
@@ -10,6 +11,10 @@ export class Liveness {
   /** The tick each peer host was last heard from. */
   private readonly lastHeard = new Map<NodeId, number>();
   private readonly down = new Set<NodeId>();
+  /** Leaderships each peer host reported in its last ping. */
+  private readonly leads = new Map<NodeId, number>();
+  /** What our pings report: the groups we lead. */
+  leading: () => number = () => 0;
 
   constructor(
     private readonly self: NodeId,
@@ -29,11 +34,30 @@ export class Liveness {
     this.down.delete(peer);
   }
 
+  /** A ping from `peer`: alive, and leading `leads` groups. */
+  ping(peer: NodeId, leads: number): void {
+    if (!this.lastHeard.has(peer)) return;
+    this.heard(peer);
+    this.leads.set(peer, leads);
+  }
+
+  /** The leaderships `peer` last reported (0 before its first ping). */
+  leadsOf(peer: NodeId): number {
+    return this.leads.get(peer) ?? 0;
+  }
+
+  isDown(peer: NodeId): boolean {
+    return this.down.has(peer);
+  }
+
   tick(): void {
     this.ticks++;
     const pings: Message[] = [];
+    const leading = this.leading();
     for (const [peer, at] of this.lastHeard) {
-      pings.push(newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer }));
+      pings.push(
+        newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer, commit: leading }),
+      );
       if (this.ticks - at > this.timeout && !this.down.has(peer)) {
         this.down.add(peer);
         this.onDown(peer);

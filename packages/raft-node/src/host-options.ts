@@ -49,6 +49,13 @@ export interface RaftHostOptions extends RaftKnobs {
   transport?: TransportTuning | TransportFactory;
   /** LevelStore options, per group (default entryCacheBytes here: 1 MiB per group). */
   storage?: LevelStoreOptions;
+  /**
+   * Keep this host's share of leaderships near 1/N of its groups by transferring the excess
+   * to members on hosts that lead fewer: `true` (default) every 5 election timeouts,
+   * `{ intervalTicks }` to choose, `false` off. Transfers drop proposals in flight on the
+   * group (ErrProposalDropped), as any transfer does.
+   */
+  balanceLeaders?: boolean | { intervalTicks: number };
 }
 
 /** The raft timing a group may set for itself, in ticks of the host's timer. */
@@ -68,6 +75,8 @@ export interface GroupOptions<R = unknown> extends GroupTiming {
 
 export interface ResolvedHostOptions {
   id: NodeId;
+  /** Ticks between leader balancing rounds, 0 when off. */
+  balanceEvery: number;
   peers: Map<NodeId, string>;
   clusterId: string;
   tickMs: number;
@@ -100,7 +109,16 @@ export function resolveHostOptions(o: RaftHostOptions): ResolvedHostOptions {
   if (!peers.has(o.id)) peers.set(o.id, o.listen);
   const tickMs = o.tickMs ?? 100;
   if (!isId(tickMs)) bad(`tickMs must be a positive integer, got ${tickMs}`);
-  return { id: o.id, peers, clusterId: o.clusterId ?? 'tsraft', tickMs };
+  const b = o.balanceLeaders ?? true;
+  let balanceEvery = 0;
+  if (b === true) balanceEvery = 5 * (o.electionTick ?? 10);
+  else if (b !== false) {
+    if (b === null || typeof b !== 'object' || !isId(b.intervalTicks)) {
+      bad('balanceLeaders must be a boolean or { intervalTicks: positive integer }');
+    }
+    balanceEvery = b.intervalTicks;
+  }
+  return { id: o.id, balanceEvery, peers, clusterId: o.clusterId ?? 'tsraft', tickMs };
 }
 
 /** Checks a group's options against the host; throws ErrInvalidOptions. */

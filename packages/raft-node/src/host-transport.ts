@@ -23,6 +23,8 @@ export class HostTransport {
   droppedUnknownGroup = 0;
   /** A peer host was heard from (host liveness): any message of any group counts. */
   onHeard: (peer: NodeId) => void = () => {};
+  /** A liveness ping (group 0) from a peer host. */
+  onPing: (m: Message) => void = () => {};
 
   constructor(o: HostTransportOptions) {
     this.self = o.id;
@@ -33,7 +35,10 @@ export class HostTransport {
       acceptUnknownPeers: false,
       onMessage: (m, g) => {
         if (!isRelayed(m)) this.onHeard(m.from);
-        if (g === 0) return; // a liveness ping (host-liveness.ts)
+        if (g === 0) {
+          this.onPing(m); // host-liveness.ts
+          return;
+        }
         const h = this.groups.get(g);
         if (h === undefined) this.droppedUnknownGroup++;
         else h.onMessage(m, g);

@@ -18,6 +18,7 @@ import {
   isId,
   resolveHostOptions,
 } from './host-options.js';
+import { balanceLeaders } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
 import { HostTransport } from './host-transport.js';
 import { RaftNode } from './raft-node.js';
@@ -37,6 +38,8 @@ export interface HostMetrics {
   leaders: number;
   /** Open groups that are quiesced: not ticked, no heartbeats. */
   quiesced: number;
+  /** Leadership transfers started by leader balancing. */
+  leaderTransfers: number;
   /** Peer hosts not heard from for an election timeout. */
   deadPeers: NodeId[];
   /** Ticks of the host's timer, and group ticks they delivered. */
@@ -71,10 +74,14 @@ export class RaftHost {
   private ticks = 0;
   private groupTicks = 0;
   private stopping: Promise<void> | null = null;
+  /** Ticks between leader balancing rounds (0: off). */
+  private readonly balanceEvery: number;
+  private transfers = 0;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.cfg = resolveHostOptions(opts);
     this.id = opts.id;
+    this.balanceEvery = this.cfg.balanceEvery;
     this.logger = (opts.logger ?? pino({ name: 'raft-host', level: 'info' })).child({
       host: opts.id,
     });
@@ -115,7 +122,9 @@ export class RaftHost {
         (peer) => this.onPeerDown(peer),
       );
       this.liveness = liveness;
+      liveness.leading = () => this.leading();
       net.onHeard = (peer) => liveness.heard(peer);
+      net.onPing = (m) => liveness.ping(m.from, m.commit);
       await net.transport.start();
     } catch (err) {
       this.state = 'stopped';
@@ -180,13 +189,13 @@ export class RaftHost {
   }
 
   metrics(): HostMetrics {
-    let leaders = 0;
-    for (const g of this.opened()) if (g.isLeader()) leaders++;
+    const leaders = this.leading();
     return {
       groups: this.groups.size,
       storedGroups: this.store?.groupIds().length ?? 0,
       leaders,
       quiesced: this.tickers.size - this.active.size,
+      leaderTransfers: this.transfers,
       deadPeers: this.liveness?.dead() ?? [],
       ticks: this.ticks,
       groupTicks: this.groupTicks,
@@ -294,6 +303,17 @@ export class RaftHost {
       this.groupTicks++;
       e.tick();
     }
+    const every = this.balanceEvery;
+    if (every > 0 && this.ticks % every === 0 && this.liveness !== null) {
+      this.transfers += balanceLeaders(this.id, this.cfg.peers.size, this.opened(), this.liveness);
+    }
+  }
+
+  /** Open groups this host leads. */
+  private leading(): number {
+    let n = 0;
+    for (const g of this.openNow.values()) if (g.isLeader()) n++;
+    return n;
   }
 
   private onPeerDown(peer: NodeId): void {

@@ -1,0 +1,54 @@
+// Leader balance: a host keeps its share of its groups' leaderships near 1/N (N hosts) by
+// handing leaderships away, a bounded number per round, to live members whose hosts lead
+// fewer (as their liveness pings report). Only the host above its share acts, so two hosts
+// do not trade the same groups back and forth; raft's transfer moves the leadership without
+// an election timeout (MsgTimeoutNow).
+import type { NodeId } from '@tsraft/raft-core';
+import type { Liveness } from './host-liveness.js';
+import type { RaftNode } from './raft-node.js';
+
+/** Transfers started per round at most: a burst of elections costs latency to every group. */
+const MAX_PER_ROUND = 32;
+
+export function balanceLeaders(
+  self: NodeId,
+  hosts: number,
+  groups: readonly RaftNode<unknown>[],
+  liveness: Liveness,
+): number {
+  let total = 0;
+  const mine: RaftNode<unknown>[] = [];
+  for (const g of groups) {
+    if (g.state !== 'running' || g.members().length < 2) continue;
+    total++;
+    if (g.isLeader()) mine.push(g);
+  }
+  const target = Math.ceil(total / hosts);
+  let excess = mine.length - target;
+  if (excess <= 0) return 0;
+  // What we believe each peer leads, counting the transfers we start this round.
+  const leads = new Map<NodeId, number>();
+  let started = 0;
+  for (const g of mine) {
+    if (excess <= 0 || started >= MAX_PER_ROUND) break;
+    let best: NodeId | null = null;
+    let bestLeads = target;
+    for (const m of g.members()) {
+      if (m.id === self || m.role !== 'voter' || liveness.isDown(m.id)) continue;
+      const n = leads.get(m.id) ?? liveness.leadsOf(m.id);
+      // Strictly below the share even after this transfer: no host is pushed above it.
+      if (n + 1 <= target && n < bestLeads) {
+        best = m.id;
+        bestLeads = n;
+      }
+    }
+    if (best === null) continue;
+    leads.set(best, bestLeads + 1);
+    excess--;
+    started++;
+    g.transferLeadership(best).catch(() => {
+      // Not caught up, or lost the race to an election: the next round tries again.
+    });
+  }
+  return started;
+}
