@@ -136,6 +136,9 @@ export class LevelStorage implements Storage {
     const db: Db = new Level<Uint8Array, Uint8Array>(dbPath, {
       keyEncoding: 'view',
       valueEncoding: 'view',
+      // LevelDB maps each open table into memory; the log's tables are few and short-lived,
+      // and its fewest open files (74) bound the mapped pages without costing reads.
+      maxOpenFiles: 74,
     });
     try {
       await db.open();

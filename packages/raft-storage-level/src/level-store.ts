@@ -62,6 +62,8 @@ export class LevelStore {
     const db: Db = new Level<Uint8Array, Uint8Array>(dbPath, {
       keyEncoding: 'view',
       valueEncoding: 'view',
+      // As LevelStorage: LevelDB's fewest open (mapped) tables bound the mapped pages.
+      maxOpenFiles: 74,
     });
     try {
       await db.open();
