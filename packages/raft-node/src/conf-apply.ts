@@ -41,7 +41,7 @@ export function applyConfEntry(ctx: NodeContext, e: Entry): void {
   );
   if (adds && ctx.storage.firstIndex() > 1) ctx.snapshots.requestSoon();
   updatePeers(ctx, ctx.membership.apply(v2, cctx, cs));
-  ctx.logger.info({ index: e.index, members: ctx.membership.list() }, 'membership changed');
+  ctx.logger[ctx.routine]({ index: e.index, members: ctx.membership.list() }, 'membership changed');
   const removedSelf = ctx.membership.removedIds.has(ctx.id);
   if (seq >= 0) {
     // A node that removed itself takes no next change: answer before it stops.

@@ -112,6 +112,14 @@ export class NodeContext<R = unknown> {
     });
   }
 
+  /**
+   * The level of routine lines (started, leader changed, membership changed): info for a
+   * node of its own, debug for a RaftHost's groups, thousands of which change at once.
+   */
+  get routine(): 'info' | 'debug' {
+    return this.group === null ? 'info' : 'debug';
+  }
+
   get running(): boolean {
     return this.lifecycle === 'running';
   }

@@ -32,7 +32,7 @@ export function publishLeader(ctx: NodeContext): void {
     if (leader !== null) {
       for (const c of ctx.reads.resend(ctx.ticks, Number.POSITIVE_INFINITY)) ctx.raw.readIndex(c);
     }
-    ctx.logger.info({ leader, term: ctx.term, role }, 'leader changed');
+    ctx.logger[ctx.routine]({ leader, term: ctx.term, role }, 'leader changed');
   }
   queueMicrotask(() => ctx.events.emit('leaderChange', state));
 }

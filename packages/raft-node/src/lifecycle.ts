@@ -85,8 +85,7 @@ export class NodeRunner {
     } else {
       this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
     }
-    // A host's groups log at debug: thousands of them start and stop together.
-    ctx.logger[ctx.group === null ? 'info' : 'debug'](
+    ctx.logger[ctx.routine](
       { addr: ctx.transport.addr, applied: ctx.applied, term: ctx.term, commit: ctx.commit },
       'raft node started',
     );
@@ -137,10 +136,7 @@ export class NodeRunner {
     }
     ctx.lifecycle = 'stopped';
     closeWatchers(ctx);
-    ctx.logger[ctx.group === null ? 'info' : 'debug'](
-      { applied: ctx.applied, term: ctx.term },
-      'raft node stopped',
-    );
+    ctx.logger[ctx.routine]({ applied: ctx.applied, term: ctx.term }, 'raft node stopped');
   }
 }
 

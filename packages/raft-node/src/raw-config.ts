@@ -1,6 +1,6 @@
 // raft-core's Config from RaftNode's options: the driver always runs raft in asyncStorageWrites
 // mode (see README, "The Ready loop"); the rest passes through or takes DESIGN.md's defaults.
-import type { Config } from '@tsraft/raft-core';
+import type { Config, Logger } from '@tsraft/raft-core';
 import type { NodeContext } from './context.js';
 
 export function rawConfig(ctx: NodeContext): Config {
@@ -15,7 +15,7 @@ export function rawConfig(ctx: NodeContext): Config {
     maxInflightMsgs: o.maxInflightMsgs ?? 256,
     preVote: o.preVote ?? true,
     checkQuorum: o.checkQuorum ?? true,
-    logger: ctx.logger.child({ component: 'raft' }),
+    logger: raftLogger(ctx),
   };
   // The state machine was restored to the snapshot: entries up to it are not handed out again.
   if (ctx.applied > 0) c.applied = ctx.applied;
@@ -32,4 +32,20 @@ export function rawConfig(ctx: NodeContext): Config {
   }
   if (o.random !== undefined) c.random = o.random;
   return c;
+}
+
+/**
+ * raft-core's lines (became follower, a higher term, ...). A RaftHost's groups log them at
+ * debug, info and below alike: thousands of groups elect at once, and host liveness says
+ * what matters (warn and error lines stay).
+ */
+function raftLogger(ctx: NodeContext): Logger {
+  const l = ctx.logger.child({ component: 'raft' });
+  if (ctx.group === null) return l;
+  return {
+    debug: (obj, msg) => l.debug(obj, msg),
+    info: (obj, msg) => l.debug(obj, msg),
+    warn: (obj, msg) => l.warn(obj, msg),
+    error: (obj, msg) => l.error(obj, msg),
+  };
 }
