@@ -1,0 +1,152 @@
+// One RaftHost process of the multiraft suite (suites/multiraft.ts), driven over IPC: the
+// parent sends {id, cmd, ...} and gets {id, ok, value} back. Commands: start, open (groups
+// 1..n, members 1,2,3, a counter state machine each), wait (until every open group knows a
+// leader, optionally not `notLeader`, and optionally every group is quiesced), load (in-process
+// clients proposing 16-byte values to random groups for `seconds`: committed writes and
+// latencies), stats (CPU, RSS, host metrics), stop.
+import { performance } from 'node:perf_hooks';
+import {
+  type AppliedEntry,
+  type RaftGroup,
+  RaftHost,
+  type SnapshotSource,
+  type StateMachine,
+  readAll,
+  snapshotOf,
+} from '../../packages/raft-node/src/index.js';
+
+interface Request {
+  id: number;
+  cmd: 'start' | 'open' | 'wait' | 'load' | 'touch' | 'stats' | 'stop';
+  [k: string]: unknown;
+}
+
+/** Counts applied entries; the smallest state machine that still applies every entry. */
+class Count implements StateMachine<number> {
+  n = 0;
+  apply(entries: readonly AppliedEntry[]): number[] {
+    return entries.map(() => ++this.n);
+  }
+  snapshot(): SnapshotSource {
+    return snapshotOf(new TextEncoder().encode(String(this.n)));
+  }
+  async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
+    this.n = Number(new TextDecoder().decode(await readAll(from)));
+  }
+}
+
+let host: RaftHost | null = null;
+const groups: RaftGroup<number>[] = [];
+
+async function handle(req: Request): Promise<unknown> {
+  switch (req.cmd) {
+    case 'start': {
+      host = new RaftHost({
+        id: req.hostId as number,
+        listen: req.listen as string,
+        dataDir: req.dataDir as string,
+        peers: req.peers as Record<number, string>,
+        tickMs: 100,
+      });
+      await host.start();
+      return { groups: host.groupIds().length };
+    }
+    case 'open': {
+      const n = req.groups as number;
+      const t0 = performance.now();
+      for (let g = groups.length + 1; g <= n; g++) {
+        groups.push(
+          await host!.group<number>(g, { members: [1, 2, 3], stateMachine: new Count() }),
+        );
+      }
+      return { ms: performance.now() - t0 };
+    }
+    case 'wait': {
+      const not = (req.notLeader as number | undefined) ?? 0;
+      const quiesced = req.quiesced === true;
+      const t0 = performance.now();
+      const deadline = Date.now() + ((req.timeoutMs as number | undefined) ?? 120_000);
+      for (;;) {
+        const led = groups.every((g) => {
+          const l = g.leader();
+          return l !== null && l !== not;
+        });
+        const q = !quiesced || host!.metrics().quiesced === groups.length;
+        if (led && q) return { ms: performance.now() - t0 };
+        if (Date.now() > deadline) {
+          const without = groups.filter((g) => g.leader() === null || g.leader() === not).length;
+          throw new Error(`timed out: ${without} groups without a leader`);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    case 'load': {
+      const n = req.groups as number;
+      const clients = req.clients as number;
+      const until = performance.now() + (req.seconds as number) * 1000;
+      const lat: number[] = [];
+      let failed = 0;
+      const data = new Uint8Array(16);
+      const client = async (): Promise<void> => {
+        while (performance.now() < until) {
+          const g = groups[Math.floor(Math.random() * n)]!;
+          const t = performance.now();
+          try {
+            await g.propose(data, { signal: AbortSignal.timeout(5000) });
+            lat.push(performance.now() - t);
+          } catch {
+            failed++;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: clients }, client));
+      return { latencies: lat, failed };
+    }
+    case 'touch': {
+      // One write to every group, 256 at a time: each must commit (none lost after a failover).
+      let failed = 0;
+      const data = new Uint8Array(16);
+      for (let i = 0; i < groups.length; i += 256) {
+        await Promise.all(
+          groups.slice(i, i + 256).map((g) =>
+            g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch(() => {
+              failed++;
+            }),
+          ),
+        );
+      }
+      if (failed > 0) throw new Error(`${failed} of ${groups.length} groups did not commit`);
+      return { groups: groups.length };
+    }
+    case 'stats': {
+      const m = host!.metrics();
+      const cpu = process.cpuUsage();
+      return {
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        rssBytes: process.memoryUsage().rss,
+        groups: m.groups,
+        quiesced: m.quiesced,
+        leaders: m.leaders,
+        batches: m.storage?.batches ?? 0,
+        writes: m.storage?.writes ?? 0,
+      };
+    }
+    case 'stop':
+      await host?.stop();
+      return null;
+  }
+}
+
+process.on('message', (msg) => {
+  const req = msg as Request;
+  handle(req).then(
+    (value) => process.send!({ id: req.id, ok: true, value }),
+    (err: unknown) =>
+      process.send!({
+        id: req.id,
+        ok: false,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+  );
+});
+process.on('disconnect', () => process.exit(1));

@@ -1,0 +1,325 @@
+// multiraft — RaftHost (issue 13): many raft groups per process. Three host processes on
+// 127.0.0.1 (lib/multiraft-host.ts), each a RaftHost with durable storage (one LevelDB,
+// synced batches shared by all groups) and 100 ms ticks; every group has members 1, 2, 3.
+//
+//   idle      --groups G (10,000; --quick 100) groups per host, elected and quiesced: CPU per
+//             host in % of one core over --idle-seconds (60; --quick 5, in 5 windows), RSS.
+//   active    16-byte proposals from --clients (64; --quick 8) in-process clients per host,
+//             spread over 1, 10 and --active-groups (1,000; --quick 50) groups, --seconds (10;
+//             --quick 2) each in 5 windows: committed writes/s over all hosts, p99 ms.
+//   failover  with G groups: SIGKILL the host leading the most groups, time until every group
+//             on the other two knows a live leader (then each commits a write: none lost);
+//   restart   the killed host back on its data directory: time until its G groups are open
+//             again, and its RSS. Failover and restart repeat --runs times (5; --quick 1).
+//
+//   npx -y pnpm@10 bench multiraft --quick
+//   npx -y pnpm@10 bench multiraft --only idle,failover --groups 1000
+//
+// Heavy with the defaults (30,000 group replicas, minutes of load): the machine should be
+// otherwise idle for figures worth quoting.
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { onEmergencyExit, stopGroup, trackProcessGroup } from '../lib/cleanup.js';
+import type { SuiteContext } from '../lib/suite.js';
+
+const HOST_MAIN = fileURLToPath(new URL('../lib/multiraft-host.ts', import.meta.url));
+const MiB = 2 ** 20;
+
+interface Options {
+  only: Set<string>;
+  groups: number;
+  idleSeconds: number;
+  clients: number;
+  activeGroups: number;
+  seconds: number;
+  runs: number;
+}
+
+function parseArgs(args: readonly string[], quick: boolean): Options {
+  const o: Options = {
+    only: new Set(['idle', 'active', 'failover', 'restart']),
+    groups: quick ? 100 : 10_000,
+    idleSeconds: quick ? 5 : 60,
+    clients: quick ? 8 : 64,
+    activeGroups: quick ? 50 : 1000,
+    seconds: quick ? 2 : 10,
+    runs: quick ? 1 : 5,
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = args[i + 1];
+    const num = (): number => {
+      const n = Number(v);
+      if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${a} wants a positive integer`);
+      i++;
+      return n;
+    };
+    if (a === '--only') {
+      o.only = new Set((v ?? '').split(','));
+      i++;
+    } else if (a === '--groups') o.groups = num();
+    else if (a === '--idle-seconds') o.idleSeconds = num();
+    else if (a === '--clients') o.clients = num();
+    else if (a === '--active-groups') o.activeGroups = num();
+    else if (a === '--seconds') o.seconds = num();
+    else if (a === '--runs') o.runs = num();
+    else throw new Error(`multiraft: unknown option ${a}`);
+  }
+  return o;
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
+/** One host process and its IPC calls. */
+class HostProc {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+  private untrack: () => void = () => {};
+  private nextId = 1;
+  private readonly waiting = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void }
+  >();
+
+  constructor(
+    readonly id: number,
+    readonly listen: string,
+    readonly dataDir: string,
+  ) {}
+
+  get pid(): number {
+    return this.child?.pid ?? 0;
+  }
+
+  async spawn(peers: Record<number, string>): Promise<void> {
+    const child = fork(HOST_MAIN, [], {
+      execArgv: ['--conditions=source', '--import', 'tsx'],
+      detached: true, // its own process group: SIGKILLed with the suite if it fails
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child = child;
+    this.untrack = trackProcessGroup(child.pid!, `multiraft host ${this.id}`);
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+    child.on('message', (msg) => {
+      const m = msg as { id: number; ok: boolean; value?: unknown; error?: string };
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (m.ok) w?.resolve(m.value);
+      else w?.reject(new Error(`host ${this.id}: ${m.error}`));
+    });
+    child.once('exit', (code, signal) => {
+      for (const w of this.waiting.values()) {
+        w.reject(new Error(`host ${this.id} exited (${code ?? signal})`));
+      }
+      this.waiting.clear();
+    });
+    await this.call('start', {
+      hostId: this.id,
+      listen: this.listen,
+      dataDir: this.dataDir,
+      peers,
+    });
+  }
+
+  call<T = Record<string, number>>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.child!.send({ id, cmd, ...args });
+    });
+  }
+
+  async kill(): Promise<void> {
+    process.kill(-this.pid, 'SIGKILL');
+    await this.exited;
+    this.untrack();
+  }
+
+  async stop(): Promise<void> {
+    if (this.child === null || this.child.exitCode !== null || this.child.signalCode !== null) {
+      this.untrack();
+      return;
+    }
+    await this.call('stop').catch(() => {});
+    await stopGroup(this.pid, this.exited);
+    this.untrack();
+  }
+}
+
+class Cluster {
+  readonly hosts: HostProc[] = [];
+  private readonly base = mkdtempSync(join(tmpdir(), 'tsraft-bench-multiraft-'));
+  private readonly unregister = onEmergencyExit(() =>
+    rmSync(this.base, { recursive: true, force: true }),
+  );
+  peers: Record<number, string> = {};
+
+  async start(): Promise<void> {
+    const ports = await freePorts(3);
+    for (let i = 1; i <= 3; i++) this.peers[i] = `127.0.0.1:${ports[i - 1]}`;
+    for (let i = 1; i <= 3; i++) {
+      this.hosts.push(new HostProc(i, this.peers[i]!, join(this.base, `host-${i}`)));
+    }
+    await Promise.all(this.hosts.map((h) => h.spawn(this.peers)));
+  }
+
+  async open(groups: number): Promise<void> {
+    await Promise.all(this.hosts.map((h) => h.call('open', { groups })));
+    await Promise.all(this.hosts.map((h) => h.call('wait')));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.hosts.map((h) => h.stop()));
+    rmSync(this.base, { recursive: true, force: true });
+    this.unregister();
+  }
+}
+
+function p99(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = Float64Array.from(xs).sort();
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!;
+}
+
+async function idle(ctx: SuiteContext, o: Options): Promise<void> {
+  const c = new Cluster();
+  try {
+    await c.start();
+    await c.open(o.groups);
+    ctx.log(`idle: ${o.groups} groups per host open and led; waiting for quiescence`);
+    await Promise.all(c.hosts.map((h) => h.call('wait', { quiesced: true })));
+    const windows = 5;
+    const cpu: number[] = [];
+    const rss: number[] = [];
+    for (let w = 0; w < windows; w++) {
+      const before = await Promise.all(c.hosts.map((h) => h.call('stats')));
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, (o.idleSeconds * 1000) / windows));
+      const after = await Promise.all(c.hosts.map((h) => h.call('stats')));
+      const secs = (performance.now() - t0) / 1000;
+      for (let i = 0; i < 3; i++) {
+        cpu.push((100 * (after[i]!.cpuSeconds! - before[i]!.cpuSeconds!)) / secs);
+        rss.push(after[i]!.rssBytes! / MiB);
+      }
+    }
+    const params = { groups: o.groups, seconds: o.idleSeconds };
+    ctx.record({ name: 'idle cpu per host', params, unit: '% of a core', samples: cpu });
+    ctx.record({ name: 'idle rss per host', params, unit: 'MiB', samples: rss });
+  } finally {
+    await c.stop();
+  }
+}
+
+async function active(ctx: SuiteContext, o: Options): Promise<void> {
+  for (const groups of new Set([1, 10, o.activeGroups])) {
+    const c = new Cluster();
+    try {
+      await c.start();
+      await c.open(groups);
+      const rates: number[] = [];
+      const tails: number[] = [];
+      const windows = o.runs === 1 ? 1 : 5;
+      for (let w = 0; w < windows; w++) {
+        const seconds = o.seconds / windows;
+        const t0 = performance.now();
+        const rs = await Promise.all(
+          c.hosts.map((h) =>
+            h.call<{ latencies: number[]; failed: number }>('load', {
+              groups,
+              clients: o.clients,
+              seconds,
+            }),
+          ),
+        );
+        const secs = (performance.now() - t0) / 1000;
+        const lat = rs.flatMap((r) => r.latencies);
+        rates.push(lat.length / secs);
+        tails.push(p99(lat));
+        const failed = rs.reduce((n, r) => n + r.failed, 0);
+        ctx.log(
+          `active ${groups} groups: ${(lat.length / secs).toFixed(0)} writes/s, p99 ${p99(lat).toFixed(1)} ms, ${failed} failed`,
+        );
+      }
+      const params = { groups, clients: 3 * o.clients, bytes: 16 };
+      ctx.record({ name: 'active writes', params, unit: 'writes/s', samples: rates });
+      ctx.record({ name: 'active p99', params, unit: 'ms', samples: tails });
+    } finally {
+      await c.stop();
+    }
+  }
+}
+
+async function failoverAndRestart(ctx: SuiteContext, o: Options): Promise<void> {
+  const c = new Cluster();
+  const failover: number[] = [];
+  const reopen: number[] = [];
+  const rss: number[] = [];
+  try {
+    await c.start();
+    await c.open(o.groups);
+    for (let run = 0; run < o.runs; run++) {
+      const stats = await Promise.all(c.hosts.map((h) => h.call('stats')));
+      const victim =
+        c.hosts[stats.indexOf(stats.reduce((a, b) => (b.leaders! > a.leaders! ? b : a)))]!;
+      const rest = c.hosts.filter((h) => h !== victim);
+      const t0 = performance.now();
+      await victim.kill();
+      await Promise.all(rest.map((h) => h.call('wait', { notLeader: victim.id })));
+      failover.push(performance.now() - t0);
+      // None lost: every group commits a write through each remaining host.
+      await Promise.all(rest.map((h) => h.call('touch')));
+      ctx.log(
+        `failover ${run}: host ${victim.id} led ${stats[victim.id - 1]!.leaders}, ${failover.at(-1)!.toFixed(0)} ms`,
+      );
+      if (!o.only.has('restart')) {
+        await victim.spawn(c.peers);
+        await victim.call('open', { groups: o.groups });
+        continue;
+      }
+      const t1 = performance.now();
+      await victim.spawn(c.peers);
+      await victim.call('open', { groups: o.groups });
+      await victim.call('wait');
+      reopen.push(performance.now() - t1);
+      rss.push((await victim.call('stats')).rssBytes! / MiB);
+      ctx.log(`restart ${run}: ${reopen.at(-1)!.toFixed(0)} ms, ${rss.at(-1)!.toFixed(0)} MiB`);
+    }
+    const params = { groups: o.groups };
+    if (o.only.has('failover')) {
+      ctx.record({ name: 'failover', params, unit: 'ms', samples: failover });
+    }
+    if (o.only.has('restart')) {
+      ctx.record({ name: 'restart', params, unit: 'ms', samples: reopen });
+      ctx.record({ name: 'restart rss', params, unit: 'MiB', samples: rss });
+    }
+  } finally {
+    await c.stop();
+  }
+}
+
+export default async function run(ctx: SuiteContext): Promise<void> {
+  const o = parseArgs(ctx.args, ctx.quick);
+  ctx.note('3 RaftHost processes on 127.0.0.1, tick 100 ms, electionTick 10, durable writes');
+  if (o.only.has('idle')) await idle(ctx, o);
+  if (o.only.has('active')) await active(ctx, o);
+  if (o.only.has('failover') || o.only.has('restart')) await failoverAndRestart(ctx, o);
+}
