@@ -15,6 +15,7 @@ import { ProposalTracker } from './proposals.js';
 import { ReadTracker } from './reads.js';
 import type { GroupHooks, NodeStorage, NodeTransport } from './seams.js';
 import { SnapshotFiles } from './snapshot-files.js';
+import { SnapshotSends } from './snapshot-sends.js';
 import { Snapshotter } from './snapshotter.js';
 import { type AnyStateMachine, isOnDisk } from './state-machine.js';
 import { Latest } from './watch.js';
@@ -50,12 +51,8 @@ export class NodeContext<R = unknown> {
   readonly leaderCell = new Latest<LeaderState>({ leader: null, term: 0, role: 'follower' });
   readonly appliedCell = new Latest<number>(0);
   readonly snapshots: Snapshotter;
-  /**
-   * Peers a snapshot is being streamed to (from the transport's open() to its status report).
-   * The log is not compacted meanwhile: the entries right after the snapshot must still be
-   * there when the peer has it, or it needs another snapshot, and another (as etcd does).
-   */
-  readonly snapshotSends = new Set<NodeId>();
+  /** Snapshots streamed to peers until they installed them: the log keeps what follows. */
+  readonly snapshotSends = new SnapshotSends();
   /** Proposals waiting for a leader to be known before they are stepped. */
   readonly leaderWaiters = new Set<LeaderWaiter>();
 
@@ -108,7 +105,10 @@ export class NodeContext<R = unknown> {
       fail: (err) => this.fail(err),
       syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
       recheck: () => this.recheckSnapshot(),
-      sendingSnapshots: () => this.snapshotSends.size > 0,
+      compactionBound: () =>
+        this.snapshotSends.size === 0
+          ? Number.POSITIVE_INFINITY
+          : this.snapshotSends.compactionBound((id) => this.raw.status().progress.get(id)?.match),
     });
   }
 

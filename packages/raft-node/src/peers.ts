@@ -26,7 +26,7 @@ export function createTransport(
       ctx.schedule();
     },
     onSnapshotStatus: (id, s) => {
-      ctx.snapshotSends.delete(id);
+      ctx.snapshotSends.ended(id, s === 'finish');
       if (!ctx.running) return;
       ctx.raw.reportSnapshot(id, s === 'finish' ? SnapshotStatus.Finish : SnapshotStatus.Failure);
       ctx.schedule();

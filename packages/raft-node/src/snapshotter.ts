@@ -37,8 +37,8 @@ export interface SnapshotterHost {
   syncStateMachine(): Promise<void>;
   /** Calls afterApply again between two applies (a snapshot may have come due meanwhile). */
   recheck(): void;
-  /** A snapshot is being streamed to a peer: the log is not compacted meanwhile. */
-  sendingSnapshots(): boolean;
+  /** The highest index the log may be compacted to for snapshots sent (snapshot-sends.ts). */
+  compactionBound(): number;
 }
 
 type Ready = Omit<TakenSnapshot, 'source'>;
@@ -149,11 +149,11 @@ export class Snapshotter {
     stats.snapshotsCreated++;
     logger.info({ index: p.index }, 'snapshot created');
     await files.removeBelow(p.index);
-    if (this.host.sendingSnapshots()) {
-      logger.debug({ index: p.index }, 'log compaction skipped: a snapshot is being sent');
-      return;
+    const wanted = p.index - this.host.catchUpEntries;
+    const compactTo = Math.min(wanted, this.host.compactionBound());
+    if (compactTo < wanted) {
+      logger.debug({ index: p.index, compactTo }, 'log compaction held back for a snapshot sent');
     }
-    const compactTo = p.index - this.host.catchUpEntries;
     if (compactTo > storage.firstIndex() - 1) {
       try {
         await storage.compact(compactTo);

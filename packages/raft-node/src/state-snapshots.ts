@@ -76,7 +76,7 @@ export async function restoreSnapshot(
 export function snapshotStreams(ctx: NodeContext): SnapshotStreams {
   return {
     open: (m: Message) => {
-      ctx.snapshotSends.add(m.to); // until the transport reports how it ended
+      ctx.snapshotSends.opened(m.to, m.snapshot!.metadata.index);
       const sm = ctx.sm;
       // An on-disk state machine streams a view taken now (at or after the snapshot's index:
       // the follower then skips the entries its state already holds).

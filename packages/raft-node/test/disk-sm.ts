@@ -29,10 +29,14 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
   openedAt = 0;
   private readonly file: string;
 
-  /** With `slowMs`, its snapshot streams in 20 pieces, `slowMs` apart (a long transfer). */
+  /**
+   * With `slowMs`, its snapshot streams in 20 pieces, `slowMs` apart (a long transfer); with
+   * `restoreMs`, a restore takes that long after reading the stream (a large state to write).
+   */
   constructor(
     readonly dir: string,
     private readonly slowMs = 0,
+    private readonly restoreMs = 0,
   ) {
     this.file = path.join(dir, 'state.json');
   }
@@ -78,6 +82,7 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
 
   async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
     const s = JSON.parse(dec.decode(await readAll(from))) as State;
+    if (this.restoreMs > 0) await new Promise((r) => setTimeout(r, this.restoreMs));
     await this.save(s);
     this.values = s.values;
     this.applied = s.applied;

@@ -199,6 +199,42 @@ describe('on-disk state machine, a long transfer', () => {
   });
 });
 
+describe('on-disk state machine, a long install', () => {
+  it('the leader keeps the entries after a sent snapshot until the follower installed it', async () => {
+    const sms = new Map<number, DiskRecorder>();
+    const net = new MemoryNetwork();
+    const c = await Cluster.start(3, {
+      snapshotInterval: 20,
+      snapshotCatchUpEntries: 5,
+      transport: net.transport,
+      stateMachineFor: (dir, id) => {
+        const sm = new DiskRecorder(path.join(dir, 'sm'));
+        sms.set(id, sm);
+        return sm;
+      },
+    });
+    cleanup.push(() => c.stopAll());
+    const leader = await c.leader();
+    const lagging = c.followers(leader.id)[0]!;
+    await lagging.stop();
+    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
+    const back = await c.restart(lagging.id, {
+      transport: net.transport,
+      stateMachineFor: (dir, id) => {
+        const sm = new DiskRecorder(path.join(dir, 'sm'), 0, 1000); // the transfer is quick
+        sms.set(id, sm);
+        return sm;
+      },
+    });
+    // While it restores, many more entries than snapshotCatchUpEntries commit: the leader
+    // takes snapshots meanwhile, but does not compact past the one the follower installs.
+    for (let i = 101; i <= 300; i++) await leader.propose(op(i));
+    await until(() => sms.get(back.id)!.values.length === 300, 20_000, 'the follower to catch up');
+    expect(sms.get(back.id)!.restores).toBe(1);
+    expect(sms.get(back.id)!.values).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+});
+
 describe('on-disk state machine, restarts', () => {
   it('restarts from a snapshot whose last entries were not its own (a no-op, a conf change)', async () => {
     const dir = await tempDir();
