@@ -4,6 +4,7 @@
 // Messages for a group this host has not opened are dropped (raft retries) and counted.
 import { type Logger, type Message, MessageType, type NodeId } from '@tsraft/raft-core';
 import type { SnapshotSink, TransportStats } from '@tsraft/raft-transport-tcp';
+import { HeartbeatCoalescer, coalescible, expand } from './host-heartbeats.js';
 import type { NodeTransport, TransportFactory, TransportHooks } from './seams.js';
 
 export interface HostTransportOptions {
@@ -25,6 +26,8 @@ export class HostTransport {
   onHeard: (peer: NodeId) => void = () => {};
   /** A liveness ping (group 0) from a peer host. */
   onPing: (m: Message) => void = () => {};
+  /** Plain heartbeats and responses of all groups, one message per peer host and turn. */
+  readonly heartbeats: HeartbeatCoalescer;
 
   constructor(o: HostTransportOptions) {
     this.self = o.id;
@@ -36,12 +39,13 @@ export class HostTransport {
       onMessage: (m, g) => {
         if (!isRelayed(m)) this.onHeard(m.from);
         if (g === 0) {
-          this.onPing(m); // host-liveness.ts
+          const folded = expand(m);
+          if (folded === null)
+            this.onPing(m); // host-liveness.ts
+          else for (const [gid, hb] of folded) this.deliver(gid, hb);
           return;
         }
-        const h = this.groups.get(g);
-        if (h === undefined) this.droppedUnknownGroup++;
-        else h.onMessage(m, g);
+        this.deliver(g, m);
       },
       // Reachability is per peer host: every group hears of it.
       onUnreachable: (peer) => {
@@ -68,6 +72,13 @@ export class HostTransport {
       logger: o.logger,
     };
     this.transport = o.factory(hooks);
+    this.heartbeats = new HeartbeatCoalescer(o.id, (ms) => this.transport.send(ms, 0));
+  }
+
+  private deliver(g: number, m: Message): void {
+    const h = this.groups.get(g);
+    if (h === undefined) this.droppedUnknownGroup++;
+    else h.onMessage(m, g);
   }
 
   /** The NodeTransport of group `gid` (whose RaftNode passes `hooks`). */
@@ -120,7 +131,17 @@ class GroupChannel implements NodeTransport {
   }
 
   send(messages: readonly Message[]): void {
-    this.host.transport.send(messages, this.gid);
+    // Plain heartbeats and responses are coalesced per peer host; the rest go as they are.
+    let rest: Message[] | null = null;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (coalescible(m)) {
+        rest ??= messages.slice(0, i);
+        this.host.heartbeats.add(this.gid, m);
+      } else rest?.push(m);
+    }
+    const out = rest ?? messages;
+    if (out.length > 0) this.host.transport.send(out, this.gid);
   }
 
   /** A host the log names that the host does not know yet (added by a conf change). */

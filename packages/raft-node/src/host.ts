@@ -47,6 +47,8 @@ export interface HostMetrics {
   groupTicks: number;
   /** Messages and snapshots for groups not open here, dropped. */
   droppedUnknownGroup: number;
+  /** Plain heartbeats and responses folded into coalesced messages, and those messages. */
+  coalescedHeartbeats: { folded: number; messages: number };
   storage: LevelStoreStats | null;
   transport: TransportStats | null;
 }
@@ -200,6 +202,10 @@ export class RaftHost {
       ticks: this.ticks,
       groupTicks: this.groupTicks,
       droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
+      coalescedHeartbeats: {
+        folded: this.net?.heartbeats.folded ?? 0,
+        messages: this.net?.heartbeats.messages ?? 0,
+      },
       storage: this.store?.stats() ?? null,
       transport: this.net?.transport.stats() ?? null,
     };

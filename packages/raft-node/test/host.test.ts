@@ -4,6 +4,7 @@
 // and bad input is refused with typed errors. MemoryNetwork first, then real TCP.
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
+import { type Message, MessageType, newMessage } from '@tsraft/raft-core';
 import { LevelStore } from '@tsraft/raft-storage-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -14,6 +15,7 @@ import {
   RaftHost,
   type RaftHostOptions,
 } from '../src/index.js';
+import { HeartbeatCoalescer, expand } from '../src/host-heartbeats.js';
 import { Counter, freePorts, logger, op, tempDir, until } from './helpers.js';
 
 // Leader balancing moves leaderships (and drops proposals in flight): off but where tested.
@@ -199,6 +201,72 @@ describe('RaftHost on a MemoryNetwork', () => {
     );
     await h.host.stop();
     expect(await p).toBeInstanceOf(ErrStopped);
+  });
+});
+
+describe('RaftHost coalesced heartbeats', () => {
+  it('active groups heartbeat in one message per peer host per turn, and keep their leaders', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const gids = Array.from({ length: 20 }, (_, i) => i + 1);
+    const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
+    await Promise.all(groups[0]!.map((g) => g.waitForLeader()));
+    const elections = () => groups.flat().reduce((n, g) => n + g.metrics().elections, 0);
+    const before = elections();
+    const folded0 = hs.map((h) => h.host.metrics().coalescedHeartbeats);
+    // Busy groups do not quiesce: 300 ms of proposals to all of them.
+    const until = Date.now() + 300;
+    await Promise.all(
+      groups[0]!.map(async (g) => {
+        while (Date.now() < until) await g.propose(op(1));
+      }),
+    );
+    let folded = 0;
+    let messages = 0;
+    for (const [i, h] of hs.entries()) {
+      const m = h.host.metrics().coalescedHeartbeats;
+      folded += m.folded - folded0[i]!.folded;
+      messages += m.messages - folded0[i]!.messages;
+    }
+    expect(folded).toBeGreaterThan(100);
+    // 20 groups, about 7 led per host: several heartbeats (or responses) per message.
+    expect(folded / messages).toBeGreaterThan(2);
+    expect(elections()).toBe(before); // heartbeats arrived: nobody campaigned
+  });
+
+  it('a coalesced message carries each group its own heartbeat', async () => {
+    const sent: Message[] = [];
+    const c = new HeartbeatCoalescer(1, (ms) => sent.push(...ms));
+    const big = Number.MAX_SAFE_INTEGER;
+    c.add(7, newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: 3, commit: 9 }));
+    c.add(
+      big,
+      newMessage({ type: MessageType.MsgHeartbeat, from: 1, to: 2, term: big, commit: big }),
+    );
+    c.add(8, newMessage({ type: MessageType.MsgHeartbeatResp, from: 1, to: 3, term: 4 }));
+    await new Promise((r) => setImmediate(r));
+    expect(sent.map((m) => [m.type, m.to])).toEqual([
+      [MessageType.MsgHeartbeat, 2],
+      [MessageType.MsgHeartbeatResp, 3],
+    ]);
+    expect(expand(sent[0]!)!.map(([g, m]) => [g, m.from, m.to, m.term, m.commit])).toEqual([
+      [7, 1, 2, 3, 9],
+      [big, 1, 2, big, big],
+    ]);
+    expect(expand(sent[1]!)!.map(([g, m]) => [g, m.type, m.term])).toEqual([
+      [8, MessageType.MsgHeartbeatResp, 4],
+    ]);
+    // A liveness ping is not a coalesced message; a damaged one stands for nothing.
+    expect(expand(newMessage({ type: MessageType.MsgHeartbeat, from: 2, to: 1 }))).toBeNull();
+    const bad = newMessage({
+      type: MessageType.MsgHeartbeat,
+      from: 2,
+      to: 1,
+      context: new Uint8Array(7),
+    });
+    expect(expand(bad)).toEqual([]);
   });
 });
 
