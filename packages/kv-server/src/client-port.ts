@@ -1,0 +1,62 @@
+// The client port serves two protocols on one address, as etcd's does: a connection that
+// opens with the HTTP/2 preface ("PRI * HTTP/2.0…", which no HTTP/1 method starts with) is
+// etcd's v3 gRPC API; any other is the HTTP/1.1 JSON API. The first bytes are read, put
+// back, and the socket handed to the server that speaks them. node:http2 reads a net.Socket
+// from its native handle, past bytes put back in the stream: it gets the socket wrapped in a
+// stream that replays them (replaying).
+import net from 'node:net';
+import { Duplex } from 'node:stream';
+import type http from 'node:http';
+import type { EtcdGrpcServer } from './grpc/server.js';
+
+const PREFACE = Buffer.from('PRI');
+
+export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): net.Server {
+  return net.createServer({ noDelay: true }, (socket) => {
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer): void => {
+      head = Buffer.concat([head, chunk]);
+      const n = Math.min(head.length, PREFACE.length);
+      if (head.length < PREFACE.length && head.subarray(0, n).equals(PREFACE.subarray(0, n))) {
+        return; // too short to tell yet
+      }
+      socket.off('data', onData);
+      socket.pause();
+      if (head.subarray(0, PREFACE.length).equals(PREFACE)) {
+        grpc.inject(replaying(socket, head));
+      } else {
+        socket.unshift(head);
+        http1.emit('connection', socket);
+      }
+    };
+    socket.on('data', onData);
+    socket.on('error', () => {}); // a client gone before it said anything
+  });
+}
+
+/** `socket` as a Duplex that first yields `head`, then what the socket reads. */
+function replaying(socket: net.Socket, head: Buffer): Duplex {
+  const d = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk, encoding, cb) {
+      socket.write(chunk, encoding, cb);
+    },
+    final(cb) {
+      socket.end(cb);
+    },
+    destroy(err, cb) {
+      socket.destroy(err ?? undefined);
+      cb(err);
+    },
+  });
+  d.push(head);
+  socket.on('data', (chunk: Buffer) => {
+    if (!d.push(chunk)) socket.pause();
+  });
+  socket.on('end', () => d.push(null));
+  socket.on('close', () => d.destroy());
+  socket.on('error', (err) => d.destroy(err));
+  return d;
+}

@@ -1,0 +1,243 @@
+// etcd's KV service: Range, Put, DeleteRange, Txn and Compact over the replicated store.
+// Writes are proposed as the store's Txn and Compact commands (kv/txn.ts) and answered once
+// applied on this member; ranges are linearizable (a ReadIndex barrier) unless serializable.
+import { isUtf8 } from 'node:buffer';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { KeyValue } from '../kv/apply-batch.js';
+import type { ApplyResult } from '../kv/apply-result.js';
+import { type Command, encodeCommand } from '../kv/command.js';
+import {
+  type Compare,
+  type CompareResult,
+  type CompareTarget,
+  MAX_TXN_OPS,
+  type RangeOp,
+  type RequestOp,
+  type ResponseOp,
+  type SortOrder,
+  type SortTarget,
+  type TxnOp,
+  writesAreDisjoint,
+} from '../kv/txn.js';
+import { type GrpcContext, header } from './context.js';
+import { Errors, toEtcdError, txnError } from './errors.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
+type Msg = Record<string, any>;
+
+const EMPTY = Buffer.alloc(0);
+
+function text(b: Buffer | undefined): string {
+  const buf = b ?? EMPTY;
+  if (!isUtf8(buf)) throw Errors.notUtf8();
+  return buf.toString('utf8');
+}
+
+function keyOf(b: Buffer | undefined): Buffer {
+  if (b === undefined || b.length === 0) throw Errors.emptyKey();
+  return b;
+}
+
+export function toRangeOp(r: Msg): RangeOp {
+  return {
+    op: 'range',
+    key: keyOf(r.key),
+    rangeEnd: r.range_end ?? EMPTY,
+    limit: Number(r.limit ?? 0),
+    revision: Number(r.revision ?? 0),
+    sortOrder: String(r.sort_order ?? 'NONE').toLowerCase() as SortOrder,
+    sortTarget: String(r.sort_target ?? 'KEY').toLowerCase() as SortTarget,
+    keysOnly: r.keys_only === true,
+    countOnly: r.count_only === true,
+    minModRevision: Number(r.min_mod_revision ?? 0),
+    maxModRevision: Number(r.max_mod_revision ?? 0),
+    minCreateRevision: Number(r.min_create_revision ?? 0),
+    maxCreateRevision: Number(r.max_create_revision ?? 0),
+  };
+}
+
+function toPutOp(r: Msg): RequestOp {
+  const value: Buffer = r.value ?? EMPTY;
+  if (r.ignore_value === true && value.length > 0) throw Errors.valueProvided();
+  if (r.ignore_lease === true && Number(r.lease ?? 0) !== 0) throw Errors.leaseProvided();
+  return {
+    op: 'put',
+    key: text(keyOf(r.key)),
+    value: text(value),
+    lease: Number(r.lease ?? 0),
+    prevKv: r.prev_kv === true,
+    ignoreValue: r.ignore_value === true,
+    ignoreLease: r.ignore_lease === true,
+  };
+}
+
+function toDeleteOp(r: Msg): RequestOp {
+  return {
+    op: 'deleteRange',
+    key: keyOf(r.key),
+    rangeEnd: r.range_end ?? EMPTY,
+    prevKv: r.prev_kv === true,
+  };
+}
+
+const TARGETS: Record<string, [CompareTarget, string]> = {
+  VERSION: ['version', 'version'],
+  CREATE: ['create', 'create_revision'],
+  MOD: ['mod', 'mod_revision'],
+  VALUE: ['value', 'value'],
+  LEASE: ['lease', 'lease'],
+};
+
+function toCompare(c: Msg): Compare {
+  const [target, field] = TARGETS[String(c.target ?? 'VERSION')] ?? TARGETS.VERSION!;
+  const cmp: Compare = {
+    target,
+    result: String(c.result ?? 'EQUAL')
+      .toLowerCase()
+      .replace('not_equal', 'notEqual') as CompareResult,
+    key: keyOf(c.key),
+    rangeEnd: c.range_end ?? EMPTY,
+    value: '',
+    number: 0,
+  };
+  if (target === 'value') cmp.value = text(c[field]);
+  else cmp.number = Number(c[field] ?? 0);
+  return cmp;
+}
+
+export function toTxnOp(t: Msg): TxnOp {
+  const compare: Msg[] = t.compare ?? [];
+  const success: Msg[] = t.success ?? [];
+  const failure: Msg[] = t.failure ?? [];
+  if (
+    compare.length > MAX_TXN_OPS ||
+    success.length > MAX_TXN_OPS ||
+    failure.length > MAX_TXN_OPS
+  ) {
+    throw Errors.tooManyOps();
+  }
+  const ops = (list: Msg[]): RequestOp[] =>
+    list.map((o) => {
+      if (o.request_range) return toRangeOp(o.request_range);
+      if (o.request_put) return toPutOp(o.request_put);
+      if (o.request_delete_range) return toDeleteOp(o.request_delete_range);
+      if (o.request_txn) return toTxnOp(o.request_txn);
+      throw Errors.emptyKey();
+    });
+  const txn: TxnOp = {
+    op: 'txn',
+    compare: compare.map(toCompare),
+    success: ops(success),
+    failure: ops(failure),
+  };
+  // etcd refuses duplicates in either branch before proposing anything.
+  if (!writesAreDisjoint(txn.success) || !writesAreDisjoint(txn.failure))
+    throw Errors.duplicateKey();
+  return txn;
+}
+
+export function kvOut(kv: KeyValue) {
+  return {
+    key: Buffer.from(kv.key, 'utf8'),
+    create_revision: kv.createRevision,
+    mod_revision: kv.modRevision,
+    version: kv.version,
+    value: Buffer.from(kv.value, 'utf8'),
+    lease: kv.lease ?? 0,
+  };
+}
+
+function responseOut(r: ResponseOp): Msg {
+  switch (r.op) {
+    case 'range':
+      return { response_range: { kvs: r.kvs.map(kvOut), more: r.more, count: r.count } };
+    case 'put':
+      return { response_put: r.prevKv === undefined ? {} : { prev_kv: kvOut(r.prevKv) } };
+    case 'deleteRange':
+      return { response_delete_range: { deleted: r.deleted, prev_kvs: r.prevKvs.map(kvOut) } };
+    case 'txn':
+      return { response_txn: { succeeded: r.succeeded, responses: r.responses.map(responseOut) } };
+  }
+}
+
+async function propose(ctx: GrpcContext, cmd: Command): Promise<ApplyResult> {
+  const signal = AbortSignal.timeout(ctx.options.requestTimeoutMs);
+  return (await ctx.consensus.propose(encodeCommand(cmd), signal)) as ApplyResult;
+}
+
+/** A txn command's result, its error result raised as etcd's error. */
+async function runTxn(ctx: GrpcContext, txn: TxnOp) {
+  const r = await propose(ctx, txn);
+  if (r?.op === 'txnError') throw txnError(r.code);
+  if (r?.op !== 'txn') throw new Error(`unexpected result ${r?.op}`);
+  return r;
+}
+
+function unary(
+  ctx: GrpcContext,
+  handle: (req: Msg) => Promise<Msg>,
+): (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => void {
+  return (call, cb) => {
+    handle(call.request).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        const e = toEtcdError(err);
+        if (e.code === 2) ctx.logger.error({ err }, 'gRPC request failed');
+        cb(e);
+      },
+    );
+  };
+}
+
+export function kvService(ctx: GrpcContext): UntypedServiceImplementation {
+  return {
+    Range: unary(ctx, async (req) => {
+      const op = toRangeOp(req);
+      if (req.serializable !== true)
+        await ctx.consensus.read(AbortSignal.timeout(ctx.options.requestTimeoutMs));
+      const r = await ctx.sm.rangeRequest(op);
+      return {
+        header: header(ctx, r.revision),
+        kvs: r.kvs.map(kvOut),
+        more: r.more,
+        count: r.count,
+      };
+    }),
+    Put: unary(ctx, async (req) => {
+      const r = await runTxn(ctx, { op: 'txn', compare: [], success: [toPutOp(req)], failure: [] });
+      const p = r.responses[0];
+      return {
+        header: header(ctx, r.revision),
+        ...(p?.op === 'put' && p.prevKv !== undefined ? { prev_kv: kvOut(p.prevKv) } : {}),
+      };
+    }),
+    DeleteRange: unary(ctx, async (req) => {
+      const r = await runTxn(ctx, {
+        op: 'txn',
+        compare: [],
+        success: [toDeleteOp(req)],
+        failure: [],
+      });
+      const d = r.responses[0];
+      return {
+        header: header(ctx, r.revision),
+        deleted: d?.op === 'deleteRange' ? d.deleted : 0,
+        prev_kvs: d?.op === 'deleteRange' ? d.prevKvs.map(kvOut) : [],
+      };
+    }),
+    Txn: unary(ctx, async (req) => {
+      const r = await runTxn(ctx, toTxnOp(req));
+      return {
+        header: header(ctx, r.revision),
+        succeeded: r.succeeded,
+        responses: r.responses.map(responseOut),
+      };
+    }),
+    Compact: unary(ctx, async (req) => {
+      const r = await propose(ctx, { op: 'compact', revision: Number(req.revision ?? 0) });
+      if (r?.op === 'txnError') throw txnError(r.code);
+      if (r?.op !== 'compact') throw new Error(`unexpected result ${r?.op}`);
+      return { header: header(ctx, r.revision) };
+    }),
+  };
+}

@@ -1,0 +1,32 @@
+// The gRPC server of etcd's v3 API. It never listens itself: the client port's listener
+// (client-port.ts) hands it the connections that speak HTTP/2, through grpc-js's connection
+// injector, and the rest to the HTTP/1.1 JSON API.
+import type { Duplex } from 'node:stream';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { clusterService, maintenanceService } from './cluster-service.js';
+import type { GrpcContext } from './context.js';
+import { kvService } from './kv-service.js';
+import { etcdServices } from './proto.js';
+
+export interface EtcdGrpcServer {
+  /** Serves gRPC on a connection that starts with the HTTP/2 preface. */
+  inject(connection: Duplex): void;
+  /** Ends every call and connection. */
+  close(): void;
+}
+
+export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
+  const services = etcdServices();
+  const server = new Server();
+  server.addService(services.KV, kvService(ctx));
+  server.addService(services.Maintenance, maintenanceService(ctx));
+  server.addService(services.Cluster, clusterService(ctx));
+  const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  return {
+    inject: (c) => injector.injectConnection(c),
+    close: () => {
+      injector.destroy();
+      server.forceShutdown();
+    },
+  };
+}
