@@ -204,6 +204,38 @@ describe('RaftHost on a MemoryNetwork', () => {
   });
 });
 
+describe('RaftHost membership changes go through the group', () => {
+  it('a fourth host joins a group, a member host leaves it and drops its replica', async () => {
+    const net = new MemoryNetwork();
+    const peers4 = { ...memPeers, 4: 'mem:4' };
+    const hs = await Promise.all(
+      [1, 2, 3, 4].map((id) => startHost(id, peers4, { transport: net.transport })),
+    );
+    const [g1, , g3] = await Promise.all([1, 2, 3].map((i) => openGroup(hs[i - 1]!, 5)));
+    expect(await g1!.propose(op(5))).toBe(5);
+    // Host 4 opens its (empty) replica first and waits; then the group adds it.
+    const c4 = new Counter();
+    hs[3]!.counters.set(5, c4);
+    const g4 = await hs[3]!.host.group<number>(5, {
+      members: [1, 2, 3],
+      stateMachine: c4,
+      join: true,
+    });
+    const members = await g1!.addNode(4, peers4[4]);
+    expect(members.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+    await until(() => c4.total === 5, 5000, 'host 4 to catch up');
+    // Host 3 leaves: its replica applies its own removal and stops; the host drops it.
+    const removed = new Promise<void>((r) => g3!.once('removed', () => r()));
+    await g4.removeNode(3);
+    await removed;
+    await until(() => g3!.state === 'stopped', 5000, 'host 3’s replica to stop');
+    await hs[2]!.host.removeGroup(5);
+    expect(hs[2]!.host.groupIds()).toEqual([]);
+    expect(await g4.propose(op(1))).toBe(6);
+    expect(g1!.members().map((m) => m.id)).toEqual([1, 2, 4]);
+  });
+});
+
 describe('RaftHost coalesced heartbeats', () => {
   it('active groups heartbeat in one message per peer host per turn, and keep their leaders', async () => {
     const net = new MemoryNetwork();
