@@ -1,7 +1,7 @@
 // Starting and stopping a node: open the data directory, restore the state machine, build the
 // RawNode (bootstrapping an empty directory), listen and tick; and the reverse, letting the
 // storage write and the apply in flight finish.
-import { RawNode, isEmptyHardState, isEmptySnap } from '@tsraft/raft-core';
+import { RawNode, ReadOnlyOption, isEmptyHardState, isEmptySnap } from '@tsraft/raft-core';
 import { LevelStorage } from '@tsraft/raft-storage-level';
 import type { AppendWorker } from './append-worker.js';
 import type { ApplyWorker } from './apply-worker.js';
@@ -81,7 +81,11 @@ export class NodeRunner {
         () => loop.tick(),
         (peer) => loop.onPeerDown(peer),
       );
-      loop.enableQuiescence(this.groupTicker);
+      // A quiesced leader's clock stops: a lease would outlive a partition that elected
+      // another leader meanwhile, so lease-based reads rule quiescence out.
+      if (ctx.opts.readOnlyOption !== ReadOnlyOption.LeaseBased) {
+        loop.enableQuiescence(this.groupTicker);
+      }
     } else {
       this.ticker = setInterval(() => loop.tick(), ctx.cfg.tickMs);
     }

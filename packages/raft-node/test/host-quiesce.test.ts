@@ -3,7 +3,7 @@
 // once its hosts find it dead, and it comes back.
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryNetwork, type RaftGroup, RaftHost } from '../src/index.js';
+import { MemoryNetwork, type RaftGroup, RaftHost, ReadOnlyOption } from '../src/index.js';
 import { Counter, logger, op, tempDir, until } from './helpers.js';
 
 const TICK = 10;
@@ -27,7 +27,12 @@ afterEach(async () => {
 
 const peers = { 1: 'mem:1', 2: 'mem:2', 3: 'mem:3' };
 
-async function startHost(net: MemoryNetwork, id: number, gids: number[]): Promise<TestHost> {
+async function startHost(
+  net: MemoryNetwork,
+  id: number,
+  gids: number[],
+  leaseReads = false,
+): Promise<TestHost> {
   const dir = await tempDir();
   dirs.push(dir);
   const host = new RaftHost({
@@ -40,6 +45,7 @@ async function startHost(net: MemoryNetwork, id: number, gids: number[]): Promis
     electionTick: ELECTION,
     heartbeatTick: 1,
     balanceLeaders: false, // the tests check that leaders stay where they are
+    ...(leaseReads ? { readOnlyOption: ReadOnlyOption.LeaseBased } : {}),
     transport: net.transport,
   });
   await host.start();
@@ -93,6 +99,22 @@ describe('RaftHost quiescence', () => {
     expect(await follower.groups.get(g)!.read()).toBeGreaterThan(0);
     // Nothing else moved: leaders are where they were.
     expect(hs[0]!.groups.get(g)!.leader()).toBe(lead);
+  });
+
+  it('groups with lease-based reads do not quiesce (a stopped clock would stretch the lease)', async () => {
+    const network = new MemoryNetwork();
+    const hs = await Promise.all([1, 2, 3].map((id) => startHost(network, id, [], true)));
+    const gs = await Promise.all(
+      hs.map((h) =>
+        h.host.group<number>(1, {
+          members: [1, 2, 3],
+          stateMachine: new Counter(),
+        }),
+      ),
+    );
+    await gs[0]!.propose(op(1));
+    await new Promise((r) => setTimeout(r, 30 * TICK));
+    for (const h of hs) expect(h.host.metrics().quiesced).toBe(0);
   });
 
   it('a dead host’s groups elect again after host liveness finds it dead', async () => {
