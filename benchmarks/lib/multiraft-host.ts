@@ -77,12 +77,12 @@ async function handle(req: Request): Promise<unknown> {
       for (;;) {
         const led = groups.every((g) => {
           const l = g.leader();
-          return l !== null && l !== not;
+          return l !== 0 && l !== not;
         });
         const q = !quiesced || host!.metrics().quiesced === groups.length;
         if (led && q) return { ms: performance.now() - t0 };
         if (Date.now() > deadline) {
-          const without = groups.filter((g) => g.leader() === null || g.leader() === not).length;
+          const without = groups.filter((g) => g.leader() === 0 || g.leader() === not).length;
           throw new Error(`timed out: ${without} groups without a leader`);
         }
         await new Promise((r) => setTimeout(r, 5));

@@ -5,7 +5,7 @@
 // an election timeout (MsgTimeoutNow).
 import type { NodeId } from '@tsraft/raft-core';
 import type { Liveness } from './host-liveness.js';
-import type { RaftNode } from './raft-node.js';
+import type { RaftGroup } from './raft-group.js';
 
 /** Transfers started per round at most: a burst of elections costs latency to every group. */
 const MAX_PER_ROUND = 32;
@@ -13,11 +13,11 @@ const MAX_PER_ROUND = 32;
 export function balanceLeaders(
   self: NodeId,
   hosts: number,
-  groups: readonly RaftNode<unknown>[],
+  groups: readonly RaftGroup<unknown>[],
   liveness: Liveness,
 ): number {
   let total = 0;
-  const mine: RaftNode<unknown>[] = [];
+  const mine: RaftGroup<unknown>[] = [];
   for (const g of groups) {
     if (g.state !== 'running' || g.members().length < 2) continue;
     total++;

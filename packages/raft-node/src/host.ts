@@ -21,13 +21,12 @@ import {
 import { balanceLeaders } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
 import { HostTransport } from './host-transport.js';
-import { RaftNode } from './raft-node.js';
+import { RaftGroup } from './raft-group.js';
 import type { GroupHooks, TransportFactory } from './seams.js';
 
 export type { GroupOptions, RaftHostOptions } from './host-options.js';
 
-/** A group of a RaftHost: the RaftNode API (propose, read, membership, transfer, status, events). */
-export type RaftGroup<R = unknown> = RaftNode<R>;
+export { RaftGroup };
 
 export interface HostMetrics {
   /** Groups open on this host. */
@@ -274,7 +273,7 @@ export class RaftHost {
     };
     const net = this.net!;
     const store = this.store!;
-    const node = new RaftNode<R>(
+    const node = new RaftGroup<R>(
       {
         id: this.id,
         peers,

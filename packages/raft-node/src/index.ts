@@ -10,9 +10,9 @@ export {
 export type { RaftNodeOptions, TransportTuning } from './options.js';
 export {
   RaftHost,
+  RaftGroup,
   type GroupOptions,
   type HostMetrics,
-  type RaftGroup,
   type RaftHostOptions,
 } from './host.js';
 export {

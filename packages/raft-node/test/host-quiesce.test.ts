@@ -86,7 +86,7 @@ describe('RaftHost quiescence', () => {
     }
     // Through a follower of group 4 (it forwards): wakes it, commits, applies everywhere.
     const g = 4;
-    const lead = hs[0]!.groups.get(g)!.leader()!;
+    const lead = hs[0]!.groups.get(g)!.leader();
     const follower = hs.find((h) => h.host.id !== lead)!;
     expect(await follower.groups.get(g)!.propose(op(41))).toBe(42);
     await until(() => hs.every((h) => h.counters.get(g)!.total === 42), 5000, 'applied');
@@ -133,7 +133,7 @@ describe('RaftHost quiescence', () => {
         rest.every((h) =>
           victimGroups.every((g) => {
             const l = h.groups.get(g)!.leader();
-            return l !== null && l !== victimId;
+            return l !== 0 && l !== victimId;
           }),
         ),
       5000,

@@ -195,6 +195,7 @@ describe('RaftHost on a MemoryNetwork', () => {
     const net = new MemoryNetwork();
     const h = await startHost(1, memPeers, { transport: net.transport });
     const g = await openGroup(h, 1); // hosts 2 and 3 never come: no leader
+    expect(g.leader()).toBe(0); // a group's leader() is 0, not null, while there is none
     const p = g.propose(op(1)).then(
       () => null,
       (e: unknown) => e,
@@ -248,6 +249,7 @@ describe('RaftHost coalesced heartbeats', () => {
     const gids = Array.from({ length: 20 }, (_, i) => i + 1);
     const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
     await Promise.all(groups[0]!.map((g) => g.waitForLeader()));
+    expect(groups[0]!.every((g) => g.leader() > 0)).toBe(true);
     const elections = () => groups.flat().reduce((n, g) => n + g.metrics().elections, 0);
     const before = elections();
     const folded0 = hs.map((h) => h.host.metrics().coalescedHeartbeats);
