@@ -27,6 +27,7 @@ export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): net.
       } else {
         socket.unshift(head);
         http1.emit('connection', socket);
+        socket.resume(); // the HTTP/1 parser reads through the stream: let it flow again
       }
     };
     socket.on('data', onData);

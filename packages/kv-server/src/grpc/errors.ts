@@ -34,6 +34,8 @@ export const Errors = {
   noLeader: e(status.UNAVAILABLE, 'no leader'),
   stopped: e(status.UNAVAILABLE, 'server stopped'),
   timeout: e(status.UNAVAILABLE, 'request timed out'),
+  badEnum: (field: string, v: unknown) =>
+    new EtcdError(status.INVALID_ARGUMENT, `raft-kv: ${field} ${String(v)} is not one of etcd's`),
   notUtf8: () =>
     new EtcdError(
       status.INVALID_ARGUMENT,

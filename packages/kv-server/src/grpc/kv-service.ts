@@ -45,8 +45,8 @@ export function toRangeOp(r: Msg): RangeOp {
     rangeEnd: r.range_end ?? EMPTY,
     limit: Number(r.limit ?? 0),
     revision: Number(r.revision ?? 0),
-    sortOrder: String(r.sort_order ?? 'NONE').toLowerCase() as SortOrder,
-    sortTarget: String(r.sort_target ?? 'KEY').toLowerCase() as SortTarget,
+    sortOrder: enumValue(SORT_ORDERS, r.sort_order, 'sort_order'),
+    sortTarget: enumValue(SORT_TARGETS, r.sort_target, 'sort_target'),
     keysOnly: r.keys_only === true,
     countOnly: r.count_only === true,
     minModRevision: Number(r.min_mod_revision ?? 0),
@@ -80,21 +80,56 @@ function toDeleteOp(r: Msg): RequestOp {
   };
 }
 
-const TARGETS: Record<string, [CompareTarget, string]> = {
-  VERSION: ['version', 'version'],
-  CREATE: ['create', 'create_revision'],
-  MOD: ['mod', 'mod_revision'],
-  VALUE: ['value', 'value'],
-  LEASE: ['lease', 'lease'],
+// etcd's enums by name, as either spelling of the protos has them (etcd's NOT_EQUAL, the etcd3
+// package's NotEqual): upper case without underscores. An unknown number is a client's error.
+const SORT_ORDERS: Record<string, SortOrder> = {
+  NONE: 'none',
+  ASCEND: 'ascend',
+  DESCEND: 'descend',
+};
+const SORT_TARGETS: Record<string, SortTarget> = {
+  KEY: 'key',
+  VERSION: 'version',
+  CREATE: 'create',
+  MOD: 'mod',
+  VALUE: 'value',
+};
+const RESULTS: Record<string, CompareResult> = {
+  EQUAL: 'equal',
+  GREATER: 'greater',
+  LESS: 'less',
+  NOTEQUAL: 'notEqual',
+};
+const TARGETS: Record<string, CompareTarget> = {
+  VERSION: 'version',
+  CREATE: 'create',
+  MOD: 'mod',
+  VALUE: 'value',
+  LEASE: 'lease',
+};
+/** The Compare field each target compares with (its target_union member). */
+const TARGET_FIELDS: Record<CompareTarget, string> = {
+  version: 'version',
+  create: 'create_revision',
+  mod: 'mod_revision',
+  value: 'value',
+  lease: 'lease',
 };
 
+function enumValue<T>(names: Record<string, T>, v: unknown, field: string): T {
+  // proto3 enums default to their first (zero) value.
+  if (v === undefined || v === null) return Object.values(names)[0]!;
+  const found = names[String(v).toUpperCase().replaceAll('_', '')];
+  if (found === undefined) throw Errors.badEnum(field, v);
+  return found;
+}
+
 function toCompare(c: Msg): Compare {
-  const [target, field] = TARGETS[String(c.target ?? 'VERSION')] ?? TARGETS.VERSION!;
+  const target = enumValue(TARGETS, c.target, 'target');
+  const field = TARGET_FIELDS[target];
   const cmp: Compare = {
     target,
-    result: String(c.result ?? 'EQUAL')
-      .toLowerCase()
-      .replace('not_equal', 'notEqual') as CompareResult,
+    result: enumValue(RESULTS, c.result, 'result'),
     key: keyOf(c.key),
     rangeEnd: c.range_end ?? EMPTY,
     value: '',

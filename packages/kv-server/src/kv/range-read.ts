@@ -150,9 +150,7 @@ export async function runRange(
     if (o.maxModRevision > 0 && r.modRevision > o.maxModRevision) continue;
     if (o.minCreateRevision > 0 && r.createRevision < o.minCreateRevision) continue;
     if (o.maxCreateRevision > 0 && r.createRevision > o.maxCreateRevision) continue;
-    const kv = toKv(e.key, r);
-    if (o.keysOnly) kv.value = '';
-    kvs.push(kv);
+    kvs.push(toKv(e.key, r));
   }
   if (o.countOnly) return { op: 'range', kvs: [], more: false, count };
   if (order !== 'none') {
@@ -164,6 +162,8 @@ export async function runRange(
     kvs = kvs.slice(0, o.limit);
     more = true;
   }
+  // As etcd: values are dropped after the sort, which may be by value.
+  if (o.keysOnly) for (const kv of kvs) kv.value = '';
   return { op: 'range', kvs, more, count };
 }
 
