@@ -58,7 +58,7 @@ export interface RaftNodeOptions<R = unknown> {
   maxSizePerMsg?: number;
   /** Append messages in flight per follower. Default 256. */
   maxInflightMsgs?: number;
-  /** Bytes in flight per follower (0: no limit). Default 0. */
+  /** Bytes of appends in flight per follower (0: no limit). Default 8 MiB. */
   maxInflightBytes?: number;
   /** Bytes of uncommitted entries the leader accepts before dropping proposals (0: no limit). */
   maxUncommittedEntriesSize?: number;

@@ -13,13 +13,15 @@ export function rawConfig(ctx: NodeContext): Config {
     heartbeatTick: ctx.cfg.heartbeatTick,
     maxSizePerMsg: o.maxSizePerMsg ?? 1 << 20,
     maxInflightMsgs: o.maxInflightMsgs ?? 256,
+    // What the transport queues per peer (8 MiB): more in flight is dropped there anyway, and
+    // a follower catching up would have the leader read 256 MiB of its log in one turn.
+    maxInflightBytes: o.maxInflightBytes ?? 8 << 20,
     preVote: o.preVote ?? true,
     checkQuorum: o.checkQuorum ?? true,
     logger: raftLogger(ctx),
   };
   // The state machine was restored to the snapshot: entries up to it are not handed out again.
   if (ctx.applied > 0) c.applied = ctx.applied;
-  if (o.maxInflightBytes !== undefined) c.maxInflightBytes = o.maxInflightBytes;
   if (o.maxUncommittedEntriesSize !== undefined) {
     c.maxUncommittedEntriesSize = o.maxUncommittedEntriesSize;
   }
