@@ -407,6 +407,8 @@ export class LevelStorage implements Storage {
   /** The record for a snapshot, writing its file first if it is large. */
   private async snapshotRecord(snap: Snapshot): Promise<SnapshotRecord> {
     if (snap.data.length < this.snapshotFileThreshold) return { where: 'inline', snapshot: snap };
+    // A LevelStore group's directory is made with its first snapshot file.
+    await fsp.mkdir(this.snapDir, { recursive: true });
     const { crc, size } = await writeSnapshotFile(this.snapDir, snap);
     return { where: 'file', metadata: snap.metadata, crc, size };
   }

@@ -35,6 +35,8 @@ export interface LevelStoreStats extends CommitterStats {
 
 export class LevelStore {
   private readonly registered: Set<number>;
+  /** Groups with a snapshot directory (made with their first snapshot file). */
+  private readonly snapDirs: Set<number>;
   private readonly open = new Map<number, Promise<LevelStorage>>();
   private closed = false;
 
@@ -45,9 +47,11 @@ export class LevelStore {
     private readonly dbPath: string,
     private readonly committer: Committer,
     groups: number[],
+    snapDirs: number[],
     private readonly options: LevelStoreOptions,
   ) {
     this.registered = new Set(groups);
+    this.snapDirs = new Set(snapDirs);
   }
 
   /**
@@ -78,7 +82,11 @@ export class LevelStore {
         await fsyncDir(root);
       }
       const committer = new Committer(db, dbPath, state.nextSeq);
-      return new LevelStore(root, db, dbPath, committer, state.groups, options);
+      // One listing for all groups: most have no snapshot file, and then no directory.
+      const snapDirs = (await fsp.readdir(path.join(root, 'snap')))
+        .map(Number)
+        .filter((g) => Number.isSafeInteger(g) && g > 0);
+      return new LevelStore(root, db, dbPath, committer, state.groups, snapDirs, options);
     } catch (err) {
       await db.close().catch(() => {});
       throw asStorageError(err, dbPath);
@@ -146,6 +154,7 @@ export class LevelStore {
     await this.committer.write(ops);
     this.registered.delete(gid);
     await fsp.rm(this.snapDir(gid), { recursive: true, force: true });
+    this.snapDirs.delete(gid);
   }
 
   stats(): LevelStoreStats {
@@ -172,7 +181,6 @@ export class LevelStore {
     const maxCached = this.options.entryCacheBytes ?? Number.POSITIVE_INFINITY;
     const state = await loadGroupState(this.db, keys, where, maxCached);
     const snapDir = this.snapDir(gid);
-    await fsp.mkdir(snapDir, { recursive: true });
     if (state.fresh || !this.registered.has(gid)) {
       const start = state.log.start;
       const rk = groupRegistryKey(gid);
@@ -196,7 +204,10 @@ export class LevelStore {
       await verifySnapshotFile(snapDir, metadata, { crc, size });
       keep = snapshotFileName(metadata);
     }
-    await removeStraySnapshotFiles(snapDir, keep);
+    // Leftovers of a snapshot file written when the process died (or of a removal cut short).
+    if (this.snapDirs.has(gid)) await removeStraySnapshotFiles(snapDir, keep).catch(unlessMissing);
+    // Until a snapshot file is written the directory may not exist: this set no longer says.
+    this.snapDirs.add(gid);
     const threshold = this.options.snapshotFileThreshold ?? DEFAULT_SNAPSHOT_FILE_THRESHOLD;
     return new LevelStorage(
       path.join(this.path, `group-${gid}`),
@@ -213,6 +224,11 @@ export class LevelStore {
       },
     );
   }
+}
+
+/** A directory that is not there holds no stray file. */
+function unlessMissing(err: unknown): void {
+  if ((err as { code?: unknown }).code !== 'ENOENT') throw err;
 }
 
 function groupIdError(gid: number): ErrUsage | null {
