@@ -11,8 +11,29 @@ import type { EtcdGrpcServer } from './grpc/server.js';
 
 const PREFACE = Buffer.from('PRI');
 
-export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): net.Server {
-  return net.createServer({ noDelay: true }, (socket) => {
+/**
+ * The client port's listener. Its close() also ends the connections that have not yet said
+ * which protocol they speak (those handed on are the HTTP and gRPC servers' to close).
+ */
+export class ClientPort extends net.Server {
+  private readonly sniffing = new Set<net.Socket>();
+
+  constructor(http1: http.Server, grpc: EtcdGrpcServer) {
+    super({ noDelay: true });
+    this.on('connection', (socket: net.Socket) => this.sniff(socket, http1, grpc));
+    // node:http tracks its connections (closeIdleConnections, closeAllConnections, the
+    // headers and request timeouts) from its own 'listening' event; it never listens here.
+    this.once('listening', () => http1.emit('listening'));
+  }
+
+  override close(callback?: (err?: Error) => void): this {
+    super.close(callback);
+    for (const s of this.sniffing) s.destroy();
+    return this;
+  }
+
+  private sniff(socket: net.Socket, http1: http.Server, grpc: EtcdGrpcServer): void {
+    this.sniffing.add(socket);
     let head = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
       head = Buffer.concat([head, chunk]);
@@ -20,6 +41,7 @@ export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): net.
       if (head.length < PREFACE.length && head.subarray(0, n).equals(PREFACE.subarray(0, n))) {
         return; // too short to tell yet
       }
+      this.sniffing.delete(socket);
       socket.off('data', onData);
       socket.pause();
       if (head.subarray(0, PREFACE.length).equals(PREFACE)) {
@@ -31,8 +53,13 @@ export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): net.
       }
     };
     socket.on('data', onData);
+    socket.on('close', () => this.sniffing.delete(socket));
     socket.on('error', () => {}); // a client gone before it said anything
-  });
+  }
+}
+
+export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): ClientPort {
+  return new ClientPort(http1, grpc);
 }
 
 /** `socket` as a Duplex that first yields `head`, then what the socket reads. */

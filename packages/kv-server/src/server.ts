@@ -1,12 +1,17 @@
 // KvServer: one node of the replicated KV service — a RaftNode driving the KV state machine,
-// the HTTP API in front of it, and the member-attribute publishing. The CLI is a thin shell
+// the client port in front of it (the HTTP JSON API and, in cleartext, etcd's v3 gRPC API on
+// one address), and the member-attribute publishing. The CLI is a thin shell
 // around it; tests and embedders can use it directly.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
+import { createClientPort } from './client-port.js';
 import type { ServerConfig } from './config.js';
+import { numericClusterId } from './grpc/context.js';
+import { type EtcdGrpcServer, createEtcdGrpcServer } from './grpc/server.js';
 import type { ApiContext } from './http/context.js';
 import { type ApiServer, closeServer, createApiServer } from './http/server.js';
 import { DEFAULT_LIMITS, type Limits } from './http/validate.js';
@@ -29,6 +34,9 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   readonly metrics = new KvMetrics();
   private raft: RaftConsensus | null = null;
   private http: ApiServer | null = null;
+  /** etcd's v3 gRPC API and the port that sniffs for it: cleartext only (not with client TLS). */
+  private grpc: EtcdGrpcServer | null = null;
+  private port: NetServer | null = null;
   private readonly background = new AbortController();
   private publishing: Promise<void> = Promise.resolve();
 
@@ -104,15 +112,26 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       },
     };
     const server = createApiServer(ctx, cfg.clientTls);
+    this.http = server;
+    let listener: NetServer = server;
+    if (cfg.clientTls === undefined) {
+      this.grpc = createEtcdGrpcServer({
+        ...ctx,
+        memberId: cfg.id,
+        clusterId: numericClusterId(cfg.clusterId),
+        storeDir: this.sm.options.dir,
+      });
+      listener = createClientPort(server, this.grpc);
+      this.port = listener;
+    }
     const { host, port } = splitHostPort(cfg.clientListen);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
         resolve();
       });
     });
-    this.http = server;
     this.publishing = publishSelf(
       this.raft,
       this.sm,
@@ -142,10 +161,23 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   /** Graceful: stop taking requests, let those in flight finish (2 s at most), stop raft. */
   async stop(): Promise<void> {
     this.background.abort();
-    if (this.http !== null) {
-      await closeServer(this.http, 2000);
-      this.http = null;
+    const http = this.http;
+    const port = this.port;
+    if (port !== null && http !== null) {
+      // The port stops accepting; it closes once the HTTP and gRPC servers have ended the
+      // connections it handed them. The HTTP server never listened, so its close() does not
+      // wait for them: it only closes the idle ones, the rest after the grace period.
+      const portClosed = new Promise<void>((r) => port.close(() => r()));
+      http.close();
+      const timer = setTimeout(() => http.closeAllConnections(), 2000);
+      await Promise.all([this.grpc?.close(2000), portClosed]);
+      clearTimeout(timer);
+    } else if (http !== null) {
+      await closeServer(http, 2000);
     }
+    this.port = null;
+    this.grpc = null;
+    this.http = null;
     if (this.raft !== null) {
       await this.raft.stop(); // rejects a member-record proposal still in flight
       this.raft = null;

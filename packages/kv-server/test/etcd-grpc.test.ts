@@ -35,7 +35,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.close();
-  grpc?.close();
+  await grpc?.close();
   http1?.closeAllConnections();
   await new Promise<void>((resolve) => (port ? port.close(() => resolve()) : resolve()));
   await h?.close();

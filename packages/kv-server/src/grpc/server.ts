@@ -11,8 +11,11 @@ import { etcdServices } from './proto.js';
 export interface EtcdGrpcServer {
   /** Serves gRPC on a connection that starts with the HTTP/2 preface. */
   inject(connection: Duplex): void;
-  /** Ends every call and connection. */
-  close(): void;
+  /**
+   * Takes no new calls, lets those in flight finish for up to `graceMs`, then ends every call
+   * and connection.
+   */
+  close(graceMs?: number): Promise<void>;
 }
 
 export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
@@ -24,9 +27,18 @@ export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {
     inject: (c) => injector.injectConnection(c),
-    close: () => {
-      injector.destroy();
-      server.forceShutdown();
-    },
+    close: (graceMs = 0) =>
+      new Promise<void>((resolve) => {
+        const force = (): void => {
+          server.forceShutdown();
+          injector.destroy();
+          resolve();
+        };
+        const timer = setTimeout(force, graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          force();
+        });
+      }),
   };
 }
