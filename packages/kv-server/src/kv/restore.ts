@@ -43,14 +43,20 @@ export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Prom
       ops.push({ type: 'put', key: memberKey(m.id), value: encodeMemberRecord(m) });
     },
   });
+  // One batch is written (on LevelDB's thread) while the next is decoded.
+  let writing: Promise<void> = Promise.resolve();
   for await (const chunk of from) {
     decoder.push(chunk);
     if (bytes >= BATCH_BYTES) {
-      await db.batch(ops);
+      const batch = ops;
       ops = [];
       bytes = 0;
+      await writing;
+      writing = db.batch(batch);
+      writing.catch(() => {}); // awaited (and thrown) before the next batch or at the end
     }
   }
+  await writing;
   const s = decoder.finish();
   const meta = {
     appliedIndex: s.appliedIndex,
