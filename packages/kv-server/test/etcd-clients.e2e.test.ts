@@ -1,0 +1,307 @@
+// etcd's own clients against a 3-process raft-kv cluster, over gRPC on the client port: the
+// etcd3 npm client (one per member, and one over all three) and etcdctl from Debian's
+// etcd-client package (skipped, saying so, where it is not installed).
+import { execFile, execFileSync } from 'node:child_process';
+import { Etcd3, GRPCOutOfRangeError } from 'etcd3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestCluster } from './support/e2e.js';
+
+const ARGS = ['--tick-ms', '50'];
+
+let tc: TestCluster;
+let all: Etcd3;
+const perNode = new Map<number, Etcd3>();
+
+function host(id: number): string {
+  return tc.cluster.node(id).clientUrl.replace(/^http:\/\//, '');
+}
+
+beforeAll(async () => {
+  tc = new TestCluster(ARGS);
+  await tc.cluster.start(3);
+  await tc.leader(30_000);
+  for (const id of [1, 2, 3]) perNode.set(id, new Etcd3({ hosts: host(id) }));
+  all = new Etcd3({ hosts: [1, 2, 3].map(host) });
+}, 60_000);
+
+afterAll(async () => {
+  all?.close();
+  for (const c of perNode.values()) c.close();
+  await tc?.stop();
+}, 30_000);
+
+describe('the etcd3 npm client against 3 raft-kv processes', () => {
+  it('puts, gets and deletes on every member, with previous values', async () => {
+    await tc.withLogs(
+      (async () => {
+        for (const id of [1, 2, 3]) {
+          const c = perNode.get(id)!;
+          await c.put(`e3/${id}`).value(`from ${id}`);
+          // Linearizable reads on every member see every write acknowledged before them.
+          for (const other of [1, 2, 3]) {
+            expect(await perNode.get(other)!.get(`e3/${id}`).string()).toBe(`from ${id}`);
+          }
+        }
+        const prev = await all.put('e3/1').value('again').getPrevious();
+        expect(prev?.value.toString()).toBe('from 1');
+        expect(Number(prev?.version)).toBe(1);
+        const deleted = await all.delete().key('e3/1').getPrevious();
+        expect(deleted.map((kv) => kv.value.toString())).toEqual(['again']);
+        expect(await all.get('e3/1').string()).toBeNull();
+        expect(await all.getAll().prefix('e3/').keys()).toEqual(['e3/2', 'e3/3']);
+      })(),
+    );
+  });
+
+  it('runs transactions: compares on value, version, create and mod revisions', async () => {
+    await tc.withLogs(
+      (async () => {
+        const put = await all.put('tx/a').value('1');
+        const rev = Number(put.header.revision);
+        const ok = await all
+          .if('tx/a', 'Value', '==', '1')
+          .and('tx/a', 'Version', '==', 1)
+          .and('tx/a', 'Create', '==', rev)
+          .and('tx/a', 'Mod', '<', rev + 1)
+          .then(all.put('tx/a').value('2'), all.put('tx/b').value('new'))
+          .else(all.put('tx/failed').value('yes'))
+          .commit();
+        expect(ok.succeeded).toBe(true);
+        expect(Number(ok.header.revision)).toBe(rev + 1); // one revision per transaction
+        const no = await all
+          .if('tx/a', 'Value', '==', '1')
+          .then(all.put('tx/a').value('3'))
+          .else(all.get('tx/b'))
+          .commit();
+        expect(no.succeeded).toBe(false);
+        expect(no.responses[0]?.response_range?.kvs[0]?.value.toString()).toBe('new');
+        expect(await all.getAll().prefix('tx/').strings()).toEqual({ 'tx/a': '2', 'tx/b': 'new' });
+      })(),
+    );
+  });
+
+  it('serves range options: prefix, range, limit, sort, keys and count only, revisions, filters', async () => {
+    await tc.withLogs(
+      (async () => {
+        for (const [k, v] of [
+          ['r/b', '2'],
+          ['r/a', '3'],
+          ['r/c', '1'],
+        ]) {
+          await all.put(k!).value(v!);
+        }
+        const first = await all.get('r/a').exec();
+        const revA = Number(first.kvs[0]!.mod_revision);
+        await all.put('r/a').value('changed');
+        const c = perNode.get(2)!;
+        expect(await c.getAll().prefix('r/').keys()).toEqual(['r/a', 'r/b', 'r/c']);
+        expect(await c.getAll().prefix('r/').count()).toBe(3);
+        const limited = await c.getAll().prefix('r/').limit(2).exec();
+        expect(limited.more).toBe(true);
+        expect(Number(limited.count)).toBe(3);
+        expect(limited.kvs.map((kv) => kv.key.toString())).toEqual(['r/a', 'r/b']);
+        expect(await c.getAll().prefix('r/').sort('Key', 'Descend').keys()).toEqual([
+          'r/c',
+          'r/b',
+          'r/a',
+        ]);
+        expect(await c.getAll().prefix('r/').sort('Value', 'Ascend').keys()).toEqual([
+          'r/c',
+          'r/b',
+          'r/a',
+        ]);
+        expect(await c.getAll().prefix('r/').sort('Mod', 'Descend').limit(1).keys()).toEqual([
+          'r/a',
+        ]);
+        expect(await c.get('r/a').revision(revA).string()).toBe('3');
+        expect(await c.get('r/a').string()).toBe('changed');
+        expect(await c.getAll().inRange({ start: 'r/a', end: 'r/c' }).keys()).toEqual([
+          'r/a',
+          'r/b',
+        ]);
+        expect(
+          await c
+            .getAll()
+            .prefix('r/')
+            .minModRevision(revA + 2)
+            .keys(),
+        ).toEqual(['r/a']);
+        expect(
+          await c
+            .getAll()
+            .prefix('r/')
+            .maxCreateRevision(revA - 1)
+            .keys(),
+        ).toEqual(['r/b']);
+        // Serializable: this member's own state, which has seen the reads above.
+        expect(await c.getAll().prefix('r/').serializable(true).count()).toBe(3);
+      })(),
+    );
+  });
+
+  it('compacts: old revisions are gone on every member, with etcd error codes', async () => {
+    await tc.withLogs(
+      (async () => {
+        const p1 = await all.put('cmp/k').value('old');
+        await all.put('cmp/k').value('new');
+        const rev = Number(p1.header.revision);
+        expect(await all.get('cmp/k').revision(rev).string()).toBe('old');
+        const status = await all.maintenance.status();
+        await all.kv.compact({ revision: Number(status.header.revision) });
+        for (const id of [1, 2, 3]) {
+          const err = await perNode
+            .get(id)!
+            .get('cmp/k')
+            .revision(rev)
+            .string()
+            .catch((e) => e);
+          expect(err).toBeInstanceOf(GRPCOutOfRangeError);
+          expect(String(err.message)).toMatch('required revision has been compacted');
+        }
+        expect(await all.get('cmp/k').string()).toBe('new');
+      })(),
+    );
+  });
+
+  it('answers Status and MemberList as etcd does', async () => {
+    const leader = await tc.leader();
+    for (const id of [1, 2, 3]) {
+      const st = await perNode.get(id)!.maintenance.status();
+      expect(Number(st.header.member_id)).toBe(id);
+      expect(Number(st.leader)).toBe(leader);
+      expect(Number(st.raftTerm)).toBeGreaterThan(0);
+      expect(Number(st.dbSize)).toBeGreaterThan(0);
+    }
+    const clusterIds = await Promise.all(
+      [1, 2, 3].map(async (id) => (await perNode.get(id)!.maintenance.status()).header.cluster_id),
+    );
+    expect(new Set(clusterIds).size).toBe(1);
+    const list = await all.cluster.memberList({});
+    expect(list.members.map((m) => Number(m.ID)).sort()).toEqual([1, 2, 3]);
+    for (const m of list.members) {
+      expect(m.clientURLs).toEqual([tc.cluster.node(Number(m.ID)).clientUrl]);
+    }
+  });
+});
+
+function hasEtcdctl(): boolean {
+  try {
+    execFileSync('etcdctl', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ETCDCTL = hasEtcdctl();
+if (!ETCDCTL) {
+  process.stderr.write(
+    'etcdctl tests skipped: etcdctl is not installed (Debian: apt-get install etcd-client)\n',
+  );
+}
+
+/** etcdctl (API v3) against every member; resolves with stdout, rejects with stderr. */
+function etcdctl(args: string[], input?: string): Promise<string> {
+  const endpoints = [1, 2, 3].map(host).join(',');
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      'etcdctl',
+      ['--endpoints', endpoints, '--command-timeout', '10s', ...args],
+      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`))
+          : resolve(stdout),
+    );
+    child.stdin?.end(input ?? '');
+  });
+}
+
+describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
+  it('put, get with its flags, del', async () => {
+    await tc.withLogs(
+      (async () => {
+        for (const [k, v] of [
+          ['ctl/b', 'x2'],
+          ['ctl/a', 'x3'],
+          ['ctl/c', 'x1'],
+        ]) {
+          expect(await etcdctl(['put', k!, v!])).toBe('OK\n');
+        }
+        expect(await etcdctl(['get', 'ctl/a'])).toBe('ctl/a\nx3\n');
+        expect(await etcdctl(['get', 'ctl/', '--prefix', '--keys-only'])).toBe(
+          'ctl/a\n\nctl/b\n\nctl/c\n\n',
+        );
+        expect(
+          await etcdctl(['get', 'ctl/', '--prefix', '--limit', '2', '--print-value-only']),
+        ).toBe('x3\nx2\n');
+        expect(
+          await etcdctl([
+            'get',
+            'ctl/',
+            '--prefix',
+            '--sort-by',
+            'VALUE',
+            '--order',
+            'ASCEND',
+            '--keys-only',
+          ]),
+        ).toBe('ctl/c\n\nctl/b\n\nctl/a\n\n');
+        expect(await etcdctl(['get', 'ctl/b', '--from-key', '--keys-only'])).toMatch(
+          /^ctl\/b\n\nctl\/c\n\n/,
+        );
+        const json = JSON.parse(await etcdctl(['get', 'ctl/', '--prefix', '-w', 'json']));
+        expect(json.count).toBe(3);
+        const revA = json.kvs.find((kv: { key: string }) => kv.key === btoa('ctl/a')).mod_revision;
+        await etcdctl(['put', 'ctl/a', 'changed']);
+        expect(await etcdctl(['get', 'ctl/a', '--rev', String(revA), '--print-value-only'])).toBe(
+          'x3\n',
+        );
+        // --count-only came with etcdctl 3.5; Debian's may be 3.4.
+        if ((await etcdctl(['get', '--help'])).includes('--count-only')) {
+          const c = JSON.parse(
+            await etcdctl(['get', 'ctl/', '--prefix', '--count-only', '-w', 'json']),
+          );
+          expect(c.count).toBe(3);
+        }
+        expect(await etcdctl(['del', 'ctl/c'])).toBe('1\n');
+        expect(await etcdctl(['del', 'ctl/', '--prefix', '--prev-kv'])).toBe(
+          '2\nctl/a\nchanged\nctl/b\nx2\n',
+        );
+        expect(await etcdctl(['get', 'ctl/', '--prefix'])).toBe('');
+      })(),
+    );
+  });
+
+  it('txn, compaction, member list, endpoint status and health', async () => {
+    await tc.withLogs(
+      (async () => {
+        await etcdctl(['put', 'ctl/t', 'v1']);
+        const txn = (cmp: string) => etcdctl(['txn'], `${cmp}\n\nput ctl/t v2\n\nget ctl/t\n\n`);
+        expect(await txn('value("ctl/t") = "v1"')).toBe('SUCCESS\n\nOK\n');
+        expect(await txn('value("ctl/t") = "v1"')).toBe('FAILURE\n\nctl/t\nv2\n');
+
+        const rev = JSON.parse(await etcdctl(['get', 'ctl/t', '-w', 'json'])).header.revision;
+        expect(await etcdctl(['compaction', String(rev)])).toBe(`compacted revision ${rev}\n`);
+        await expect(etcdctl(['get', 'ctl/t', '--rev', String(rev - 1)])).rejects.toThrow(
+          'required revision has been compacted',
+        );
+
+        const members = (await etcdctl(['member', 'list'])).trim().split('\n');
+        expect(members).toHaveLength(3);
+        for (const id of [1, 2, 3]) {
+          expect(members).toContain(
+            `${id.toString(16)}, started, node-${id}, http://127.0.0.1:${tc.cluster.node(id).spec.peerPort}, ${tc.cluster.node(id).clientUrl}, false`,
+          );
+        }
+
+        const status = JSON.parse(await etcdctl(['endpoint', 'status', '-w', 'json']));
+        expect(status).toHaveLength(3);
+        const leaders = new Set(status.map((s: { Status: { leader: number } }) => s.Status.leader));
+        expect(leaders.size).toBe(1);
+        const health = JSON.parse(await etcdctl(['endpoint', 'health', '-w', 'json']));
+        expect(health.map((h: { health: boolean }) => h.health)).toEqual([true, true, true]);
+      })(),
+    );
+  });
+});
