@@ -91,7 +91,8 @@ export class NodeContext<R = unknown> {
     this.opts = options;
     this.id = options.id;
     this.sm = options.stateMachine;
-    this.files = new SnapshotFiles(path.join(options.dataDir, 'sm-snap'));
+    // A RaftHost's groups make their directory with their first snapshot file.
+    this.files = new SnapshotFiles(path.join(options.dataDir, 'sm-snap'), group !== null);
     const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
     this.logger = base.child({ node: options.id });
     this.snapshots = new Snapshotter({

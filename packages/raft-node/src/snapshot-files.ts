@@ -42,12 +42,31 @@ export interface FileSink {
 }
 
 export class SnapshotFiles {
-  constructor(readonly dir: string) {}
+  /**
+   * The directory is known not to exist (until the first file is written): the groups of a
+   * RaftHost open by the thousand, most of them never snapshotted yet, and then cost no
+   * file system call here.
+   */
+  private missing = false;
 
-  /** Creates the directory and removes temp files a crash left behind. */
+  constructor(
+    readonly dir: string,
+    /** Make the directory with the first file rather than at init. */
+    private readonly lazyDir = false,
+  ) {}
+
+  /** Creates the directory (or, lazyDir, not yet) and removes temp files a crash left behind. */
   async init(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    for (const name of await readdir(this.dir)) {
+    if (!this.lazyDir) await mkdir(this.dir, { recursive: true });
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'ENOENT' || !this.lazyDir) throw err;
+      this.missing = true;
+      return;
+    }
+    for (const name of names) {
       if (name.endsWith('.tmp')) await rm(path.join(this.dir, name), { force: true });
     }
   }
@@ -59,6 +78,7 @@ export class SnapshotFiles {
   /** Indexes of the complete files here, ascending. */
   async list(): Promise<number[]> {
     const out: number[] = [];
+    if (this.missing) return out;
     for (const name of await readdir(this.dir)) {
       if (!name.endsWith(SUFFIX)) continue;
       const n = Number(name.slice(0, -SUFFIX.length));
@@ -93,7 +113,14 @@ export class SnapshotFiles {
 
   /** A sink for the file of `index` (a snapshot received from the leader). */
   sink(index: number): FileSink & { readonly bytes: number } {
-    return new FileWriter(this.dir, this.path(index));
+    return new FileWriter(this.dir, this.path(index), () => this.made());
+  }
+
+  /** Makes the directory if init found none (before the first file is created in it). */
+  private async made(): Promise<void> {
+    if (!this.missing) return;
+    await mkdir(this.dir, { recursive: true });
+    this.missing = false;
   }
 
   /** The file of `index` as a stream; every record is checked (ErrSnapshotFile). */
@@ -132,6 +159,8 @@ class FileWriter implements FileSink {
   constructor(
     private readonly dir: string,
     private readonly file: string,
+    /** Makes the directory if it is not there yet. */
+    private readonly mkdir: () => Promise<void>,
   ) {
     this.tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
   }
@@ -171,6 +200,7 @@ class FileWriter implements FileSink {
 
   private handle(): Promise<FileHandle> {
     this.fh ??= (async () => {
+      await this.mkdir();
       const fh = await open(this.tmp, 'w');
       const head = Buffer.alloc(HEADER);
       MAGIC.copy(head, 0);

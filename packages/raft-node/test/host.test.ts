@@ -2,7 +2,7 @@
 // LevelDB and one timer. Groups elect and commit independently, proposals forward between
 // hosts, a restarted host reopens its groups from disk, removeGroup frees the group's keys,
 // and bad input is refused with typed errors. MemoryNetwork first, then real TCP.
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type Message, MessageType, newMessage } from '@tsraft/raft-core';
 import { LevelStore } from '@tsraft/raft-storage-level';
@@ -93,6 +93,9 @@ describe('RaftHost on a MemoryNetwork', () => {
       'every host to apply every group',
     );
     expect(hs[0]!.host.groupIds()).toEqual(gids);
+    // No snapshot yet, so no snapshot directories: opening a group costs no mkdir.
+    await expect(stat(path.join(hs[0]!.dir, 'groups', '1', 'sm-snap'))).rejects.toThrow(/ENOENT/);
+    await expect(stat(path.join(hs[0]!.dir, 'raft', 'snap', '1'))).rejects.toThrow(/ENOENT/);
     const m = hs[0]!.host.metrics();
     expect(m.groups).toBe(20);
     // Group commit across groups: fewer synced batches than writes.
