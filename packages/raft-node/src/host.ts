@@ -75,6 +75,8 @@ export class RaftHost {
   private ticks = 0;
   private groupTicks = 0;
   private stopping: Promise<void> | null = null;
+  /** Groups being removed (removeGroup). */
+  private readonly removing = new Map<number, Promise<void>>();
   /** Ticks between leader balancing rounds (0: off). */
   private readonly balanceEvery: number;
   private transfers = 0;
@@ -152,6 +154,11 @@ export class RaftHost {
     }
     const open = this.groups.get(gid);
     if (open !== undefined) return open as Promise<RaftGroup<R>>;
+    // Removed meanwhile: once the replica and its data are gone, a new one is created.
+    const removal = this.removing.get(gid);
+    if (removal !== undefined) {
+      return removal.catch(() => {}).then(() => this.group<R>(gid, options));
+    }
     try {
       checkGroupOptions(gid, options as GroupOptions<unknown>, this.cfg);
     } catch (err) {
@@ -178,11 +185,23 @@ export class RaftHost {
   async removeGroup(gid: number): Promise<void> {
     if (!isId(gid)) throw new ErrUsage(`group id must be a positive safe integer, got ${gid}`);
     if (this.state !== 'running') throw new ErrStopped('dropped');
+    const running = this.removing.get(gid);
+    if (running !== undefined) return running;
+    const p = this.deleteGroup(gid);
+    this.removing.set(gid, p);
+    try {
+      await p;
+    } finally {
+      this.removing.delete(gid);
+    }
+  }
+
+  private async deleteGroup(gid: number): Promise<void> {
     const open = this.groups.get(gid);
+    this.groups.delete(gid);
     if (open !== undefined) {
       const g = await open.catch(() => null);
       await g?.stop();
-      this.groups.delete(gid);
       this.openNow.delete(gid);
     }
     await this.store!.removeGroup(gid);

@@ -38,6 +38,8 @@ export class LevelStore {
   /** Groups with a snapshot directory (made with their first snapshot file). */
   private readonly snapDirs: Set<number>;
   private readonly open = new Map<number, Promise<LevelStorage>>();
+  /** Groups being removed: group() of one waits for the removal, then opens it afresh. */
+  private readonly removing = new Map<number, Promise<void>>();
   private closed = false;
 
   private constructor(
@@ -113,7 +115,11 @@ export class LevelStore {
     if (this.closed) return Promise.reject(new ErrStorageClosed(this.path));
     let p = this.open.get(gid);
     if (p === undefined) {
-      p = this.openGroup(gid);
+      const removal = this.removing.get(gid);
+      p =
+        removal === undefined
+          ? this.openGroup(gid)
+          : removal.catch(() => {}).then(() => this.openGroup(gid));
       this.open.set(gid, p);
       p.catch(() => this.open.delete(gid));
     }
@@ -142,6 +148,18 @@ export class LevelStore {
     if (bad !== null) throw bad;
     if (this.closed) throw new ErrStorageClosed(this.path);
     if (this.open.has(gid)) throw new ErrUsage(`group ${gid} is open: close its storage first`);
+    const running = this.removing.get(gid);
+    if (running !== undefined) return running;
+    const p = this.deleteGroup(gid);
+    this.removing.set(gid, p);
+    try {
+      await p;
+    } finally {
+      this.removing.delete(gid);
+    }
+  }
+
+  private async deleteGroup(gid: number): Promise<void> {
     const keys = KeySpace.group(gid);
     // The registration goes last: a crash part way leaves the group listed (with part of its
     // records), and removeGroup, run again, finishes the job.

@@ -164,6 +164,19 @@ describe('LevelStore', () => {
     expect((await store.group(2)).lastIndex()).toBe(0);
   });
 
+  it('group() during removeGroup waits for the removal and opens the group afresh', async () => {
+    const store = await openStore(await newDir());
+    const g = await store.group(4);
+    await g.save({ hardState: { term: 2, vote: 1, commit: 3 }, entries: ents(1, 3, 2) });
+    await g.close();
+    const removal = store.removeGroup(4);
+    const again = store.group(4);
+    await removal;
+    const fresh = await again;
+    expect([fresh.lastIndex(), fresh.hardState().term]).toEqual([0, 0]);
+    expect(store.groupIds()).toEqual([4]);
+  });
+
   it('refuses bad group ids with ErrUsage and changes nothing', async () => {
     const store = await openStore(await newDir());
     for (const gid of [0, -1, 1.5, Number.NaN, 2 ** 53]) {
