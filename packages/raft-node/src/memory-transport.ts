@@ -144,7 +144,11 @@ class MemoryTransport implements NodeTransport {
       const source = await this.hooks.snapshots.open(m, group);
       const sink = to.hooks.snapshots.receive(m, group);
       try {
-        for await (const chunk of source) await sink.write(new Uint8Array(chunk));
+        for await (const chunk of source) {
+          // A receiver that stopped takes no more (as a closed TCP connection aborts it).
+          if (!to.running) throw new Error('receiver stopped');
+          await sink.write(new Uint8Array(chunk));
+        }
         const got = await sink.finish();
         if (to.running && this.net.reach(this.id, to.addr ?? '') !== null) {
           to.receive(this.id, got, group);
