@@ -1,10 +1,11 @@
 // etcd's own clients against a 3-process raft-kv cluster, over gRPC on the client port: the
 // etcd3 npm client (one per member, and one over all three) and etcdctl from Debian's
 // etcd-client package (skipped, saying so, where it is not installed).
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { Etcd3, GRPCOutOfRangeError } from 'etcd3';
+import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestCluster } from './support/e2e.js';
+import { TestCluster, waitFor } from './support/e2e.js';
 
 const ARGS = ['--tick-ms', '50'];
 
@@ -184,6 +185,69 @@ describe('the etcd3 npm client against 3 raft-kv processes', () => {
   });
 });
 
+describe('an etcd3 watch across a SIGKILL of the leader', () => {
+  it('sees every acknowledged put once, in revision order, and the member comes back', async () => {
+    await tc.withLogs(
+      (async () => {
+        const leader = await tc.leader();
+        const followers = [1, 2, 3].filter((id) => id !== leader);
+        // The watch stream goes to the leader (etcd3 shuffles hosts unless told not to; in
+        // deterministic order it tries the last first), so the kill cuts it and etcd3 resumes
+        // on a follower from the revision it had seen.
+        ConnectionPool.deterministicOrder = true;
+        const watching = new Etcd3({ hosts: [...followers, leader].map(host) });
+        const writer = new Etcd3({ hosts: followers.map(host) });
+        const seen: { key: string; rev: number }[] = [];
+        try {
+          const w = await watching.watch().prefix('wk/').create();
+          // Reconnects must pick the live hosts, in random order again.
+          ConnectionPool.deterministicOrder = false;
+          w.on('put', (kv) => seen.push({ key: kv.key.toString(), rev: Number(kv.mod_revision) }));
+          let disconnects = 0;
+          w.on('disconnected', () => disconnects++);
+          const acked = new Map<string, number>();
+          const put = async (k: string): Promise<void> => {
+            for (let attempt = 0; ; attempt++) {
+              try {
+                const r = await writer.put(k).value(k);
+                acked.set(k, Number(r.header.revision));
+                return;
+              } catch (err) {
+                if (attempt > 50) throw err;
+                await new Promise((r) => setTimeout(r, 100));
+              }
+            }
+          };
+          for (let i = 0; i < 20; i++) await put(`wk/${i}`);
+          expect(await tc.cluster.node(leader).kill('SIGKILL')).toBe('SIGKILL');
+          for (let i = 20; i < 40; i++) await put(`wk/${i}`);
+          await waitFor('the watch to see every acknowledged put', async () =>
+            [...acked.keys()].every((k) => seen.some((e) => e.key === k)),
+          );
+          expect(disconnects).toBeGreaterThan(0); // the kill did cut this stream
+          const revs = seen.map((e) => e.rev);
+          expect(revs).toEqual([...new Set(revs)].sort((a, b) => a - b)); // ordered, no repeats
+          // A put retried after an unknown outcome may have applied twice: its last event is
+          // the acknowledged one.
+          for (const [k, rev] of acked) {
+            expect(seen.filter((e) => e.key === k).at(-1)?.rev).toBe(rev);
+          }
+          await w.cancel();
+        } finally {
+          ConnectionPool.deterministicOrder = false;
+          watching.close();
+          writer.close();
+          if (!tc.cluster.node(leader).running) tc.cluster.restart(leader);
+        }
+        await waitFor('the killed member to serve again', async () => {
+          const st = await perNode.get(leader)!.maintenance.status();
+          return Number(st.leader) !== 0;
+        });
+      })(),
+    );
+  });
+});
+
 function hasEtcdctl(): boolean {
   try {
     execFileSync('etcdctl', ['version'], { stdio: 'ignore' });
@@ -214,6 +278,34 @@ function etcdctl(args: string[], input?: string): Promise<string> {
           : resolve(stdout),
     );
     child.stdin?.end(input ?? '');
+  });
+}
+
+/** What `etcdctl watch …` prints until its output contains `until`; then it is stopped. */
+function watchOutput(args: string[], until: string): Promise<string> {
+  const endpoints = [1, 2, 3].map(host).join(',');
+  const child = spawn('etcdctl', ['--endpoints', endpoints, ...args], {
+    env: { ...process.env, ETCDCTL_API: '3' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`etcdctl ${args.join(' ')} printed only: ${JSON.stringify(out)}`));
+    }, 15_000);
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes(until) && out.endsWith('\n\n')) {
+        clearTimeout(timer);
+        child.kill('SIGTERM');
+        resolve(out);
+      }
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
   });
 }
 
@@ -273,6 +365,22 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
     );
   });
 
+  it('watch with --rev and --prev-kv replays history; below the compacted revision it is canceled', async () => {
+    await tc.withLogs(
+      (async () => {
+        const first = JSON.parse(await etcdctl(['put', 'ctl/w/a', '1', '-w', 'json'])).header
+          .revision;
+        await etcdctl(['put', 'ctl/w/a', '2']);
+        await etcdctl(['del', 'ctl/w/a']);
+        const args = ['watch', 'ctl/w/', '--prefix', '--rev', String(first), '--prev-kv'];
+        const out = await watchOutput(args, 'DELETE');
+        expect(out).toBe(
+          'PUT\nctl/w/a\n1\nPUT\nctl/w/a\n1\nctl/w/a\n2\nDELETE\nctl/w/a\n2\nctl/w/a\n\n',
+        );
+      })(),
+    );
+  });
+
   it('txn, compaction, member list, endpoint status and health', async () => {
     await tc.withLogs(
       (async () => {
@@ -285,6 +393,11 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
         expect(await etcdctl(['compaction', String(rev)])).toBe(`compacted revision ${rev}\n`);
         await expect(etcdctl(['get', 'ctl/t', '--rev', String(rev - 1)])).rejects.toThrow(
           'required revision has been compacted',
+        );
+
+        const canceled = await etcdctl(['watch', 'ctl/t', '--rev', '1']).catch((e) => e);
+        expect(String(canceled)).toMatch(
+          'watch was canceled (etcdserver: mvcc: required revision has been compacted)',
         );
 
         const members = (await etcdctl(['member', 'list'])).trim().split('\n');

@@ -22,6 +22,7 @@ export interface EtcdServices {
   KV: ServiceDefinition;
   Maintenance: ServiceDefinition;
   Cluster: ServiceDefinition;
+  Watch: ServiceDefinition;
 }
 
 let loaded: EtcdServices | undefined;
@@ -39,6 +40,11 @@ export function etcdServices(): EtcdServices {
   const pkg = loadPackageDefinition(def).etcdserverpb as GrpcObject;
   const service = (name: string) =>
     (pkg[name] as unknown as { service: ServiceDefinition }).service;
-  loaded = { KV: service('KV'), Maintenance: service('Maintenance'), Cluster: service('Cluster') };
+  loaded = {
+    KV: service('KV'),
+    Maintenance: service('Maintenance'),
+    Cluster: service('Cluster'),
+    Watch: service('Watch'),
+  };
   return loaded;
 }

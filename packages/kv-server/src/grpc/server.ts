@@ -7,6 +7,7 @@ import { clusterService, maintenanceService } from './cluster-service.js';
 import type { GrpcContext } from './context.js';
 import { kvService } from './kv-service.js';
 import { etcdServices } from './proto.js';
+import { watchService } from './watch-service.js';
 
 export interface EtcdGrpcServer {
   /** Serves gRPC on a connection that starts with the HTTP/2 preface. */
@@ -24,11 +25,14 @@ export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   server.addService(services.KV, kvService(ctx));
   server.addService(services.Maintenance, maintenanceService(ctx));
   server.addService(services.Cluster, clusterService(ctx));
+  const watch = watchService(ctx);
+  server.addService(services.Watch, watch.impl);
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {
     inject: (c) => injector.injectConnection(c),
     close: (graceMs = 0) =>
       new Promise<void>((resolve) => {
+        watch.close(); // watch streams never end by themselves
         const force = (): void => {
           server.forceShutdown();
           injector.destroy();

@@ -27,6 +27,8 @@ import {
   EVENT_DELETE,
   EVENT_PUT,
   HIST_RANGE,
+  type KvEvent,
+  decodeEvent,
   decodeHistValue,
   encodeEvent,
   encodeHistValue,
@@ -54,7 +56,7 @@ import {
   memberKey,
   userKeyOf,
 } from './records.js';
-import { runRange, scanAt, scanHeads } from './range-read.js';
+import { KvRevisionError, runRange, scanAt, scanHeads } from './range-read.js';
 import {
   type RangeOp,
   type RangeResponse,
@@ -156,6 +158,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private failed: KvStoreStateError | null = null;
   /** Old databases being closed after a restore. */
   private retiring: Promise<unknown> = Promise.resolve();
+  /** Told the revision after every committed write and restore (watches, watch-service.ts). */
+  private readonly commitListeners = new Set<(revision: number) => void>();
 
   constructor(readonly options: KvStateMachineOptions) {
     this.cache = new LruCache<KvRecord>(
@@ -393,6 +397,47 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
         await it.close();
       }
     });
+  }
+
+  // ---- the history (etcd's Watch) ----
+
+  /**
+   * The changes of revisions [from, to] (to capped at the current revision), in revision
+   * order, at most `limit` of them (the last revision returned may then be partial: read on
+   * from its main revision and skip what was seen). Throws KvRevisionError('compacted') when
+   * `from` is below the compacted revision: what happened there is no longer all known.
+   */
+  history(from: number, to: number, limit: number): Promise<KvEvent[]> {
+    return this.withView(async (view) => {
+      if (from < this.compactRev) throw new KvRevisionError('compacted', from);
+      const last = Math.min(to, view.revision);
+      if (from > last) return [];
+      const it = view.handle.db.iterator({
+        gte: revKey(from, 0),
+        lt: revKey(last + 1, 0),
+        limit,
+      } as never);
+      try {
+        const out: KvEvent[] = [];
+        for (;;) {
+          const entries = (await it.nextv(256)) as [Buffer, Buffer][];
+          if (entries.length === 0) return out;
+          for (const [k, v] of entries) out.push(decodeEvent(k, v, view.handle.path));
+        }
+      } finally {
+        await it.close();
+      }
+    });
+  }
+
+  /** Calls `listener` with the revision after each committed write or restore; returns its removal. */
+  onCommit(listener: (revision: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  private notifyCommit(): void {
+    for (const l of this.commitListeners) l(this.rev);
   }
 
   // ---- inside ----
@@ -744,6 +789,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.commits++;
     this.dirty = true;
     this.startReaders();
+    this.notifyCommit();
   }
 
   /** Starts the reads that waited for a write, before anything can begin the next one. */
@@ -791,6 +837,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.handle = next;
     const dir = this.dir!;
     this.retiring = Promise.all([this.retiring, old.retire().then(() => dir.removeStale())]);
+    this.notifyCommit();
   }
 }
 
