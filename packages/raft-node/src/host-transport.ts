@@ -2,7 +2,16 @@
 // its group id, and what arrives is handed to that group's hooks. A group sees a NodeTransport
 // of its own (a channel), so the RaftNode that runs it is the same code as a standalone one.
 // Messages for a group this host has not opened are dropped (raft retries) and counted.
-import { type Logger, type Message, MessageType, type NodeId } from '@tsraft/raft-core';
+//
+// Group 0 carries the hosts' own protocol, never a raft group's traffic:
+//   MsgHeartbeat without a context     liveness ping; `commit` = groups the sender leads
+//   MsgHeartbeat with a context        coalesced heartbeats (host-heartbeats.ts)
+//   MsgHeartbeatResp with a context    coalesced heartbeat responses
+//   MsgAppResp, reject, index = g      "you were removed from group g": a member of g answers
+//                                      so a message from a replica g removed (a host's
+//                                      transport refuses a removed *host* with REMOVED; a
+//                                      replica is removed from one group only)
+import { type Logger, type Message, MessageType, type NodeId, newMessage } from '@tsraft/raft-core';
 import type { SnapshotSink, TransportStats } from '@tsraft/raft-transport-tcp';
 import { HeartbeatCoalescer, coalescible, expand } from './host-heartbeats.js';
 import type { NodeTransport, TransportFactory, TransportHooks } from './seams.js';
@@ -28,6 +37,10 @@ export class HostTransport {
   onPing: (m: Message) => void = () => {};
   /** Plain heartbeats and responses of all groups, one message per peer host and turn. */
   readonly heartbeats: HeartbeatCoalescer;
+  /** By group: the members it removed (their messages are answered with a notice). */
+  private readonly removed = new Map<number, Set<NodeId>>();
+  /** Removal notices sent. */
+  removalNotices = 0;
 
   constructor(o: HostTransportOptions) {
     this.self = o.id;
@@ -39,13 +52,17 @@ export class HostTransport {
       onMessage: (m, g) => {
         if (!isRelayed(m)) this.onHeard(m.from);
         if (g === 0) {
+          if (m.type === MessageType.MsgAppResp && m.reject) {
+            this.groups.get(m.index)?.onRemoved(m.from);
+            return;
+          }
           const folded = expand(m);
           if (folded === null)
             this.onPing(m); // host-liveness.ts
-          else for (const [gid, hb] of folded) this.deliver(gid, hb);
+          else for (const [gid, hb] of folded) this.receive(gid, hb);
           return;
         }
-        this.deliver(g, m);
+        this.receive(g, m);
       },
       // Reachability is per peer host: every group hears of it.
       onUnreachable: (peer) => {
@@ -75,6 +92,23 @@ export class HostTransport {
     this.heartbeats = new HeartbeatCoalescer(o.id, (ms) => this.transport.send(ms, 0));
   }
 
+  /** A message of group `g`, unless its sender was removed from the group (then: a notice). */
+  private receive(g: number, m: Message): void {
+    if (!isRelayed(m) && this.removed.get(g)?.has(m.from)) {
+      this.removalNotices++;
+      const notice = newMessage({
+        type: MessageType.MsgAppResp,
+        from: this.self,
+        to: m.from,
+        reject: true,
+        index: g,
+      });
+      this.transport.send([notice], 0);
+      return;
+    }
+    this.deliver(g, m);
+  }
+
   private deliver(g: number, m: Message): void {
     const h = this.groups.get(g);
     if (h === undefined) this.droppedUnknownGroup++;
@@ -93,7 +127,21 @@ export class HostTransport {
 
   /** @internal */
   detach(gid: number, hooks: TransportHooks): void {
-    if (this.groups.get(gid) === hooks) this.groups.delete(gid);
+    if (this.groups.get(gid) !== hooks) return;
+    this.groups.delete(gid);
+    this.removed.delete(gid); // the group's next start marks them again from its log
+  }
+
+  /** @internal Group `gid` removed `id` (true) or took it back (false). */
+  setRemoved(gid: number, id: NodeId, removed: boolean): void {
+    let ids = this.removed.get(gid);
+    if (removed) {
+      if (ids === undefined) {
+        ids = new Set();
+        this.removed.set(gid, ids);
+      }
+      ids.add(id);
+    } else if (ids?.delete(id) && ids.size === 0) this.removed.delete(gid);
   }
 
   /** Peers the shared transport knows, so that groups only add hosts it does not. */
@@ -146,12 +194,17 @@ class GroupChannel implements NodeTransport {
 
   /** A host the log names that the host does not know yet (added by a conf change). */
   addPeer(id: NodeId, addr: string): void {
+    this.host.setRemoved(this.gid, id, false); // (added back to the group)
     if (!this.host.known.has(id)) this.host.addPeer(id, addr);
   }
 
   // Other groups may still talk to the host: the connection stays.
   removePeer(): void {}
-  markRemoved(): void {}
+
+  /** The group removed `id`: its messages to the group are answered with a removal notice. */
+  markRemoved(id: NodeId): void {
+    this.host.setRemoved(this.gid, id, true);
+  }
 
   stats(): TransportStats {
     return this.host.transport.stats();

@@ -48,6 +48,8 @@ export interface HostMetrics {
   droppedUnknownGroup: number;
   /** Plain heartbeats and responses folded into coalesced messages, and those messages. */
   coalescedHeartbeats: { folded: number; messages: number };
+  /** Messages from replicas their group removed, answered with a removal notice. */
+  removalNotices: number;
   storage: LevelStoreStats | null;
   transport: TransportStats | null;
 }
@@ -220,6 +222,7 @@ export class RaftHost {
       ticks: this.ticks,
       groupTicks: this.groupTicks,
       droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
+      removalNotices: this.net?.removalNotices ?? 0,
       coalescedHeartbeats: {
         folded: this.net?.heartbeats.folded ?? 0,
         messages: this.net?.heartbeats.messages ?? 0,

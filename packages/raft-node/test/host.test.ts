@@ -251,6 +251,36 @@ describe('RaftHost membership changes go through the group', () => {
   });
 });
 
+describe('RaftHost per-group removal', () => {
+  it('a replica removed while cut off learns it from a member’s notice and stops', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const [g1, , g3] = await Promise.all([1, 2, 3].map((i) => openGroup(hs[i - 1]!, 7)));
+    // Another group shares the hosts: host 3 stays a member of it.
+    const [o1] = await Promise.all([1, 2, 3].map((i) => openGroup(hs[i - 1]!, 8)));
+    await g1!.waitForLeader();
+    if (g1!.leader() === 3) await g1!.transferLeadership(1);
+    await g1!.propose(op(1));
+    net.cut(3, 1);
+    net.cut(3, 2);
+    expect((await g1!.removeNode(3)).map((m) => m.id)).toEqual([1, 2]);
+    const removed = new Promise<void>((r) => g3!.once('removed', () => r()));
+    net.heal(3, 1);
+    net.heal(3, 2);
+    // Host 3's replica never applied its removal; its next message to the group (a pre-vote,
+    // once it misses the leader) is answered with a notice.
+    await removed;
+    await until(() => g3!.state === 'stopped', 5000, 'the removed replica to stop');
+    const notices = hs[0]!.host.metrics().removalNotices + hs[1]!.host.metrics().removalNotices;
+    expect(notices).toBeGreaterThan(0);
+    // The other group, and host 3's place in it, are untouched.
+    expect(await o1!.propose(op(2))).toBe(2);
+    await until(() => hs[2]!.counters.get(8)!.total === 2, 5000, 'host 3 to apply group 8');
+  });
+});
+
 describe('RaftHost coalesced heartbeats', () => {
   it('active groups heartbeat in one message per peer host per turn, and keep their leaders', async () => {
     const net = new MemoryNetwork();
