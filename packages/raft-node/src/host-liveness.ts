@@ -6,6 +6,9 @@
 // leader balancing (host-balance.ts).
 import { MessageType, type NodeId, type Message, newMessage } from '@tsraft/raft-core';
 
+/** Ticks between two counts of the groups we lead (balancing rounds are far apart). */
+const REFRESH = 10;
+
 export class Liveness {
   private ticks = 0;
   /** The tick each peer host was last heard from. */
@@ -15,6 +18,8 @@ export class Liveness {
   private readonly leads = new Map<NodeId, number>();
   /** What our pings report: the groups we lead. */
   leading: () => number = () => 0;
+  /** The count our pings carry, refreshed every REFRESH ticks (counting walks every group). */
+  private reported = 0;
 
   constructor(
     private readonly self: NodeId,
@@ -53,7 +58,8 @@ export class Liveness {
   tick(): void {
     this.ticks++;
     const pings: Message[] = [];
-    const leading = this.leading();
+    if (this.ticks % REFRESH === 1) this.reported = this.leading();
+    const leading = this.reported;
     for (const [peer, at] of this.lastHeard) {
       pings.push(
         newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer, commit: leading }),
