@@ -1,6 +1,6 @@
 // KvServer: one node of the replicated KV service — a RaftNode driving the KV state machine,
-// the client port in front of it (the HTTP JSON API and, in cleartext, etcd's v3 gRPC API on
-// one address), and the member-attribute publishing. The CLI is a thin shell
+// the client port in front of it (the HTTP JSON API and etcd's v3 gRPC API on one address,
+// cleartext or TLS), and the member-attribute publishing. The CLI is a thin shell
 // around it; tests and embedders can use it directly.
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -9,6 +9,7 @@ import type { Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
 import { createClientPort } from './client-port.js';
+import { TlsClientPort } from './client-port-tls.js';
 import type { ServerConfig } from './config.js';
 import { numericClusterId } from './grpc/context.js';
 import { type EtcdGrpcServer, createEtcdGrpcServer } from './grpc/server.js';
@@ -34,7 +35,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   readonly metrics = new KvMetrics();
   private raft: RaftConsensus | null = null;
   private http: ApiServer | null = null;
-  /** etcd's v3 gRPC API and the port that sniffs for it: cleartext only (not with client TLS). */
+  /** etcd's v3 gRPC API, and the port that hands it its connections (client-port*.ts). */
   private grpc: EtcdGrpcServer | null = null;
   private port: NetServer | null = null;
   private readonly background = new AbortController();
@@ -111,19 +112,21 @@ export class KvServer extends EventEmitter<KvServerEvents> {
         followerWrites: cfg.followerWrites,
       },
     };
-    const server = createApiServer(ctx, cfg.clientTls);
+    // The port takes the connections (and ends TLS) and hands them to the HTTP/1 server or
+    // to the gRPC server by the protocol they speak.
+    const server = createApiServer(ctx);
     this.http = server;
-    let listener: NetServer = server;
-    if (cfg.clientTls === undefined) {
-      this.grpc = createEtcdGrpcServer({
-        ...ctx,
-        memberId: cfg.id,
-        clusterId: numericClusterId(cfg.clusterId),
-        storeDir: this.sm.options.dir,
-      });
-      listener = createClientPort(server, this.grpc);
-      this.port = listener;
-    }
+    this.grpc = createEtcdGrpcServer({
+      ...ctx,
+      memberId: cfg.id,
+      clusterId: numericClusterId(cfg.clusterId),
+      storeDir: this.sm.options.dir,
+    });
+    const listener: NetServer =
+      cfg.clientTls === undefined
+        ? createClientPort(server, this.grpc)
+        : new TlsClientPort(cfg.clientTls, server, this.grpc);
+    this.port = listener;
     const { host, port } = splitHostPort(cfg.clientListen);
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);

@@ -4,13 +4,14 @@
 // advertise https:// client URLs; a client without a certificate from the CA, or speaking
 // plain HTTP, is refused; a fourth node joins through a member's https:// URL, presenting its
 // --cert-file. Peer traffic stays plain TCP here (tls-cluster.test.ts covers peer TLS).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { KvClient, type KvClientTls, KvHttpError } from '../src/client.js';
 import { cliCommand } from '../src/process-cluster.js';
@@ -91,6 +92,58 @@ describe('a 3-node raft-kv cluster serving clients over mutual TLS', () => {
       5000,
     );
   }, 25_000);
+
+  it("serves etcd's gRPC API over the same TLS port (ALPN h2) to etcd3 and etcdctl", async () => {
+    const hosts = IDS.map((id) => tc.clientUrl(id));
+    const client = new Etcd3({
+      hosts,
+      credentials: {
+        rootCertificate: pem('ca.crt'),
+        certChain: pem('node1.crt'),
+        privateKey: pem('node1.key'),
+      },
+    });
+    const noCert = new Etcd3({ hosts: hosts[0]!, credentials: { rootCertificate: pem('ca.crt') } });
+    try {
+      await client.put('grpc-tls').value('over h2');
+      expect(await client.get('secure').string()).toBe('over https');
+      expect(await client.get('grpc-tls').string()).toBe('over h2');
+      expect((await tc.client(2).get('grpc-tls'))?.value).toBe('over h2'); // and over HTTPS
+      await expect(noCert.get('secure').string()).rejects.toThrow();
+    } finally {
+      client.close();
+      noCert.close();
+    }
+    let etcdctl = true;
+    try {
+      execFileSync('etcdctl', ['version'], { stdio: 'ignore' });
+    } catch {
+      etcdctl = false;
+      process.stderr.write('etcdctl over TLS skipped: etcdctl is not installed\n');
+    }
+    if (etcdctl) {
+      const ctl = (...args: string[]) =>
+        execFileSync(
+          'etcdctl',
+          [
+            '--endpoints',
+            hosts.join(','),
+            '--cacert',
+            fx('ca.crt'),
+            '--cert',
+            fx('node1.crt'),
+            '--key',
+            fx('node1.key'),
+            ...args,
+          ],
+          { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 },
+        );
+      expect(ctl('put', 'ctl-tls', 'v')).toBe('OK\n');
+      expect(ctl('get', 'grpc-tls', '--print-value-only')).toBe('over h2\n');
+      const health = JSON.parse(ctl('endpoint', 'health', '-w', 'json'));
+      expect(health.map((h: { health: boolean }) => h.health)).toEqual([true, true, true]);
+    }
+  }, 30_000);
 
   it('refuses a client without a certificate from the CA, and plain HTTP', async () => {
     const url = tc.clientUrl(1);
