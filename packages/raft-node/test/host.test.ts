@@ -153,14 +153,19 @@ describe('RaftHost on a MemoryNetwork', () => {
     await Promise.all(hs.map((h) => Promise.all([5, 6].map((g) => openGroup(h, g)))));
     const g5 = await hs[0]!.host.group(5, { members: [1, 2, 3], stateMachine: new Counter() });
     await g5.propose(op(1));
-    // group() while the removal runs waits for it, then gets a new replica (not the old one).
+    // group() while the removal runs waits for it, then gets a new, empty replica (not the
+    // old one). (Only to show the ordering: a replica emptied while its host is still a
+    // member must not rejoin as one — raft needs its log; remove the host from the group
+    // first, and to come back add it and open the group with join.)
+    const old = await hs[2]!.host.group(5, { members: [1, 2, 3], stateMachine: new Counter() });
     const removal = hs[2]!.host.removeGroup(5);
     const fresh = new Counter();
-    const reopened = hs[2]!.host.group(5, { members: [1, 2, 3], stateMachine: fresh });
+    const reopened = hs[2]!.host.group(5, { members: [1, 2, 3], stateMachine: fresh, join: true });
     await removal;
     const again = await reopened;
-    expect(again.state).toBe('running');
-    await until(() => fresh.total === 1, 5000, 'the new replica to catch up');
+    expect(again).not.toBe(old);
+    expect(old.state).toBe('stopped');
+    expect([again.state, again.appliedIndex()]).toEqual(['running', 0]);
     await hs[2]!.host.removeGroup(5);
     expect(hs[2]!.host.groupIds()).toEqual([6]);
     expect(g5.state).toBe('running'); // host 1's replica lives on
