@@ -100,6 +100,9 @@ export interface PeerHost {
 
 const EMPTY = Buffer.alloc(0);
 
+/** Groups whose snapshot may wait for the stream in flight; more fail at once (raft retries). */
+const MAX_WAITING_SNAPSHOTS = 64;
+
 const MALFORMED = new Set<TransportErrorCode>([
   TransportErrorCode.BadMagic,
   TransportErrorCode.BadHandshake,
@@ -137,6 +140,12 @@ export class Peer {
   private readonly breaker: CircuitBreaker;
 
   private snapOut: OutgoingSnapshot | null = null;
+  /**
+   * MsgSnaps of other raft groups waiting for the stream in flight to end, by group, in
+   * arrival order: many groups share this peer, and a host back after a while may need a
+   * snapshot for many of them.
+   */
+  private readonly snapWaiting = new Map<number, Message>();
   /** Whose turn it is to go first in the next batch: the snapshot's or the appends'. */
   private snapFirst = false;
   private nextStreamId = 1;
@@ -263,13 +272,22 @@ export class Peer {
       this.failSnapshot(group);
       return;
     }
-    if (this.breaker.state === 'open' || this.snapOut !== null) {
-      // One stream per peer at a time; raft retries after the failure report.
+    const busy = this.snapOut !== null;
+    if (
+      busy &&
+      this.breaker.state !== 'open' &&
+      this.snapOut!.group !== group &&
+      !this.snapWaiting.has(group) &&
+      this.snapWaiting.size < MAX_WAITING_SNAPSHOTS
+    ) {
+      // Another group's stream is in flight: this one goes next (one stream at a time).
+      this.snapWaiting.set(group, m);
+      return;
+    }
+    if (this.breaker.state === 'open' || busy) {
+      // Raft retries after the failure report.
       if (this.breaker.state === 'open') this.s.dropped.unreachable++;
-      this.host.logger.debug(
-        { peer: this.id, busy: this.snapOut !== null },
-        'raft-transport-tcp: snapshot not sent',
-      );
+      this.host.logger.debug({ peer: this.id, busy }, 'raft-transport-tcp: snapshot not sent');
       this.failSnapshot(group);
       return;
     }
@@ -298,13 +316,29 @@ export class Peer {
     else this.connect();
   }
 
-  /** The snapshot in flight, if any, will not be delivered: raft hears of it as a failure. */
+  /**
+   * The snapshot in flight, if any, will not be delivered, nor those waiting: raft hears of
+   * each as a failure (and sends its newest once the peer answers again).
+   */
   private abandonSnapshot(): void {
     const out = this.snapOut;
-    if (out === null) return;
-    out.close();
-    this.snapOut = null;
-    this.failSnapshot(out.group);
+    if (out !== null) {
+      out.close();
+      this.snapOut = null;
+      this.failSnapshot(out.group);
+    }
+    const waiting = [...this.snapWaiting.keys()];
+    this.snapWaiting.clear();
+    for (const g of waiting) this.failSnapshot(g);
+  }
+
+  /** The stream in flight ended: the next group's waiting snapshot starts. */
+  private startNextSnapshot(): void {
+    while (this.snapOut === null && this.snapWaiting.size > 0) {
+      const [group, m] = this.snapWaiting.entries().next().value as [number, Message];
+      this.snapWaiting.delete(group);
+      this.sendSnapshot(m, group);
+    }
   }
 
   private failSnapshot(group: number): void {
@@ -663,6 +697,7 @@ export class Peer {
         } else {
           this.failSnapshot(out.group);
         }
+        this.startNextSnapshot();
         return;
       }
       case FrameKind.Ping:
@@ -799,6 +834,9 @@ export class Peer {
       this.snapOut = null;
       if (report) this.failSnapshot(out.group);
     }
+    const waiting = [...this.snapWaiting.keys()];
+    this.snapWaiting.clear();
+    if (report) for (const g of waiting) this.failSnapshot(g);
     this.dropIncoming(err);
     const d = this.dialing;
     this.dialing = null;

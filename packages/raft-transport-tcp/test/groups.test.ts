@@ -130,6 +130,38 @@ describe('groups on one connection (protocol 3)', () => {
     ]);
   });
 
+  it('snapshots of several groups to one peer go one after the other, none refused', async () => {
+    const statuses: [number, string, number][] = [];
+    const delivered: number[] = [];
+    const streams: SnapshotStreams = {
+      open: () =>
+        (async function* () {
+          yield new Uint8Array(300_000); // a few chunks, so the next ones have to wait
+        })(),
+      receive: (m) => ({ write: () => {}, finish: () => m, abort: () => {} }),
+    };
+    nodes = await cluster([1, 2], (id) => ({
+      snapshots: streams,
+      snapshotChunkSize: 64 << 10,
+      ...(id === 1
+        ? { onSnapshotStatus: (p: number, s: string, g: number) => void statuses.push([p, s, g]) }
+        : { onMessage: (_m: Message, g: number) => void delivered.push(g) }),
+    }));
+    const [a] = nodes as [Node, Node];
+    a.t.send([msgSnap(1, 2, 10)], 1);
+    a.t.send([msgSnap(1, 2, 10)], 2);
+    a.t.send([msgSnap(1, 2, 10)], 3);
+    a.t.send([msgSnap(1, 2, 11)], 2); // group 2 already waits: this one is refused at once
+    await waitFor(() => statuses.length === 4, 'four snapshot statuses');
+    expect(statuses).toEqual([
+      [2, 'failure', 2],
+      [2, 'finish', 1],
+      [2, 'finish', 2],
+      [2, 'finish', 3],
+    ]);
+    expect(delivered).toEqual([1, 2, 3]);
+  });
+
   it('refuses a bad group id in send() with a typed error and sends nothing', async () => {
     nodes = await cluster([1, 2]);
     const [a, b] = nodes as [Node, Node];
