@@ -5,6 +5,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { Etcd3, GRPCOutOfRangeError } from 'etcd3';
 import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePorts } from '../src/process-cluster.js';
 import { TestCluster, waitFor } from './support/e2e.js';
 
 const ARGS = ['--tick-ms', '50'];
@@ -381,7 +382,7 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
     );
   });
 
-  it('txn, compaction, member list, endpoint status and health', async () => {
+  it('txn, compaction, member list/add/promote/remove, endpoint status and health', async () => {
     await tc.withLogs(
       (async () => {
         await etcdctl(['put', 'ctl/t', 'v1']);
@@ -407,6 +408,27 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
             `${id.toString(16)}, started, node-${id}, http://127.0.0.1:${tc.cluster.node(id).spec.peerPort}, ${tc.cluster.node(id).clientUrl}, false`,
           );
         }
+
+        // A learner added and removed again (it never starts: no quorum changes).
+        const [port] = await freePorts(1);
+        const peer = `http://127.0.0.1:${port}`;
+        expect(await etcdctl(['member', 'add', 'node4', '--peer-urls', peer, '--learner'])).toMatch(
+          /^Member\s+4 added to cluster/,
+        );
+        expect(await etcdctl(['member', 'list'])).toContain(`4, unstarted, , ${peer}, , true`);
+        await expect(etcdctl(['member', 'add', 'again', '--peer-urls', peer])).rejects.toThrow(
+          'etcdserver: Peer URLs already exists',
+        );
+        await expect(etcdctl(['member', 'promote', '1'])).rejects.toThrow(
+          'etcdserver: can only promote a learner member',
+        );
+        expect(await etcdctl(['member', 'remove', '4'])).toMatch(
+          /^Member\s+4 removed from cluster/,
+        );
+        await expect(etcdctl(['member', 'remove', '4'])).rejects.toThrow(
+          'etcdserver: member not found',
+        );
+        expect((await etcdctl(['member', 'list'])).trim().split('\n')).toHaveLength(3);
 
         const status = JSON.parse(await etcdctl(['endpoint', 'status', '-w', 'json']));
         expect(status).toHaveLength(3);

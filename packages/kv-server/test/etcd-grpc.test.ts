@@ -206,6 +206,27 @@ describe('etcd v3 gRPC on the client port', () => {
     }
   });
 
+  it('adds a learner, promotes it and removes it through Cluster', async () => {
+    const added = await client.cluster.memberAdd({
+      peerURLs: ['http://127.0.0.1:7009'],
+      isLearner: true,
+    });
+    expect(added.member).toMatchObject({ ID: '2', isLearner: true, name: '' });
+    const promoted = await client.cluster.memberPromote({ ID: '2' });
+    expect(promoted.members.find((m) => m.ID === '2')?.isLearner).toBe(false);
+    await expect(client.cluster.memberPromote({ ID: '2' })).rejects.toThrow(
+      'can only promote a learner member',
+    );
+    await expect(
+      client.cluster.memberUpdate({ ID: '2', peerURLs: ['http://127.0.0.1:7010'] }),
+    ).rejects.toThrow('remove it and add it with the new one');
+    const removed = await client.cluster.memberRemove({ ID: '2' });
+    expect(removed.members.map((m) => m.ID)).toEqual(['1']);
+    await expect(client.cluster.memberRemove({ ID: '1' })).rejects.toThrow(
+      'not enough started members',
+    );
+  });
+
   it('answers Maintenance.Status and Cluster.MemberList with the response header', async () => {
     const st = await client.maintenance.status();
     expect(st.version).toBe('3.4.0');

@@ -58,6 +58,8 @@ export function toEtcdError(err: unknown): EtcdError {
         return Errors.noLeader();
       case 'stopped':
         return Errors.stopped();
+      case 'rejected':
+        return new EtcdError(status.FAILED_PRECONDITION, `etcdserver: ${err.message}`);
       default:
         return Errors.timeout();
     }
