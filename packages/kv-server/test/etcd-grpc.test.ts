@@ -227,6 +227,15 @@ describe('etcd v3 gRPC on the client port', () => {
     );
   });
 
+  it('answers Auth as etcd does with authentication disabled', async () => {
+    expect((await client.auth.authStatus()).enabled).toBe(false);
+    await client.auth.authDisable();
+    await expect(client.auth.authenticate({ name: 'root', password: 'x' })).rejects.toThrow(
+      'etcdserver: authentication is not enabled',
+    );
+    await expect(client.auth.userList()).rejects.toThrow('users and roles are not supported');
+  });
+
   it('answers Maintenance.Status and Cluster.MemberList with the response header', async () => {
     const st = await client.maintenance.status();
     expect(st.version).toBe('3.4.0');

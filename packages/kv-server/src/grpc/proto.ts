@@ -23,6 +23,7 @@ export interface EtcdServices {
   Maintenance: ServiceDefinition;
   Cluster: ServiceDefinition;
   Watch: ServiceDefinition;
+  Auth: ServiceDefinition;
 }
 
 let loaded: EtcdServices | undefined;
@@ -45,6 +46,7 @@ export function etcdServices(): EtcdServices {
     Maintenance: service('Maintenance'),
     Cluster: service('Cluster'),
     Watch: service('Watch'),
+    Auth: service('Auth'),
   };
   return loaded;
 }

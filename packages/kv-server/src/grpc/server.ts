@@ -3,6 +3,7 @@
 // injector, and the rest to the HTTP/1.1 JSON API.
 import type { Duplex } from 'node:stream';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { authService } from './auth-service.js';
 import { clusterService, maintenanceService } from './cluster-service.js';
 import type { GrpcContext } from './context.js';
 import { kvService } from './kv-service.js';
@@ -25,6 +26,7 @@ export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   server.addService(services.KV, kvService(ctx));
   server.addService(services.Maintenance, maintenanceService(ctx));
   server.addService(services.Cluster, clusterService(ctx));
+  server.addService(services.Auth, authService(ctx));
   const watch = watchService(ctx);
   server.addService(services.Watch, watch.impl);
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());

@@ -1,0 +1,56 @@
+// etcd's Auth as etcd answers with authentication disabled, which is all raft-kv has: status
+// says disabled, disabling succeeds, and authenticating is etcd's "authentication is not
+// enabled". Enabling it, and users and roles, are refused: raft-kv has none.
+import {
+  type sendUnaryData,
+  type ServerUnaryCall,
+  status,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { type GrpcContext, header } from './context.js';
+import { EtcdError } from './errors.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
+type Msg = Record<string, any>;
+type Handler = (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => void;
+
+/** The Auth methods for users and roles (etcd's rpc.proto). */
+const USERS_AND_ROLES = [
+  'UserAdd',
+  'UserGet',
+  'UserList',
+  'UserDelete',
+  'UserChangePassword',
+  'UserGrantRole',
+  'UserRevokeRole',
+  'RoleAdd',
+  'RoleGet',
+  'RoleList',
+  'RoleDelete',
+  'RoleGrantPermission',
+  'RoleRevokePermission',
+];
+
+export function authService(ctx: GrpcContext): UntypedServiceImplementation {
+  const answer =
+    (res: () => Msg): Handler =>
+    (_call, cb) =>
+      cb(null, res());
+  const refuse =
+    (code: status, message: string): Handler =>
+    (_call, cb) =>
+      cb(new EtcdError(code, message));
+  const impl: Record<string, Handler> = {
+    AuthStatus: answer(() => ({ header: header(ctx), enabled: false, authRevision: 0 })),
+    AuthDisable: answer(() => ({ header: header(ctx) })),
+    Authenticate: refuse(status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
+    AuthEnable: refuse(
+      status.UNIMPLEMENTED,
+      'raft-kv: authentication is not supported (no users or roles)',
+    ),
+  };
+  for (const m of USERS_AND_ROLES) {
+    impl[m] = refuse(status.UNIMPLEMENTED, 'raft-kv: users and roles are not supported');
+  }
+  return impl;
+}
