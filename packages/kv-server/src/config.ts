@@ -1,5 +1,6 @@
 // What one kv-server node is configured with. The server layer owns this shape; the CLI
 // (cli/args.ts) is one way to fill it from argv, embedders and tests build it themselves.
+import type { AutoCompactionConfig } from './auto-compaction.js';
 import type { RaftNodeOptions } from '@tsraft/raft-node';
 
 export interface ClusterMember {
@@ -50,6 +51,8 @@ export interface ServerConfig {
   electionTick?: number;
   requestTimeoutMs: number;
   followerWrites: FollowerWrites;
+  /** etcd's auto-compaction: the leader compacts the history on a schedule; off when absent. */
+  autoCompaction?: AutoCompactionConfig;
   /** Mutual TLS between members; plain TCP when absent. */
   peerTls?: PeerTls;
   /** HTTPS on the client port; plain HTTP when absent. */

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Server as NetServer } from 'node:net';
 import type { Logger } from 'pino';
 import { splitHostPort } from './addr.js';
+import { AutoCompactor, checkIntervalMs } from './auto-compaction.js';
 import { createClientPort } from './client-port.js';
 import { TlsClientPort } from './client-port-tls.js';
 import type { ServerConfig } from './config.js';
@@ -17,6 +18,7 @@ import type { ApiContext } from './http/context.js';
 import { type ApiServer, closeServer, createApiServer } from './http/server.js';
 import { DEFAULT_LIMITS, type Limits } from './http/validate.js';
 import { joinCluster } from './join.js';
+import { encodeCommand } from './kv/command.js';
 import { KvStateMachine } from './kv/state-machine.js';
 import { KvMetrics } from './metrics/kv-metrics.js';
 import { publishSelf } from './publish.js';
@@ -40,6 +42,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   private port: NetServer | null = null;
   private readonly background = new AbortController();
   private publishing: Promise<void> = Promise.resolve();
+  private compactTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly config: ServerConfig,
@@ -135,6 +138,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
         resolve();
       });
     });
+    this.startAutoCompaction(this.raft);
     this.publishing = publishSelf(
       this.raft,
       this.sm,
@@ -142,6 +146,37 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       this.logger,
       this.background.signal,
     );
+  }
+
+  /** etcd's auto-compaction: every member samples, the leader proposes (auto-compaction.ts). */
+  private startAutoCompaction(raft: RaftConsensus): void {
+    const config = this.config.autoCompaction;
+    if (config === undefined) return;
+    const compactor = new AutoCompactor(config, {
+      now: () => Date.now(),
+      revision: () => this.sm.revision,
+      compactedRevision: () => this.sm.compactRevision,
+      isLeader: () => raft.isLeader(),
+      compact: async (revision) => {
+        const signal = AbortSignal.timeout(this.config.requestTimeoutMs);
+        await raft.propose(encodeCommand({ op: 'compact', revision }), signal);
+      },
+    });
+    let running = false;
+    this.compactTimer = setInterval(() => {
+      if (running) return;
+      running = true;
+      compactor
+        .tick()
+        .then((rev) => {
+          if (rev > 0) this.logger.info({ revision: rev }, 'auto-compaction: compacted');
+        })
+        .catch((err: unknown) => this.logger.warn({ err }, 'auto-compaction failed; next time'))
+        .finally(() => {
+          running = false;
+        });
+    }, checkIntervalMs(config));
+    this.compactTimer.unref();
   }
 
   /**
@@ -164,6 +199,8 @@ export class KvServer extends EventEmitter<KvServerEvents> {
   /** Graceful: stop taking requests, let those in flight finish (2 s at most), stop raft. */
   async stop(): Promise<void> {
     this.background.abort();
+    if (this.compactTimer !== null) clearInterval(this.compactTimer);
+    this.compactTimer = null;
     const http = this.http;
     const port = this.port;
     if (port !== null && http !== null) {

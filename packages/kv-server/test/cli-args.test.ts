@@ -105,6 +105,8 @@ describe('raft-kv arguments', () => {
       '900',
       '--follower-writes',
       'redirect',
+      '--auto-compaction-retention',
+      '30m',
       '--log-level',
       'debug',
       '--data-dir',
@@ -119,6 +121,7 @@ describe('raft-kv arguments', () => {
       electionTick: 5,
       requestTimeoutMs: 900,
       followerWrites: 'redirect',
+      autoCompaction: { mode: 'periodic', retention: 1_800_000 },
       logLevel: 'debug',
       dataDir: '/work/x',
     });
@@ -144,6 +147,9 @@ describe('raft-kv arguments', () => {
     [['--tick-ms', '-5']],
     [['--follower-writes', 'proxy']],
     [['--log-level', 'loud']],
+    [['--auto-compaction-retention', '1d']],
+    [['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']],
+    [['--auto-compaction-mode', 'often']],
   ])('rejects %j with a ConfigError', (argv) => {
     expect(() => parseCli(argv)).toThrow(ConfigError);
   });

@@ -1,5 +1,6 @@
 // raft-kv's command line, the top layer: node:util parseArgs into a validated ServerConfig
 // (config.ts, owned by the server) plus the CLI's own logging flags.
+import { type AutoCompactionConfig, parseAutoCompaction } from '../auto-compaction.js';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isPeerAddr } from '../addr.js';
@@ -46,6 +47,11 @@ options:
   --request-timeout <ms>     deadline of one client request (default 5000)
   --follower-writes <mode>   forward (default): a follower proposes and raft forwards to the
                              leader; redirect: 307 to the leader's client URL
+  --auto-compaction-retention <r>
+                             as etcd: the leader compacts the history; periodic mode keeps a
+                             duration (1h, 30m, or a number of hours), revision mode that
+                             many revisions (default 0: off)
+  --auto-compaction-mode <m> periodic (default) or revision
   --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
                              (default info; raft's routine lines, elections, connections
                              and start-up dial failures are at debug)
@@ -181,6 +187,12 @@ export function parseCli(
   if (followerWrites !== 'forward' && followerWrites !== 'redirect') {
     throw new ConfigError(`--follower-writes must be forward or redirect, got "${followerWrites}"`);
   }
+  let autoCompaction: AutoCompactionConfig | undefined;
+  try {
+    autoCompaction = parseAutoCompaction(v['auto-compaction-mode'], v['auto-compaction-retention']);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   const logLevel = v['log-level'] ?? 'info';
   if (!LEVELS.includes(logLevel)) {
     throw new ConfigError(`--log-level must be one of ${LEVELS.join(', ')}`);
@@ -212,6 +224,7 @@ export function parseCli(
   const peerTls = parsePeerTls(v);
   if (peerTls !== undefined) cfg.peerTls = peerTls;
   if (clientTls !== undefined) cfg.clientTls = clientTls;
+  if (autoCompaction !== undefined) cfg.autoCompaction = autoCompaction;
   const optional = {
     snapshotInterval: int('snapshot-interval', v['snapshot-interval'], 1),
     snapshotCatchUpEntries: int('snapshot-catch-up', v['snapshot-catch-up'], 0),
@@ -246,6 +259,8 @@ function parse(argv: readonly string[]) {
       'election-tick': { type: 'string' },
       'request-timeout': { type: 'string' },
       'follower-writes': { type: 'string' },
+      'auto-compaction-retention': { type: 'string' },
+      'auto-compaction-mode': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'cert-file': { type: 'string' },
