@@ -90,7 +90,7 @@ export interface TcpTransportOptions {
    * Flow-control window, bytes: appends and snapshot frames sent but not yet consumed by the
    * peer. It bounds what a heartbeat can be queued behind in socket buffers, and also the
    * throughput to one peer (at most sendWindow per round trip): raise it for links with a large
-   * bandwidth-delay product. Default 1 MiB.
+   * bandwidth-delay product. Default 4 MiB.
    */
   sendWindow?: number;
   /** Snapshot data per chunk frame, bytes. Default 256 KiB (less if maxFrameSize is smaller). */
@@ -128,7 +128,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueueBytes: 8 << 20,
   maxControlQueueBytes: 1 << 20,
   maxBatchBytes: 256 << 10,
-  sendWindow: 1 << 20,
+  sendWindow: 4 << 20,
   snapshotChunkSize: 256 << 10,
   maxSnapshotSize: 1 << 30,
   handshakeTimeout: 5000,
