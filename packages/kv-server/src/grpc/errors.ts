@@ -31,6 +31,8 @@ export const Errors = {
   compacted: e(status.OUT_OF_RANGE, 'mvcc: required revision has been compacted'),
   futureRev: e(status.OUT_OF_RANGE, 'mvcc: required revision is a future revision'),
   leaseNotFound: e(status.NOT_FOUND, 'requested lease not found'),
+  leaseExists: e(status.FAILED_PRECONDITION, 'lease already exists'),
+  leaseTtlTooLarge: e(status.OUT_OF_RANGE, 'too large lease TTL'),
   noLeader: e(status.UNAVAILABLE, 'no leader'),
   stopped: e(status.UNAVAILABLE, 'server stopped'),
   timeout: e(status.UNAVAILABLE, 'request timed out'),

@@ -31,7 +31,9 @@ export type CommandResult =
   | { op: 'cas'; revision: number; succeeded: boolean; kv?: KeyValue; prev?: KeyValue }
   | { op: 'setMember' | 'removeMember'; revision: number }
   | TxnResult
-  | { op: 'compact'; revision: number; compactRevision: number };
+  | { op: 'compact'; revision: number; compactRevision: number }
+  | { op: 'leaseGrant'; revision: number; id: number; ttl: number }
+  | { op: 'leaseRevoke'; revision: number; deleted: number };
 
 export class ApplyBatch {
   /** Keys written by this batch: their new record, or null when deleted. */

@@ -20,7 +20,29 @@ export type Command =
   | SetMemberCommand
   | RemoveMemberCommand
   | TxnOp
-  | CompactCommand;
+  | CompactCommand
+  | LeaseGrantCommand
+  | LeaseRevokeCommand;
+
+/**
+ * etcd's LeaseGrant: a lease `id` (chosen by the member that proposes it, never 0) of `ttl`
+ * seconds. Refused as 'leaseExists' when the id is taken. Changes no revision.
+ */
+export interface LeaseGrantCommand {
+  op: 'leaseGrant';
+  id: number;
+  ttl: number;
+}
+
+/**
+ * etcd's LeaseRevoke, also how the leader expires a lease: deletes the lease and every key
+ * attached to it, all at one revision (none when it held no key). Refused as
+ * 'leaseNotFound' when there is no such lease.
+ */
+export interface LeaseRevokeCommand {
+  op: 'leaseRevoke';
+  id: number;
+}
 
 /** etcd's Compact: history below `revision` is dropped, and reads below it refused. */
 export interface CompactCommand {
@@ -81,6 +103,8 @@ const enum Op {
   RemoveMember = 6,
   Txn = 7,
   Compact = 8,
+  LeaseGrant = 9,
+  LeaseRevoke = 10,
 }
 
 const CAS_EXPECT_VALUE = 1;
@@ -125,6 +149,12 @@ export function encodeCommand(cmd: Command): Uint8Array {
     case 'compact':
       w.u8(Op.Compact).uvarint(cmd.revision);
       break;
+    case 'leaseGrant':
+      w.u8(Op.LeaseGrant).uvarint(cmd.id).uvarint(cmd.ttl);
+      break;
+    case 'leaseRevoke':
+      w.u8(Op.LeaseRevoke).uvarint(cmd.id);
+      break;
   }
   return w.finish();
 }
@@ -143,6 +173,8 @@ function sizeHint(cmd: Command): number {
       return cmd.clientUrl.length + cmd.peerUrl.length;
     case 'removeMember':
     case 'compact':
+    case 'leaseGrant':
+    case 'leaseRevoke':
       return 0;
     case 'txn':
       return 64;
@@ -188,6 +220,12 @@ export function decodeCommand(data: Uint8Array): Command {
       break;
     case Op.Compact:
       cmd = { op: 'compact', revision: r.uvarint() };
+      break;
+    case Op.LeaseGrant:
+      cmd = { op: 'leaseGrant', id: r.uvarint(), ttl: r.uvarint() };
+      break;
+    case Op.LeaseRevoke:
+      cmd = { op: 'leaseRevoke', id: r.uvarint() };
       break;
     default:
       throw new KvCodecError(`unknown opcode ${op}`);

@@ -6,6 +6,9 @@
 //   "k" + UTF-8(key)         the key's head: createRevision, modRevision, version, value.
 //                            A current read is one point get; a prefix range is one scan.
 //   "m" + u64be(id)          a member record (client and peer URL).
+//   "l" + u64be(id)          a lease (etcd's Lease): varint TTL in seconds, as granted. Which
+//                            keys it holds is in their heads; when it expires is the leader's
+//                            business (lease-keeper.ts), not the store's.
 //
 //   "r" + u64be(main) + u64be(sub)   the change made at that revision (history.ts): a put's
 //                                    whole record or a delete's tombstone, as etcd's key
@@ -31,6 +34,7 @@ export const LAYOUT_VERSION = 2;
 const META_PREFIX = 0x21; // '!'
 const KV_PREFIX = 0x6b; // 'k'
 const MEMBER_PREFIX = 0x6d; // 'm'
+const LEASE_PREFIX = 0x6c; // 'l'
 
 export const META_KEY = Uint8Array.of(META_PREFIX);
 
@@ -96,6 +100,39 @@ export function memberKey(id: number): Buffer {
   out[0] = MEMBER_PREFIX;
   out.writeBigUInt64BE(BigInt(id), 1);
   return out;
+}
+
+export function leaseKey(id: number): Buffer {
+  const out = Buffer.allocUnsafe(9);
+  out[0] = LEASE_PREFIX;
+  out.writeBigUInt64BE(BigInt(id), 1);
+  return out;
+}
+
+export const LEASE_RANGE = {
+  gte: Uint8Array.of(LEASE_PREFIX),
+  lt: Uint8Array.of(LEASE_PREFIX + 1),
+};
+
+/** A lease as the store holds it: its id and the TTL it was granted, in seconds. */
+export interface LeaseRecord {
+  id: number;
+  ttl: number;
+}
+
+export function encodeLeaseRecord(l: LeaseRecord): Buffer {
+  const out = Buffer.allocUnsafe(varintSize(l.ttl));
+  putVarint(out, 0, l.ttl);
+  return out;
+}
+
+export function decodeLeaseRecord(key: Uint8Array, buf: Uint8Array, where: string): LeaseRecord {
+  const t = readVarint(buf, 0, buf.length);
+  if (key.length !== 9 || t === null || Number.isNaN(t[0]) || t[1] !== buf.length) {
+    throw new KvCorruptionError(where, 'a lease record does not decode');
+  }
+  const k = Buffer.from(key.buffer, key.byteOffset, key.length);
+  return { id: Number(k.readBigUInt64BE(1)), ttl: t[0] };
 }
 
 /** Every "k" record. */

@@ -6,9 +6,11 @@ import type { Db } from './level-handle.js';
 import {
   META_KEY,
   encodeKvRecordBytes,
+  encodeLeaseRecord,
   encodeMemberRecord,
   encodeMeta,
   kvKeyFromBytes,
+  leaseKey,
   memberKey,
 } from './records.js';
 import { SnapshotDecoder } from './snapshot-stream.js';
@@ -41,6 +43,9 @@ export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Prom
     },
     member(m) {
       ops.push({ type: 'put', key: memberKey(m.id), value: encodeMemberRecord(m) });
+    },
+    lease(l) {
+      ops.push({ type: 'put', key: leaseKey(l.id), value: encodeLeaseRecord(l) });
     },
   });
   // One batch is written (on LevelDB's thread) while the next is decoded.

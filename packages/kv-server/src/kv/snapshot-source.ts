@@ -2,7 +2,13 @@
 // source is made (between two applies), read with iterators while applies go on.
 import { REV_RANGE, revKeyFrom } from './history.js';
 import type { DbHandle } from './level-handle.js';
-import { KV_RANGE, MEMBER_RANGE, decodeMemberRecord } from './records.js';
+import {
+  KV_RANGE,
+  LEASE_RANGE,
+  MEMBER_RANGE,
+  decodeLeaseRecord,
+  decodeMemberRecord,
+} from './records.js';
 import { SnapshotEncoder, type SnapshotHeader } from './snapshot-stream.js';
 
 /** raft-node's SnapshotSource shape: chunks, and close() to release the view early. */
@@ -65,6 +71,9 @@ export function snapshotSource(handle: DbHandle, header: SnapshotHeader): Snapsh
       const members = handle.db.iterator({ ...MEMBER_RANGE, snapshot });
       iterator = members;
       for (const [k, v] of await members.all()) enc.member(decodeMemberRecord(k, v, handle.path));
+      const leases = handle.db.iterator({ ...LEASE_RANGE, snapshot });
+      iterator = leases;
+      for (const [k, v] of await leases.all()) enc.lease(decodeLeaseRecord(k, v, handle.path));
       iterator = null;
       yield enc.end();
     } finally {

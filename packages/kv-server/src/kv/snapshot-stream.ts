@@ -1,14 +1,15 @@
 // The snapshot stream of the on-disk store: what a follower needs to become this store at one
 // applied index, written and read in chunks so that neither side holds it whole.
 //
-//   "TSKV" u8 format=3  varint appliedIndex  varint revision  varint compactRevision
+//   "TSKV" u8 format=4  varint appliedIndex  varint revision  varint compactRevision
 //   records, keys first in ascending byte order, then the history in revision order, then
-//   members by ascending id:
+//   members by ascending id, then leases by ascending id:
 //     u8 1  varint keyLen key  varint createRevision modRevision version lease
 //           varint valueLen value
 //     u8 3  varint main  varint sub  varint len event (history.ts's "r" record value)
 //     u8 2  varint id  varint len clientUrl  varint len peerUrl
-//   u8 0  varint keyCount  varint memberCount  varint eventCount
+//     u8 4  varint id  varint ttl                       (format 4: leases)
+//   u8 0  varint keyCount  varint memberCount  varint eventCount  varint leaseCount
 //   u32be CRC-32 of every byte before it
 //
 // Decoding is strict: any truncation, unknown tag, out-of-order key, revision above the
@@ -20,14 +21,15 @@ import { ByteWriter } from './bytes.js';
 import { decodeEvent, parseRevKey, revKey } from './history.js';
 import { crc32 } from 'node:zlib';
 import { KvSnapshotError } from './errors.js';
-import { type MemberRecord, kvRecordHead, readVarint } from './records.js';
+import { type LeaseRecord, type MemberRecord, kvRecordHead, readVarint } from './records.js';
 
 const MAGIC = Buffer.from('TSKV', 'latin1');
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 const TAG_END = 0;
 const TAG_KV = 1;
 const TAG_MEMBER = 2;
 const TAG_EVENT = 3;
+const TAG_LEASE = 4;
 /** Chunks are cut once they reach this size (a record is never split across writers). */
 export const SNAPSHOT_CHUNK_BYTES = 64 << 10;
 /** The largest key, value or URL a stream may declare; more is refused as malformed. */
@@ -46,6 +48,7 @@ export class SnapshotEncoder {
   private keys = 0;
   private members = 0;
   private events = 0;
+  private leases = 0;
 
   constructor(header: SnapshotHeader) {
     this.w = new ByteWriter(SNAPSHOT_CHUNK_BYTES + 1024);
@@ -84,6 +87,11 @@ export class SnapshotEncoder {
     this.members++;
   }
 
+  lease(l: LeaseRecord): void {
+    this.w.u8(TAG_LEASE).uvarint(l.id).uvarint(l.ttl);
+    this.leases++;
+  }
+
   /** A full chunk, or null while the current one is smaller than SNAPSHOT_CHUNK_BYTES. */
   take(): Uint8Array | null {
     if (this.w.length < SNAPSHOT_CHUNK_BYTES) return null;
@@ -92,7 +100,12 @@ export class SnapshotEncoder {
 
   /** The last chunk: what is left, the counts and the checksum. */
   end(): Uint8Array {
-    this.w.u8(TAG_END).uvarint(this.keys).uvarint(this.members).uvarint(this.events);
+    this.w
+      .u8(TAG_END)
+      .uvarint(this.keys)
+      .uvarint(this.members)
+      .uvarint(this.events)
+      .uvarint(this.leases);
     const body = this.cut();
     const out = Buffer.allocUnsafe(body.length + 4);
     out.set(body);
@@ -132,12 +145,14 @@ export interface SnapshotSink {
   kv(r: SnapshotKv): void;
   event(e: SnapshotEvent): void;
   member(m: MemberRecord): void;
+  lease(l: LeaseRecord): void;
 }
 
 export interface SnapshotSummary extends SnapshotHeader {
   keyCount: number;
   memberCount: number;
   eventCount: number;
+  leaseCount: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -167,6 +182,8 @@ export class SnapshotDecoder {
   private lastEvent: { main: number; sub: number } | null = null;
   private lastKey: Buffer | null = null;
   private lastMember = 0;
+  private leases = 0;
+  private lastLease = 0;
 
   constructor(private readonly sink: SnapshotSink) {}
 
@@ -285,6 +302,7 @@ export class SnapshotDecoder {
       const id = this.varint();
       const clientUrl = this.url();
       const peerUrl = this.url();
+      if (this.leases > 0) throw new KvSnapshotError('a member record after the leases');
       if (id < 1 || id <= this.lastMember) {
         throw new KvSnapshotError(`member ${id} out of order (after ${this.lastMember})`);
       }
@@ -294,19 +312,37 @@ export class SnapshotDecoder {
       this.sink.member({ id, clientUrl, peerUrl });
       return;
     }
+    if (tag === TAG_LEASE) {
+      const id = this.varint();
+      const ttl = this.varint();
+      if (id < 1 || id <= this.lastLease) {
+        throw new KvSnapshotError(`lease ${id} out of order (after ${this.lastLease})`);
+      }
+      this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
+      this.leases++;
+      this.lastLease = id;
+      this.sink.lease({ id, ttl });
+      return;
+    }
     if (tag === TAG_END) {
       const keyCount = this.varint();
       const memberCount = this.varint();
       const eventCount = this.varint();
+      const leaseCount = this.varint();
       const crc = crc32(this.buf.subarray(start, this.pos), this.crc);
       const stored = this.take(4).readUInt32BE(0);
-      if (keyCount !== this.keys || memberCount !== this.members || eventCount !== this.events) {
+      if (
+        keyCount !== this.keys ||
+        memberCount !== this.members ||
+        eventCount !== this.events ||
+        leaseCount !== this.leases
+      ) {
         throw new KvSnapshotError(
-          `counts do not match: the end record says ${keyCount} keys, ${memberCount} members and ${eventCount} history records, the stream held ${this.keys}, ${this.members} and ${this.events}`,
+          `counts do not match: the end record says ${keyCount} keys, ${memberCount} members and ${eventCount} history records, the stream held ${this.keys}, ${this.members} and ${this.events} (leases: ${leaseCount} said, ${this.leases} held)`,
         );
       }
       if (crc !== stored) throw new KvSnapshotError('checksum mismatch');
-      this.summary = { ...this.header!, keyCount, memberCount, eventCount };
+      this.summary = { ...this.header!, keyCount, memberCount, eventCount, leaseCount };
       return;
     }
     throw new KvSnapshotError(`unknown record tag ${tag}`);

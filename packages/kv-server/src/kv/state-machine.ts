@@ -15,6 +15,13 @@
 // prunes it. Single-key commands are applied in batches (apply-batch.ts); transactions,
 // prefix deletes and compactions are applied alone, each its own LevelDB batch with its
 // entry's index, between the batches of the commands around them (txn-apply.ts).
+//
+// Leases (etcd's Lease): "l" records on disk, granted and revoked by commands (a revoke
+// deletes the lease's keys in one transaction). In memory: the leases (id and TTL; clients
+// hold few) and, per lease, its keys — rebuilt at open by one scan of the key heads, which is
+// skipped when the store holds no lease. When a lease expires is not decided here: the
+// leader's lease keeper (grpc/lease-keeper.ts) proposes its revoke, so apply stays
+// deterministic.
 import * as fsp from 'node:fs/promises';
 import type { OnDiskStateMachine } from '@tsraft/raft-node';
 import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
@@ -40,19 +47,24 @@ import { type Db, DbHandle, type LevelTuning, openLevel } from './level-handle.j
 import { LruCache } from './lru-cache.js';
 import {
   type KvRecord,
+  LEASE_RANGE,
+  type LeaseRecord,
   MEMBER_RANGE,
   META_KEY,
   type MemberRecord,
   type Meta,
   decodeKvRecord,
+  decodeLeaseRecord,
   decodeMemberRecord,
   decodeMeta,
   encodeKvRecord,
+  encodeLeaseRecord,
   encodeMemberRecord,
   encodeMeta,
   kvKey,
   kvKeyFromBytes,
   kvPrefixRange,
+  leaseKey,
   memberKey,
   userKeyOf,
 } from './records.js';
@@ -60,6 +72,8 @@ import { KvRevisionError, runRange, scanAt, scanHeads } from './range-read.js';
 import {
   type RangeOp,
   type RangeResponse,
+  type KeySpan,
+  TXN_ERROR_MESSAGES,
   type TxnOp,
   inRange,
   prefixSpan,
@@ -110,7 +124,19 @@ interface Chained {
 
 /** Applied alone, between batches: they read ranges from disk and may change many keys. */
 function isBatched(cmd: Command): boolean {
-  return cmd.op !== 'txn' && cmd.op !== 'deletePrefix' && cmd.op !== 'compact';
+  return (
+    cmd.op !== 'txn' &&
+    cmd.op !== 'deletePrefix' &&
+    cmd.op !== 'compact' &&
+    cmd.op !== 'leaseGrant' &&
+    cmd.op !== 'leaseRevoke'
+  );
+}
+
+/** What a commit does beside a transaction's writes (a lease record, and its effect). */
+interface TxnExtra {
+  ops: BatchOp[];
+  after(): void;
 }
 
 /** What a read uses: the database and the revision it holds while no batch is written. */
@@ -120,6 +146,8 @@ interface ReadView {
   /** Batches committed when the view was taken: a result is cached only if none since. */
   commits: number;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Entries read from LevelDB per iterator step. */
 const STEP = 256;
@@ -143,6 +171,13 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private compactRev = 0;
   /** The member records: one per member that published its URLs, a handful per cluster. */
   private readonly members = new Map<number, MemberRecord>();
+  /** The leases: id -> granted TTL in seconds. Few: clients share a lease among many keys. */
+  private readonly leases = new Map<number, number>();
+  /** The keys attached to each lease, and the lease of each such key (keys without none). */
+  private readonly leaseKeys = new Map<number, Set<string>>();
+  private readonly keyLeases = new Map<string, number>();
+  /** Told after each grant, revoke or restore (the lease keeper). */
+  private readonly leaseListeners = new Set<() => void>();
   private readonly cache: LruCache<KvRecord>;
   private readonly tuning: LevelTuning;
   private commits = 0;
@@ -360,6 +395,28 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return this.members.get(id);
   }
 
+  /** A lease's granted TTL in seconds, or undefined when there is no such lease. */
+  leaseTtl(id: number): number | undefined {
+    return this.leases.get(id);
+  }
+
+  /** Every lease: id and granted TTL, by ascending id. */
+  leaseList(): { id: number; ttl: number }[] {
+    return [...this.leases].map(([id, ttl]) => ({ id, ttl })).sort((a, b) => a.id - b.id);
+  }
+
+  /** The keys attached to a lease, in ascending byte order. */
+  leaseKeyList(id: number): string[] {
+    const keys = [...(this.leaseKeys.get(id) ?? [])].map((k) => Buffer.from(k, 'utf8'));
+    return keys.sort(Buffer.compare).map((b) => b.toString('utf8'));
+  }
+
+  /** Calls `listener` after each lease grant, revoke or restore; returns its removal. */
+  onLeaseChange(listener: () => void): () => void {
+    this.leaseListeners.add(listener);
+    return () => this.leaseListeners.delete(listener);
+  }
+
   memberList(): MemberRecord[] {
     return [...this.members.values()].sort((a, b) => a.id - b.id);
   }
@@ -517,21 +574,23 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   /** A transaction, prefix delete or compaction, in a LevelDB batch of its own. */
   private async applyAlone(handle: DbHandle, cmd: Command, index: number): Promise<CommandResult> {
     if (cmd.op === 'compact') return this.applyCompact(handle, cmd.revision, index);
-    const txn: TxnOp =
-      cmd.op === 'txn'
-        ? cmd
-        : {
-            op: 'txn',
-            compare: [],
-            success: [
-              {
-                op: 'deleteRange',
-                ...prefixSpan(Buffer.from(cmd.op === 'deletePrefix' ? cmd.prefix : '', 'utf8')),
-                prevKv: false,
-              },
-            ],
-            failure: [],
-          };
+    if (cmd.op === 'leaseGrant') return this.applyLeaseGrant(handle, cmd.id, cmd.ttl, index);
+    let extra: TxnExtra | undefined;
+    if (cmd.op === 'leaseRevoke') {
+      const id = cmd.id;
+      if (!this.leases.has(id)) {
+        await this.exclusive(() => this.write(handle, [], { ...this.meta(), appliedIndex: index }));
+        return leaseRefusal('leaseNotFound', this.rev);
+      }
+      extra = {
+        ops: [{ type: 'del', key: leaseKey(id) }],
+        after: () => {
+          this.leases.delete(id);
+          this.leaseKeys.delete(id);
+        },
+      };
+    }
+    const txn = this.txnOf(cmd);
     const ta = new TxnApply({
       db: handle.db,
       path: handle.path,
@@ -543,9 +602,16 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
         const raw = await handle.db.get(kvKey(key));
         return raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
       },
+      hasLease: (id) => this.leases.has(id),
     });
     const result = await ta.run(txn);
-    await this.exclusive(() => this.commitTxn(handle, ta, index));
+    await this.exclusive(() => this.commitTxn(handle, ta, index, extra));
+    if (extra !== undefined) this.notifyLeases();
+    if (cmd.op === 'leaseRevoke') {
+      const r = result.op === 'txn' ? result.responses : [];
+      const deleted = r.reduce((n, x) => n + (x.op === 'deleteRange' ? x.deleted : 0), 0);
+      return { op: 'leaseRevoke', revision: result.revision, deleted };
+    }
     if (cmd.op !== 'deletePrefix') return result;
     const r = result.op === 'txn' ? result.responses[0] : undefined;
     return {
@@ -561,7 +627,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
    * that replaying the entry writes again, identical. The final batch, with the meta, then
    * holds only the head deletes, so a large delete's LevelDB batch stays small.
    */
-  private async commitTxn(handle: DbHandle, ta: TxnApply, index: number): Promise<void> {
+  private async commitTxn(
+    handle: DbHandle,
+    ta: TxnApply,
+    index: number,
+    extra?: TxnExtra,
+  ): Promise<void> {
     const main = ta.revision;
     for (let j = 0; j < ta.deleted.length; j++) {
       const d = ta.deleted[j]!;
@@ -592,6 +663,10 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
         chained.put(kvKey(ev.key), encodeKvRecord(ev.record!));
         this.putEvent(chained, Buffer.from(ev.key, 'utf8'), ev.key, ev.main, ev.sub, ev.record);
       }
+      for (const op of extra?.ops ?? []) {
+        if (op.type === 'put') chained.put(op.key, op.value);
+        else chained.del(op.key);
+      }
     } catch (err) {
       await chained.close();
       throw err;
@@ -608,9 +683,83 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
           const b = Buffer.from(k, 'utf8');
           return ta.deleted.some((d) => inRange(d.range, b));
         });
+        for (const k of [...this.keyLeases.keys()]) {
+          const b = Buffer.from(k, 'utf8');
+          if (ta.deleted.some((d) => inRange(d.range, b))) this.attach(k, 0);
+        }
       }
-      for (const [k, rec] of ta.puts) this.cache.set(k, rec);
+      for (const [k, rec] of ta.puts) {
+        this.cache.set(k, rec);
+        this.attach(k, rec.lease);
+      }
+      extra?.after();
     });
+  }
+
+  /** What a command applied alone runs: a txn as it is, the others as one. */
+  private txnOf(cmd: Command): TxnOp {
+    const deletes = (spans: KeySpan[]): TxnOp => ({
+      op: 'txn',
+      compare: [],
+      success: spans.map((span) => ({ op: 'deleteRange', ...span, prevKv: false })),
+      failure: [],
+    });
+    switch (cmd.op) {
+      case 'txn':
+        return cmd;
+      case 'deletePrefix':
+        return deletes([prefixSpan(Buffer.from(cmd.prefix, 'utf8'))]);
+      case 'leaseRevoke':
+        // One delete per attached key: all at one revision, as etcd's revoke.
+        return deletes(
+          this.leaseKeyList(cmd.id).map((k) => ({ key: Buffer.from(k, 'utf8'), rangeEnd: EMPTY })),
+        );
+      default:
+        throw new Error(`${cmd.op} is not applied as a transaction`);
+    }
+  }
+
+  /** Records that `key` now holds `lease` (0: none, or deleted) in the in-memory index. */
+  private attach(key: string, lease: number): void {
+    const old = this.keyLeases.get(key);
+    if (old === lease) return;
+    if (old !== undefined) {
+      const set = this.leaseKeys.get(old);
+      set?.delete(key);
+      this.keyLeases.delete(key);
+    }
+    if (lease === 0) return;
+    this.keyLeases.set(key, lease);
+    let set = this.leaseKeys.get(lease);
+    if (set === undefined) {
+      set = new Set();
+      this.leaseKeys.set(lease, set);
+    }
+    set.add(key);
+  }
+
+  private notifyLeases(): void {
+    for (const l of this.leaseListeners) l();
+  }
+
+  /** etcd's LeaseGrant: a lease record; no revision. */
+  private async applyLeaseGrant(
+    handle: DbHandle,
+    id: number,
+    ttl: number,
+    index: number,
+  ): Promise<CommandResult> {
+    const meta = { ...this.meta(), appliedIndex: index };
+    if (this.leases.has(id)) {
+      await this.exclusive(() => this.write(handle, [], meta));
+      return leaseRefusal('leaseExists', this.rev);
+    }
+    const ops: BatchOp[] = [
+      { type: 'put', key: leaseKey(id), value: encodeLeaseRecord({ id, ttl }) },
+    ];
+    await this.exclusive(() => this.write(handle, ops, meta, () => this.leases.set(id, ttl)));
+    this.notifyLeases();
+    return { op: 'leaseGrant', revision: this.rev, id, ttl };
   }
 
   private putEvent(
@@ -739,6 +888,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       for (const [k, rec] of batch.writes) {
         if (rec === null) this.cache.delete(k);
         else this.cache.set(k, rec);
+        this.attach(k, rec?.lease ?? 0);
       }
       for (const [id, m] of batch.memberWrites) {
         if (m === null) this.members.delete(id);
@@ -808,12 +958,32 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     for (const [k, v] of await handle.db.iterator(MEMBER_RANGE).all()) {
       members.push(decodeMemberRecord(k, v, handle.path));
     }
+    const leases: LeaseRecord[] = [];
+    for (const [k, v] of await handle.db.iterator(LEASE_RANGE).all()) {
+      leases.push(decodeLeaseRecord(k, v, handle.path));
+    }
+    // Which keys each lease holds: one scan of the heads, only when some lease exists.
+    const attached: [string, number][] = [];
+    if (leases.length > 0) {
+      for await (const e of scanHeads(
+        handle.db,
+        { start: Buffer.alloc(0), end: null },
+        handle.path,
+      )) {
+        if (e.record.lease !== 0) attached.push([e.key, e.record.lease]);
+      }
+    }
     this.applied = meta.appliedIndex;
     this.rev = meta.revision;
     this.keys = meta.keyCount;
     this.compactRev = meta.compactRevision;
     this.members.clear();
     for (const m of members) this.members.set(m.id, m);
+    this.leases.clear();
+    this.leaseKeys.clear();
+    this.keyLeases.clear();
+    for (const l of leases) this.leases.set(l.id, l.ttl);
+    for (const [k, id] of attached) this.attach(k, id);
     this.cache.clear();
     this.commits++;
     this.dirty = false;
@@ -838,7 +1008,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     const dir = this.dir!;
     this.retiring = Promise.all([this.retiring, old.retire().then(() => dir.removeStale())]);
     this.notifyCommit();
+    this.notifyLeases();
   }
+}
+
+function leaseRefusal(code: 'leaseNotFound' | 'leaseExists', revision: number): CommandResult {
+  return { op: 'txnError', revision, code, message: TXN_ERROR_MESSAGES[code] };
 }
 
 /** An iterator whose first step was already taken, as an iterable again. */

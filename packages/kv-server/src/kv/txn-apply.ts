@@ -33,6 +33,8 @@ export interface TxnEnv {
   compactRevision: number;
   /** A key's current head (the cache, else the disk). */
   get(key: string): Promise<KvRecord | undefined>;
+  /** Whether a lease exists (etcd refuses a put to a lease that does not). */
+  hasLease(id: number): boolean;
 }
 
 /** A range deleted by the transaction: its keys on disk not under an earlier deleted range. */
@@ -137,8 +139,9 @@ export class TxnApply {
   private async check(path: Path): Promise<void> {
     for (const o of path.ops) {
       if (o.op === 'put') {
-        // No lease exists yet: raft-kv grants none (the Lease service is not served).
-        if (o.lease !== 0 && !o.ignoreLease) throw new TxnFailure('leaseNotFound');
+        if (o.lease !== 0 && !o.ignoreLease && !this.env.hasLease(o.lease)) {
+          throw new TxnFailure('leaseNotFound');
+        }
         if ((o.ignoreValue || o.ignoreLease) && (await this.env.get(o.key)) === undefined) {
           throw new TxnFailure('keyNotFound');
         }

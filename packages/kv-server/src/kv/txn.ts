@@ -90,6 +90,7 @@ export type TxnErrorCode =
   | 'compacted'
   | 'futureRev'
   | 'leaseNotFound'
+  | 'leaseExists'
   | 'keyNotFound'
   | 'duplicateKey';
 
@@ -102,6 +103,7 @@ export const TXN_ERROR_MESSAGES: Record<TxnErrorCode, string> = {
   compacted: 'mvcc: required revision has been compacted',
   futureRev: 'mvcc: required revision is a future revision',
   leaseNotFound: 'requested lease not found',
+  leaseExists: 'lease already exists',
   keyNotFound: 'key not found',
   duplicateKey: 'duplicate key given in txn request',
 };
