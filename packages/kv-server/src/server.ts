@@ -13,6 +13,7 @@ import { createClientPort } from './client-port.js';
 import { TlsClientPort } from './client-port-tls.js';
 import type { ServerConfig } from './config.js';
 import { numericClusterId } from './grpc/context.js';
+import { minLeaseTtl } from './grpc/lease-service.js';
 import { type EtcdGrpcServer, createEtcdGrpcServer } from './grpc/server.js';
 import type { ApiContext } from './http/context.js';
 import { type ApiServer, closeServer, createApiServer } from './http/server.js';
@@ -124,6 +125,7 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       memberId: cfg.id,
       clusterId: numericClusterId(cfg.clusterId),
       storeDir: this.sm.options.dir,
+      minLeaseTtl: minLeaseTtl(cfg.tickMs ?? 100, cfg.electionTick ?? 10),
     });
     const listener: NetServer =
       cfg.clientTls === undefined

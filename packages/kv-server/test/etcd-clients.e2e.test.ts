@@ -249,6 +249,61 @@ describe('an etcd3 watch across a SIGKILL of the leader', () => {
   });
 });
 
+describe('an etcd3 lease across a SIGKILL of the leader', () => {
+  it('is renewed by the new leader, its key stays, and it expires once not kept alive', async () => {
+    await tc.withLogs(
+      (async () => {
+        const leader = await tc.leader();
+        const followers = [1, 2, 3].filter((id) => id !== leader);
+        // Keepalives go to the followers, which forward them to the leader, as etcd's do.
+        const holder = new Etcd3({ hosts: followers.map(host) });
+        const reader = new Etcd3({ hosts: followers.map(host) });
+        try {
+          const lease = holder.lease(3);
+          let lost = false;
+          lease.on('lost', () => {
+            lost = true;
+          });
+          let renewed = 0;
+          lease.on('keepaliveSucceeded', () => renewed++);
+          await lease.put('lk/held').value('v');
+          const id = await lease.grant();
+          await waitFor('a first keepalive', async () => renewed > 0);
+          expect(await tc.cluster.node(leader).kill('SIGKILL')).toBe('SIGKILL');
+          await waitFor('a new leader', async () => {
+            const st = await reader.maintenance.status().catch(() => undefined);
+            return st !== undefined && ![0, leader].includes(Number(st.leader));
+          });
+          const before = renewed;
+          // Well past the TTL: the lease lives on through keepalives to the new leader.
+          await new Promise((r) => setTimeout(r, 5000));
+          expect(renewed).toBeGreaterThan(before);
+          expect(lost).toBe(false);
+          expect(await reader.get('lk/held').string()).toBe('v');
+          expect((await reader.get('lk/held').exec()).kvs[0]?.lease).toBe(id);
+
+          lease.release(); // stops keeping it alive, without revoking it
+          const stopped = Date.now();
+          await waitFor('the lease to expire and take its key', async () => {
+            return (await reader.get('lk/held').string()) === null;
+          });
+          expect(Date.now() - stopped).toBeGreaterThan(1500);
+          const ttl = await reader.leaseClient.leaseTimeToLive({ ID: id });
+          expect(Number(ttl.TTL)).toBe(-1);
+        } finally {
+          holder.close();
+          reader.close();
+          if (!tc.cluster.node(leader).running) tc.cluster.restart(leader);
+        }
+        await waitFor('the killed member to serve again', async () => {
+          const st = await perNode.get(leader)!.maintenance.status();
+          return Number(st.leader) !== 0;
+        });
+      })(),
+    );
+  });
+});
+
 function hasEtcdctl(): boolean {
   try {
     execFileSync('etcdctl', ['version'], { stdio: 'ignore' });
@@ -278,6 +333,8 @@ function etcdctl(args: string[], input?: string): Promise<string> {
           ? reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`))
           : resolve(stdout),
     );
+    // etcdctl may exit before reading its stdin (EPIPE): its exit status tells what happened.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(input ?? '');
   });
 }
@@ -377,6 +434,37 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
         const out = await watchOutput(args, 'DELETE');
         expect(out).toBe(
           'PUT\nctl/w/a\n1\nPUT\nctl/w/a\n1\nctl/w/a\n2\nDELETE\nctl/w/a\n2\nctl/w/a\n\n',
+        );
+      })(),
+    );
+  });
+
+  it('lease grant, put --lease, timetolive --keys, keep-alive --once, list, revoke', async () => {
+    await tc.withLogs(
+      (async () => {
+        const granted = await etcdctl(['lease', 'grant', '60']);
+        const m = /^lease ([0-9a-f]+) granted with TTL\(60s\)\n$/.exec(granted);
+        expect(m, granted).not.toBeNull();
+        const id = m![1]!;
+        expect(await etcdctl(['put', '--lease', id, 'ctl/l/a', 'v'])).toBe('OK\n');
+        expect(await etcdctl(['put', `--lease=${id}`, 'ctl/l/b', 'w'])).toBe('OK\n');
+        expect(await etcdctl(['lease', 'timetolive', id, '--keys'])).toMatch(
+          new RegExp(
+            `^lease ${id} granted with TTL\\(60s\\), remaining\\(5\\ds\\), attached keys\\(\\[ctl/l/a ctl/l/b\\]\\)\n$`,
+          ),
+        );
+        expect(await etcdctl(['lease', 'keep-alive', '--once', id])).toBe(
+          `lease ${id} keepalived with TTL(60)\n`,
+        );
+        expect((await etcdctl(['lease', 'list'])).split('\n')).toContain(id);
+        await expect(etcdctl(['put', '--lease', 'abc123', 'ctl/l/c', 'x'])).rejects.toThrow(
+          'requested lease not found',
+        );
+        expect(await etcdctl(['lease', 'revoke', id])).toBe(`lease ${id} revoked\n`);
+        expect(await etcdctl(['get', 'ctl/l/', '--prefix'])).toBe('');
+        expect(await etcdctl(['lease', 'timetolive', id])).toBe(`lease ${id} already expired\n`);
+        await expect(etcdctl(['lease', 'revoke', id])).rejects.toThrow(
+          'etcdserver: requested lease not found',
         );
       })(),
     );

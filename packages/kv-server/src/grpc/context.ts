@@ -8,6 +8,8 @@ export interface GrpcContext extends ApiContext {
   clusterId: number;
   /** The store's directory, whose size Maintenance.Status reports. */
   storeDir: string;
+  /** etcd's minimum lease TTL in seconds (lease-service.ts minLeaseTtl); default 2. */
+  minLeaseTtl?: number;
 }
 
 /** A stable 53-bit number for a cluster id string (etcd's cluster ids are numbers). */

@@ -24,6 +24,7 @@ export interface EtcdServices {
   Cluster: ServiceDefinition;
   Watch: ServiceDefinition;
   Auth: ServiceDefinition;
+  Lease: ServiceDefinition;
 }
 
 let loaded: EtcdServices | undefined;
@@ -47,6 +48,7 @@ export function etcdServices(): EtcdServices {
     Cluster: service('Cluster'),
     Watch: service('Watch'),
     Auth: service('Auth'),
+    Lease: service('Lease'),
   };
   return loaded;
 }

@@ -7,6 +7,7 @@ import { authService } from './auth-service.js';
 import { clusterService, maintenanceService } from './cluster-service.js';
 import type { GrpcContext } from './context.js';
 import { kvService } from './kv-service.js';
+import { leaseService } from './lease-service.js';
 import { etcdServices } from './proto.js';
 import { watchService } from './watch-service.js';
 
@@ -29,12 +30,15 @@ export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   server.addService(services.Auth, authService(ctx));
   const watch = watchService(ctx);
   server.addService(services.Watch, watch.impl);
+  const lease = leaseService(ctx);
+  server.addService(services.Lease, lease.impl);
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
   return {
     inject: (c) => injector.injectConnection(c),
     close: (graceMs = 0) =>
       new Promise<void>((resolve) => {
         watch.close(); // watch streams never end by themselves
+        lease.close(); // nor do keepalive streams
         const force = (): void => {
           server.forceShutdown();
           injector.destroy();

@@ -178,6 +178,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private readonly keyLeases = new Map<string, number>();
   /** Told after each grant, revoke or restore (the lease keeper). */
   private readonly leaseListeners = new Set<() => void>();
+  private leaseChanges = 0;
   private readonly cache: LruCache<KvRecord>;
   private readonly tuning: LevelTuning;
   private commits = 0;
@@ -409,6 +410,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   leaseKeyList(id: number): string[] {
     const keys = [...(this.leaseKeys.get(id) ?? [])].map((k) => Buffer.from(k, 'utf8'));
     return keys.sort(Buffer.compare).map((b) => b.toString('utf8'));
+  }
+
+  /** Counts lease grants, revokes and restores: unchanged, so is every lease. */
+  get leaseGeneration(): number {
+    return this.leaseChanges;
   }
 
   /** Calls `listener` after each lease grant, revoke or restore; returns its removal. */
@@ -739,6 +745,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   }
 
   private notifyLeases(): void {
+    this.leaseChanges++;
     for (const l of this.leaseListeners) l();
   }
 
