@@ -17,6 +17,7 @@ let grpc: EtcdGrpcServer;
 let port: Server;
 let http1: http.Server;
 let client: Etcd3;
+let base: string;
 
 beforeAll(async () => {
   h = await startApi();
@@ -31,7 +32,8 @@ beforeAll(async () => {
   port = createClientPort(http1, grpc);
   await new Promise<void>((resolve) => port.listen(0, '127.0.0.1', resolve));
   const { port: p } = port.address() as AddressInfo;
-  client = new Etcd3({ hosts: `127.0.0.1:${p}` });
+  base = `127.0.0.1:${p}`;
+  client = new Etcd3({ hosts: base });
 });
 
 afterAll(async () => {
@@ -145,6 +147,31 @@ describe('etcd Lease service', () => {
     expect(await client.get('alive').string()).toBe('y');
     await lease.revoke();
     expect(await client.get('alive').string()).toBeNull();
+  });
+
+  it('ends a keepalive stream with "no leader" on a member that knows none', async () => {
+    const g = await client.leaseClient.leaseGrant({ TTL: 60 });
+    h.consensus.leader = false;
+    // A client of its own: etcd3 stops calling a host that answered UNAVAILABLE for a while.
+    const side = new Etcd3({ hosts: base });
+    try {
+      const stream = await side.leaseClient.leaseKeepAlive();
+      const failed = new Promise<Error>((r) => stream.on('error', r));
+      stream.write({ ID: g.ID });
+      expect(String(await failed)).toMatch('etcdserver: no leader');
+      const other = new Etcd3({ hosts: base });
+      await expect(other.leaseClient.leaseTimeToLive({ ID: g.ID })).rejects.toThrow(
+        'etcdserver: no leader',
+      );
+      other.close();
+    } finally {
+      side.close();
+      h.consensus.leader = true;
+    }
+    // Back as leader: the lease gets its full TTL again (promotion).
+    const ttl = await client.leaseClient.leaseTimeToLive({ ID: g.ID });
+    expect(Number(ttl.TTL)).toBeGreaterThanOrEqual(59);
+    await client.leaseClient.leaseRevoke({ ID: g.ID });
   });
 
   it('carries leases and their keys in a snapshot', async () => {

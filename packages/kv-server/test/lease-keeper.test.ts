@@ -7,15 +7,15 @@ function setup() {
   const s = {
     now: 0,
     leader: true,
-    leases: new Map<number, number>([[1, 10]]),
+    leases: new Map<number, { ttl: number; grant: number }>([[1, { ttl: 10, grant: 0 }]]),
     revoked: [] as number[],
     generation: 0,
   };
   const keeper = new LeaseKeeper({
     now: () => s.now,
     isLeader: () => s.leader,
-    leases: () => [...s.leases].map(([id, ttl]) => ({ id, ttl })),
-    ttlOf: (id) => s.leases.get(id),
+    leases: () => [...s.leases].map(([id, l]) => ({ id, ...l })),
+    ttlOf: (id) => s.leases.get(id)?.ttl,
     generation: () => s.generation,
     revoke: async (id) => {
       s.revoked.push(id);
@@ -62,10 +62,19 @@ describe('LeaseKeeper', () => {
     const { s, keeper } = setup();
     keeper.tick();
     s.now = 1_000;
-    s.leases.set(2, 5);
+    s.leases.set(2, { ttl: 5, grant: 1 });
     s.leases.delete(1);
     s.generation++;
     expect(keeper.remaining(2)).toBe(5);
     expect(keeper.remaining(1)).toBeUndefined();
+  });
+
+  it('starts a lease revoked and granted again under the same id afresh', () => {
+    const { s, keeper } = setup();
+    keeper.tick();
+    s.now = 8_000;
+    s.leases.set(1, { ttl: 10, grant: 2 }); // revoked and re-granted between two ticks
+    s.generation += 2;
+    expect(keeper.remaining(1)).toBe(10);
   });
 });

@@ -12,8 +12,8 @@ export interface LeaseKeeperDeps {
   /** A monotonic clock in milliseconds (performance.now). */
   now(): number;
   isLeader(): boolean;
-  /** The store's leases: id and granted TTL in seconds. */
-  leases(): { id: number; ttl: number }[];
+  /** The store's leases: id, granted TTL in seconds, and what tells apart grants of one id. */
+  leases(): { id: number; ttl: number; grant: number }[];
   ttlOf(id: number): number | undefined;
   /** Changes whenever the set of leases may have (kv/state-machine.ts leaseGeneration). */
   generation(): number;
@@ -26,6 +26,8 @@ export interface LeaseKeeperDeps {
 export class LeaseKeeper {
   /** Lease id -> when it expires, on deps.now()'s clock. */
   private readonly deadlines = new Map<number, number>();
+  /** Lease id -> the grant its deadline belongs to (a revoked and re-granted id starts anew). */
+  private readonly grants = new Map<number, number>();
   private leading = false;
   /** deps.generation() when the deadlines were last brought in line with the leases. */
   private seen = -1;
@@ -46,6 +48,7 @@ export class LeaseKeeper {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.deadlines.clear();
+    this.grants.clear();
     this.leading = false;
   }
 
@@ -95,7 +98,10 @@ export class LeaseKeeper {
 
   private reconcile(): void {
     if (!this.deps.isLeader()) {
-      if (this.leading) this.deadlines.clear();
+      if (this.leading) {
+        this.deadlines.clear();
+        this.grants.clear();
+      }
       this.leading = false;
       return;
     }
@@ -108,14 +114,19 @@ export class LeaseKeeper {
       // Promote: every lease starts its full TTL again under the new leader.
       this.leading = true;
       this.deadlines.clear();
-      for (const l of leases) this.deadlines.set(l.id, now + l.ttl * 1000);
-      return;
+      this.grants.clear();
     }
     const ids = new Set<number>();
     for (const l of leases) {
       ids.add(l.id);
-      if (!this.deadlines.has(l.id)) this.deadlines.set(l.id, now + l.ttl * 1000); // granted
+      if (this.grants.get(l.id) === l.grant) continue;
+      this.grants.set(l.id, l.grant); // granted since, or promoted: the full TTL
+      this.deadlines.set(l.id, now + l.ttl * 1000);
     }
-    for (const id of this.deadlines.keys()) if (!ids.has(id)) this.deadlines.delete(id);
+    for (const id of this.deadlines.keys()) {
+      if (ids.has(id)) continue;
+      this.deadlines.delete(id);
+      this.grants.delete(id);
+    }
   }
 }

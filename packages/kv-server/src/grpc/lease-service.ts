@@ -111,8 +111,12 @@ export function leaseService(ctx: GrpcContext): LeaseService {
             const ttl = keeper.isLeading ? keeper.renew(id) : await forward.keepAlive(id);
             if (!call.cancelled) call.write({ header: header(ctx), ID: id, TTL: ttl });
           } catch (err) {
+            // grpc-js sends an error status for an 'error' event (destroy() would send none,
+            // and the client would wait for its own timeout).
+            const e = toEtcdError(err);
+            if (e.code === status.UNKNOWN) ctx.logger.error({ err }, 'a lease keepalive failed');
             streams.delete(end);
-            call.destroy(toEtcdError(err));
+            call.emit('error', e);
           }
         });
       });

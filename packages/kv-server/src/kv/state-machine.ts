@@ -171,8 +171,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private compactRev = 0;
   /** The member records: one per member that published its URLs, a handful per cluster. */
   private readonly members = new Map<number, MemberRecord>();
-  /** The leases: id -> granted TTL in seconds. Few: clients share a lease among many keys. */
-  private readonly leases = new Map<number, number>();
+  /**
+   * The leases: id -> granted TTL in seconds, and `grant`: leaseChanges when it was granted
+   * or loaded (tells a lease from an earlier one of the same id). Few: clients share a lease
+   * among many keys.
+   */
+  private readonly leases = new Map<number, { ttl: number; grant: number }>();
   /** The keys attached to each lease, and the lease of each such key (keys without none). */
   private readonly leaseKeys = new Map<number, Set<string>>();
   private readonly keyLeases = new Map<string, number>();
@@ -398,12 +402,15 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   /** A lease's granted TTL in seconds, or undefined when there is no such lease. */
   leaseTtl(id: number): number | undefined {
-    return this.leases.get(id);
+    return this.leases.get(id)?.ttl;
   }
 
-  /** Every lease: id and granted TTL, by ascending id. */
-  leaseList(): { id: number; ttl: number }[] {
-    return [...this.leases].map(([id, ttl]) => ({ id, ttl })).sort((a, b) => a.id - b.id);
+  /**
+   * Every lease by ascending id: its granted TTL, and `grant`, which differs from that of an
+   * earlier lease of the same id (revoked, then granted again).
+   */
+  leaseList(): { id: number; ttl: number; grant: number }[] {
+    return [...this.leases].map(([id, l]) => ({ id, ...l })).sort((a, b) => a.id - b.id);
   }
 
   /** The keys attached to a lease, in ascending byte order. */
@@ -764,7 +771,10 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     const ops: BatchOp[] = [
       { type: 'put', key: leaseKey(id), value: encodeLeaseRecord({ id, ttl }) },
     ];
-    await this.exclusive(() => this.write(handle, ops, meta, () => this.leases.set(id, ttl)));
+    const grant = this.leaseChanges + 1; // notifyLeases() below counts it
+    await this.exclusive(() =>
+      this.write(handle, ops, meta, () => this.leases.set(id, { ttl, grant })),
+    );
     this.notifyLeases();
     return { op: 'leaseGrant', revision: this.rev, id, ttl };
   }
@@ -989,7 +999,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.leases.clear();
     this.leaseKeys.clear();
     this.keyLeases.clear();
-    for (const l of leases) this.leases.set(l.id, l.ttl);
+    for (const l of leases) this.leases.set(l.id, { ttl: l.ttl, grant: this.leaseChanges });
     for (const [k, id] of attached) this.attach(k, id);
     this.cache.clear();
     this.commits++;
