@@ -237,7 +237,8 @@ describe('malformed input closes that connection only', () => {
     if (code === 'TRANSPORT_BAD_MAGIC') {
       expect(t.t.stats().inbound.malformed).toBe(1);
     } else {
-      expect(peerStats(t, 3).lastError).toBe(code);
+      // Peer 3's address is a dead port: a redial after the close may have failed since.
+      expect([code, 'TRANSPORT_SOCKET']).toContain(peerStats(t, 3).lastError);
       expect(peerStats(t, 3).malformed).toBe(1);
     }
     // The good connection never noticed.
