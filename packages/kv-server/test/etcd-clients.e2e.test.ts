@@ -178,7 +178,12 @@ describe('the etcd3 npm client against 3 raft-kv processes', () => {
       [1, 2, 3].map(async (id) => (await perNode.get(id)!.maintenance.status()).header.cluster_id),
     );
     expect(new Set(clusterIds).size).toBe(1);
-    const list = await all.cluster.memberList({});
+    // A member publishes its client URL through raft once it runs; until then etcd, too,
+    // lists it without one.
+    const list = await waitFor('every member to publish its client URL', async () => {
+      const l = await all.cluster.memberList({});
+      return l.members.every((m) => m.clientURLs.length > 0) && l;
+    });
     expect(list.members.map((m) => Number(m.ID)).sort()).toEqual([1, 2, 3]);
     for (const m of list.members) {
       expect(m.clientURLs).toEqual([tc.cluster.node(Number(m.ID)).clientUrl]);
