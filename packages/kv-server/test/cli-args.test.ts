@@ -1,14 +1,25 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type CliConfig, USAGE, parseCli } from '../src/cli/args.js';
 import { ConfigError, parseClusterSpec, parseInlineCluster } from '../src/cli/cluster-spec.js';
 
 /** The transport's test certificates: CA "tsraft test CA", nodes with CN "tsraft node <id>". */
 const FIXTURES = fileURLToPath(new URL('../../raft-transport-tcp/test/fixtures/', import.meta.url));
 const fx = (name: string): string => join(FIXTURES, name);
+
+/** A temporary directory, removed after the test. */
+const made: string[] = [];
+afterEach(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
 const peerTls = (node: string, ca = fx('ca.crt')): string[] => [
   '--peer-cert-file',
   fx(`${node}.crt`),
@@ -61,7 +72,7 @@ describe('raft-kv arguments', () => {
   });
 
   it('takes both addresses from a JSON cluster file with client URLs', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const dir = tempDir('kv-args-');
     const file = join(dir, 'cluster.json');
     writeFileSync(
       file,
@@ -171,7 +182,7 @@ describe('raft-kv arguments', () => {
   });
 
   it('rejects incomplete or unreadable peer TLS flags with a clear ConfigError', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const dir = tempDir('kv-args-');
     const notPem = join(dir, 'not.pem');
     writeFileSync(notPem, 'hello');
     const [certFlag, cert, keyFlag, key, caFlag, ca] = peerTls('node1');
@@ -229,7 +240,7 @@ describe('raft-kv arguments', () => {
   });
 
   it('rejects incomplete, inconsistent or unreadable client TLS flags with a clear ConfigError', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const dir = tempDir('kv-args-');
     const notPem = join(dir, 'not.pem');
     writeFileSync(notPem, 'hello');
     const cert = ['--cert-file', fx('node1.crt')];
@@ -265,7 +276,7 @@ describe('raft-kv arguments', () => {
 
   it('rejects malformed cluster specs and files', () => {
     expect(() => parseInlineCluster('')).toThrow(/no members/);
-    const dir = mkdtempSync(join(tmpdir(), 'kv-args-'));
+    const dir = tempDir('kv-args-');
     for (const [name, text] of [
       ['bad.json', '{'],
       ['arr.json', '[1]'],
@@ -297,7 +308,7 @@ describe('raft-kv arguments from the data dir (raft-kv.json)', () => {
     ],
   };
   const dirWith = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'raft-kv-args-'));
+    const dir = tempDir('raft-kv-args-');
     writeFileSync(join(dir, 'raft-kv.json'), JSON.stringify(saved));
     return dir;
   };
@@ -316,7 +327,7 @@ describe('raft-kv arguments from the data dir (raft-kv.json)', () => {
   });
 
   it('a joiner asks again on a restart from its data dir (it may have no log yet)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'raft-kv-args-'));
+    const dir = tempDir('raft-kv-args-');
     const joiner = { ...saved, cluster: [{ id: 2, peerUrl: '127.0.0.1:22380' }] };
     writeFileSync(
       join(dir, 'raft-kv.json'),
