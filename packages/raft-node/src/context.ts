@@ -106,10 +106,11 @@ export class NodeContext<R = unknown> {
       fail: (err) => this.fail(err),
       syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
       recheck: () => this.recheckSnapshot(),
-      compactionBound: () =>
-        this.snapshotSends.size === 0
-          ? Number.POSITIVE_INFINITY
-          : this.snapshotSends.compactionBound((id) => this.raw.status().progress.get(id)?.match),
+      compactionBound: () => {
+        if (this.snapshotSends.size === 0) return Number.POSITIVE_INFINITY;
+        const progress = this.raw.status().progress; // one status for all the peers
+        return this.snapshotSends.compactionBound((id) => progress.get(id)?.match);
+      },
     });
   }
 

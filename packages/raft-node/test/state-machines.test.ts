@@ -164,74 +164,60 @@ describe('on-disk state machine', () => {
   });
 });
 
+/**
+ * A follower is stopped while 100 entries commit, restarted with `backSm` (so it needs a
+ * snapshot), and 200 more commit while it takes it (catch-up keeps 5): it must catch up with
+ * one restore. `leaderSm` makes the state machines of the first start.
+ */
+async function catchUpWithOneSnapshot(
+  leaderSm: (dir: string) => DiskRecorder,
+  backSm: (dir: string) => DiskRecorder,
+): Promise<void> {
+  const sms = new Map<number, DiskRecorder>();
+  const net = new MemoryNetwork();
+  const recording = (make: (dir: string) => DiskRecorder) => (dir: string, id: number) => {
+    const sm = make(path.join(dir, 'sm'));
+    sms.set(id, sm);
+    return sm;
+  };
+  const c = await Cluster.start(3, {
+    snapshotInterval: 20,
+    snapshotCatchUpEntries: 5,
+    transport: net.transport,
+    stateMachineFor: recording(leaderSm),
+  });
+  cleanup.push(() => c.stopAll());
+  const leader = await c.leader();
+  const lagging = c.followers(leader.id)[0]!;
+  await lagging.stop();
+  for (let i = 1; i <= 100; i++) await leader.propose(op(i));
+  const back = await c.restart(lagging.id, {
+    transport: net.transport,
+    stateMachineFor: recording(backSm),
+  });
+  for (let i = 101; i <= 300; i++) await leader.propose(op(i));
+  await until(() => sms.get(back.id)!.values.length === 300, 20_000, 'the follower to catch up');
+  expect(sms.get(back.id)!.restores).toBe(1);
+  expect(sms.get(back.id)!.values).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+}
+
 describe('on-disk state machine, a long transfer', () => {
   it('the leader does not compact while it streams a snapshot: one snapshot is enough', async () => {
-    const sms = new Map<number, DiskRecorder>();
-    const net = new MemoryNetwork();
-    const c = await Cluster.start(3, {
-      snapshotInterval: 20,
-      snapshotCatchUpEntries: 5,
-      transport: net.transport,
-      stateMachineFor: (dir, id) => {
-        const sm = new DiskRecorder(path.join(dir, 'sm'), 40); // ~0.8 s per snapshot
-        sms.set(id, sm);
-        return sm;
-      },
-    });
-    cleanup.push(() => c.stopAll());
-    const leader = await c.leader();
-    const lagging = c.followers(leader.id)[0]!;
-    await lagging.stop();
-    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
-    const back = await c.restart(lagging.id, {
-      transport: net.transport,
-      stateMachineFor: (dir, id) => {
-        const sm = new DiskRecorder(path.join(dir, 'sm'));
-        sms.set(id, sm);
-        return sm;
-      },
-    });
-    // While the snapshot streams, many more entries than snapshotCatchUpEntries commit.
-    for (let i = 101; i <= 300; i++) await leader.propose(op(i));
-    await until(() => sms.get(back.id)!.values.length === 300, 20_000, 'the follower to catch up');
-    expect(sms.get(back.id)!.restores).toBe(1);
-    expect(sms.get(back.id)!.values).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    await catchUpWithOneSnapshot(
+      (dir) => new DiskRecorder(dir, 40), // ~0.8 s per snapshot stream
+      (dir) => new DiskRecorder(dir),
+    );
   });
 });
 
 describe('on-disk state machine, a long install', () => {
   it('the leader keeps the entries after a sent snapshot until the follower installed it', async () => {
-    const sms = new Map<number, DiskRecorder>();
-    const net = new MemoryNetwork();
-    const c = await Cluster.start(3, {
-      snapshotInterval: 20,
-      snapshotCatchUpEntries: 5,
-      transport: net.transport,
-      stateMachineFor: (dir, id) => {
-        const sm = new DiskRecorder(path.join(dir, 'sm'));
-        sms.set(id, sm);
-        return sm;
-      },
-    });
-    cleanup.push(() => c.stopAll());
-    const leader = await c.leader();
-    const lagging = c.followers(leader.id)[0]!;
-    await lagging.stop();
-    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
-    const back = await c.restart(lagging.id, {
-      transport: net.transport,
-      stateMachineFor: (dir, id) => {
-        const sm = new DiskRecorder(path.join(dir, 'sm'), 0, 1000); // the transfer is quick
-        sms.set(id, sm);
-        return sm;
-      },
-    });
-    // While it restores, many more entries than snapshotCatchUpEntries commit: the leader
-    // takes snapshots meanwhile, but does not compact past the one the follower installs.
-    for (let i = 101; i <= 300; i++) await leader.propose(op(i));
-    await until(() => sms.get(back.id)!.values.length === 300, 20_000, 'the follower to catch up');
-    expect(sms.get(back.id)!.restores).toBe(1);
-    expect(sms.get(back.id)!.values).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    // The transfer is quick, the restore takes 1 s: the leader snapshots meanwhile, but does
+    // not compact past the one the follower installs.
+    await catchUpWithOneSnapshot(
+      (dir) => new DiskRecorder(dir),
+      (dir) => new DiskRecorder(dir, 0, 1000),
+    );
   });
 });
 
