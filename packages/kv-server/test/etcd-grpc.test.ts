@@ -1,54 +1,24 @@
 // etcd's v3 gRPC API on the client port, driven by the etcd3 npm client, beside the JSON API
 // on the same port: one in-memory-consensus node over a real on-disk store.
-import http from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
-import { Etcd3 } from 'etcd3';
+import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientPort } from '../src/client-port.js';
-import { numericClusterId } from '../src/grpc/context.js';
-import { type EtcdGrpcServer, createEtcdGrpcServer } from '../src/grpc/server.js';
 import { etcdServices } from '../src/grpc/proto.js';
-import { handleRequest } from '../src/http/server.js';
-import { type Harness, startApi } from './support/api-harness.js';
+import { type EtcdHarness, startEtcd, waitUntil } from './support/etcd-harness.js';
+import type { Harness } from './support/api-harness.js';
 
+let e: EtcdHarness;
 let h: Harness;
-let grpc: EtcdGrpcServer;
-let port: Server;
-let http1: http.Server;
 let client: Etcd3;
 let base: string;
 
 beforeAll(async () => {
-  h = await startApi();
-  grpc = createEtcdGrpcServer({
-    ...h.ctx,
-    memberId: 1,
-    clusterId: numericClusterId('tsraft'),
-    storeDir: h.sm.options.dir,
-  });
-  http1 = http.createServer((req, res) => void handleRequest(h.ctx, req, res));
-  port = createClientPort(http1, grpc);
-  await new Promise<void>((resolve) => port.listen(0, '127.0.0.1', resolve));
-  const { port: p } = port.address() as AddressInfo;
-  base = `127.0.0.1:${p}`;
-  client = new Etcd3({ hosts: base });
+  e = await startEtcd();
+  ({ h, client, base } = e);
 });
 
-async function waitUntil(ok: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${ok}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 afterAll(async () => {
-  client?.close();
-  await grpc?.close();
-  http1?.closeAllConnections();
-  await new Promise<void>((resolve) => (port ? port.close(() => resolve()) : resolve()));
-  await h?.close();
+  await e?.close();
 });
 
 describe('etcd v3 gRPC on the client port', () => {

@@ -1,56 +1,27 @@
 // etcd's Lease service over the client port, driven by the etcd3 npm client and raw calls:
 // one in-memory-consensus node (always the leader) over a real on-disk store.
-import http from 'node:http';
-import type { AddressInfo, Server } from 'node:net';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createClientPort } from '../src/client-port.js';
-import { numericClusterId } from '../src/grpc/context.js';
 import { minLeaseTtl } from '../src/grpc/lease-service.js';
-import { type EtcdGrpcServer, createEtcdGrpcServer } from '../src/grpc/server.js';
-import { handleRequest } from '../src/http/server.js';
-import { type Harness, startApi } from './support/api-harness.js';
+import type { Harness } from './support/api-harness.js';
+import { type EtcdHarness, startEtcd, waitUntil as poll } from './support/etcd-harness.js';
 import { chunked, disposeStore, openTempStore, snapshotBytes } from './support/temp-store.js';
 
+let e: EtcdHarness;
 let h: Harness;
-let grpc: EtcdGrpcServer;
-let port: Server;
-let http1: http.Server;
 let client: Etcd3;
 let base: string;
 
 beforeAll(async () => {
-  h = await startApi();
-  grpc = createEtcdGrpcServer({
-    ...h.ctx,
-    memberId: 1,
-    clusterId: numericClusterId('tsraft'),
-    storeDir: h.sm.options.dir,
-    minLeaseTtl: 1,
-  });
-  http1 = http.createServer((req, res) => void handleRequest(h.ctx, req, res));
-  port = createClientPort(http1, grpc);
-  await new Promise<void>((resolve) => port.listen(0, '127.0.0.1', resolve));
-  const { port: p } = port.address() as AddressInfo;
-  base = `127.0.0.1:${p}`;
-  client = new Etcd3({ hosts: base });
+  e = await startEtcd({ minLeaseTtl: 1 });
+  ({ h, client, base } = e);
 });
 
 afterAll(async () => {
-  client?.close();
-  await grpc?.close();
-  http1?.closeAllConnections();
-  await new Promise<void>((resolve) => (port ? port.close(() => resolve()) : resolve()));
-  await h?.close();
+  await e?.close();
 });
 
-async function waitUntil(ok: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${ok}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitUntil = (ok: () => Promise<boolean>, ms = 8000) => poll(ok, ms, 50);
 
 describe('etcd Lease service', () => {
   it('grants, attaches keys, answers TimeToLive with keys and Leases, keeps alive, revokes', async () => {
