@@ -71,7 +71,8 @@ const txn = (t: Partial<TxnOp>): TxnOp => ({
   failure: [],
   ...t,
 });
-const b = (s: string) => Buffer.from(s, 'utf8');
+/** A byte string's bytes (keys and values are byte strings: kv/bytes.ts). */
+const b = (s: string) => Buffer.from(s, 'latin1');
 
 type State = Map<string, KeyValue>;
 
@@ -121,7 +122,7 @@ class Model {
         // The generated shape: compare value == on one key; success puts distinct keys;
         // failure deletes one key.
         const cmp = c.compare[0]!;
-        const cur = this.states[this.rev]!.get(Buffer.from(cmp.key).toString());
+        const cur = this.states[this.rev]!.get(Buffer.from(cmp.key).toString('latin1'));
         const ok = cur !== undefined && cur.value === cmp.value;
         this.next((s, rev) => {
           let changed = false;
@@ -130,7 +131,7 @@ class Model {
               this.putIn(s, o.key, o.value, rev);
               changed = true;
             } else if (o.op === 'deleteRange') {
-              changed = s.delete(Buffer.from(o.key).toString()) || changed;
+              changed = s.delete(Buffer.from(o.key).toString('latin1')) || changed;
             }
           }
           return changed;
@@ -143,12 +144,16 @@ class Model {
   }
 }
 
-const key = fc.constantFrom('a', 'ab', 'b', 'ba', 'c', 'a\u0000', 'é');
-const value = fc.constantFrom('', 'x', 'y');
+// Byte strings: 'é' is the byte 0xe9 (not UTF-8), 'a\u00ff' sorts after every other 'a' key.
+const key = fc.constantFrom('a', 'ab', 'b', 'ba', 'c', 'a\u0000', 'é', 'a\u00ff', '\u00ff\u0080');
+const value = fc.constantFrom('', 'x', 'y', '\u00ff\u0000');
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('put' as const), key, value }) },
   fc.record({ op: fc.constant('delete' as const), key }),
-  fc.record({ op: fc.constant('deletePrefix' as const), prefix: fc.constantFrom('a', 'b', '') }),
+  fc.record({
+    op: fc.constant('deletePrefix' as const),
+    prefix: fc.constantFrom('a', 'b', '', '\u00ff'),
+  }),
   fc.record({ op: fc.constant('compact' as const), revision: fc.nat({ max: 30 }) }),
   fc
     .tuple(key, value, fc.uniqueArray(key, { minLength: 1, maxLength: 3 }), value, key)

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ByteReader, ByteWriter, KvCodecError } from '../src/kv/bytes.js';
+import { ByteReader, ByteWriter, KvCodecError, textToBytes } from '../src/kv/bytes.js';
 import { type Command, decodeCommand, encodeCommand } from '../src/kv/command.js';
 import { KvApplyOrderError } from '../src/kv/errors.js';
 import { KvStateMachine } from '../src/kv/state-machine.js';
@@ -147,11 +147,22 @@ describe('commands on the on-disk store', () => {
     expect(s.size).toBe(4);
   });
 
-  it('orders keys by UTF-8 bytes, as etcd does', async () => {
+  it('orders keys by their bytes, as etcd does: UTF-8 text and bytes that are not', async () => {
     const s = await store();
     // U+FF5E sorts before U+1F600 by code point (UTF-8 bytes), after it by UTF-16 units.
-    for (const k of ['x😀', 'x～', 'xa']) await exec(s, { op: 'put', key: k, value: '' });
-    expect((await s.range('x')).kvs.map((kv) => kv.key)).toEqual(['xa', 'x～', 'x😀']);
+    const text = ['x😀', 'x～', 'xa'].map(textToBytes);
+    const binary = ['x\u00ff', 'x\u00ff\u00ff\u0000', 'x\u0080', 'x\u0000'];
+    for (const k of [...text, ...binary]) await exec(s, { op: 'put', key: k, value: k });
+    const got = (await s.range('x')).kvs;
+    // 0x00 < 'a' < 0x80 < U+FF5E's 0xef < U+1F600's 0xf0 < 0xff < 0xff 0xff.
+    const want = [binary[3], text[2], binary[2], text[1], text[0], binary[0], binary[1]];
+    expect(got.map((kv) => kv.key)).toEqual(want);
+    expect(got.map((kv) => kv.value)).toEqual(want);
+    // A prefix ending in 0xff: every key under it, none beside it.
+    expect((await s.range('x\u00ff')).kvs.map((kv) => kv.key)).toEqual([
+      'x\u00ff',
+      'x\u00ff\u00ff\u0000',
+    ]);
   });
 
   it('compare-and-swaps on value and/or revision', async () => {

@@ -38,11 +38,6 @@ export const Errors = {
   timeout: e(status.UNAVAILABLE, 'request timed out'),
   badEnum: (field: string, v: unknown) =>
     new EtcdError(status.INVALID_ARGUMENT, `raft-kv: ${field} ${String(v)} is not one of etcd's`),
-  notUtf8: () =>
-    new EtcdError(
-      status.INVALID_ARGUMENT,
-      'raft-kv: keys and values must be UTF-8 (this store keeps them as text)',
-    ),
 };
 
 export function txnError(code: TxnErrorCode): EtcdError {

@@ -1,10 +1,10 @@
 // etcd's KV service: Range, Put, DeleteRange, Txn and Compact over the replicated store.
 // Writes are proposed as the store's Txn and Compact commands (kv/txn.ts) and answered once
 // applied on this member; ranges are linearizable (a ReadIndex barrier) unless serializable.
-import { isUtf8 } from 'node:buffer';
 import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { KeyValue } from '../kv/apply-batch.js';
 import type { ApplyResult } from '../kv/apply-result.js';
+import { type ByteString, bytesOf, latin1 } from '../kv/bytes.js';
 import { type Command, encodeCommand } from '../kv/command.js';
 import {
   type Compare,
@@ -27,10 +27,9 @@ type Msg = Record<string, any>;
 
 const EMPTY = Buffer.alloc(0);
 
-function text(b: Buffer | undefined): string {
-  const buf = b ?? EMPTY;
-  if (!isUtf8(buf)) throw Errors.notUtf8();
-  return buf.toString('utf8');
+/** Bytes as the store keeps them (any bytes, as etcd). */
+function bytes(b: Buffer | undefined): ByteString {
+  return b === undefined ? '' : latin1(b);
 }
 
 function keyOf(b: Buffer | undefined): Buffer {
@@ -62,8 +61,8 @@ function toPutOp(r: Msg): RequestOp {
   if (r.ignore_lease === true && Number(r.lease ?? 0) !== 0) throw Errors.leaseProvided();
   return {
     op: 'put',
-    key: text(keyOf(r.key)),
-    value: text(value),
+    key: bytes(keyOf(r.key)),
+    value: bytes(value),
     lease: Number(r.lease ?? 0),
     prevKv: r.prev_kv === true,
     ignoreValue: r.ignore_value === true,
@@ -135,7 +134,7 @@ function toCompare(c: Msg): Compare {
     value: '',
     number: 0,
   };
-  if (target === 'value') cmp.value = text(c[field]);
+  if (target === 'value') cmp.value = bytes(c[field]);
   else cmp.number = Number(c[field] ?? 0);
   return cmp;
 }
@@ -173,11 +172,11 @@ export function toTxnOp(t: Msg): TxnOp {
 
 export function kvOut(kv: KeyValue) {
   return {
-    key: Buffer.from(kv.key, 'utf8'),
+    key: bytesOf(kv.key),
     create_revision: kv.createRevision,
     mod_revision: kv.modRevision,
     version: kv.version,
-    value: Buffer.from(kv.value, 'utf8'),
+    value: bytesOf(kv.value),
     lease: kv.lease ?? 0,
   };
 }

@@ -11,6 +11,7 @@ import type {
 } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
 import type { ApplyResult } from '../kv/apply-result.js';
+import { bytesOf } from '../kv/bytes.js';
 import { type Command, encodeCommand } from '../kv/command.js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError, Errors, toEtcdError, txnError } from './errors.js';
@@ -89,7 +90,7 @@ export function leaseService(ctx: GrpcContext): LeaseService {
         // etcd answers a lease that is gone with TTL -1, not an error.
         return { header: header(ctx), ID: id, TTL: -1, grantedTTL: 0, keys: [] };
       }
-      const keys = req.keys === true ? ctx.sm.leaseKeyList(id).map((k) => Buffer.from(k)) : [];
+      const keys = req.keys === true ? ctx.sm.leaseKeyList(id).map(bytesOf) : [];
       return { header: header(ctx), ID: id, TTL: remaining, grantedTTL: granted, keys };
     }),
     LeaseLeases: unary(ctx, async () => ({

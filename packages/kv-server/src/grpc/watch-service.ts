@@ -5,6 +5,7 @@
 // which applied the same log) picks up where it was.
 import { once } from 'node:events';
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type ByteString, bytesOf } from '../kv/bytes.js';
 import type { KvEvent } from '../kv/history.js';
 import { type ByteRange, type RangeOp, inRange, toByteRange } from '../kv/txn.js';
 import { type GrpcContext, header } from './context.js';
@@ -112,7 +113,7 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
       if (w.closed) return;
       const out: Msg[] = [];
       for (const ev of events) {
-        if (!inRange(w.range, Buffer.from(ev.key, 'utf8'))) continue;
+        if (!inRange(w.range, bytesOf(ev.key))) continue;
         if (ev.record === null ? w.noDelete : w.noPut) continue;
         out.push(await eventOut(ctx, ev, w.prevKv));
       }
@@ -180,7 +181,7 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
 async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promise<Msg> {
   const kv =
     ev.record === null
-      ? { key: Buffer.from(ev.key, 'utf8'), mod_revision: ev.main }
+      ? { key: bytesOf(ev.key), mod_revision: ev.main }
       : kvOut({ key: ev.key, ...ev.record });
   const out: Msg = { type: ev.record === null ? 'Delete' : 'Put', kv };
   if (withPrev && ev.main > 1) {
@@ -191,10 +192,10 @@ async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promi
 }
 
 /** The key at revision `rev`, if it existed and that revision is not compacted. */
-async function previous(ctx: GrpcContext, key: string, rev: number): Promise<Msg | undefined> {
+async function previous(ctx: GrpcContext, key: ByteString, rev: number): Promise<Msg | undefined> {
   const op: RangeOp = {
     op: 'range',
-    key: Buffer.from(key, 'utf8'),
+    key: bytesOf(key),
     rangeEnd: EMPTY,
     limit: 1,
     revision: rev,

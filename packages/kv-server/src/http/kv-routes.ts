@@ -4,10 +4,12 @@ import { type Command, encodeCommand } from '../kv/command.js';
 import { secondsSince } from '../metrics/kv-metrics.js';
 import type { ApplyResult } from '../kv/state-machine.js';
 import type { CommandResult, KeyValue } from '../kv/apply-batch.js';
+import type { ByteString } from '../kv/bytes.js';
 import { onlyFields, parseJsonObject, readBody } from './body.js';
 import { consensusHttpError, outcomeOf } from './consensus-errors.js';
 import type { ApiContext } from './context.js';
 import { ErrorCode, HttpError, badRequest, sendJson } from './errors.js';
+import { kvJson, kvJsonAsSent } from './kv-json.js';
 import type { ApiRequest } from './request.js';
 import { redirectToLeader } from './redirect.js';
 import { Query, checkKey, checkString, stringField, uintField } from './validate.js';
@@ -54,15 +56,20 @@ export function methodNotAllowed(method: string, allowed: string): HttpError {
   );
 }
 
-function decodeKey(ctx: ApiContext, raw: string): string {
-  let key: string;
+/** A key of the path: its text, and its bytes as the store keeps them. */
+interface PathKey {
+  text: string;
+  bytes: ByteString;
+}
+
+function decodeKey(ctx: ApiContext, raw: string): PathKey {
+  let text: string;
   try {
-    key = decodeURIComponent(raw);
+    text = decodeURIComponent(raw);
   } catch {
     throw badRequest(ErrorCode.InvalidKey, 'the key is not valid percent-encoding');
   }
-  checkKey(key, ctx.options.limits);
-  return key;
+  return { text, bytes: checkKey(text, ctx.options.limits) };
 }
 
 /** Waits for the read barrier unless the request asks for a serializable (local) read. */
@@ -87,33 +94,33 @@ function readError(err: unknown): HttpError {
   return consensusHttpError(err);
 }
 
-async function getKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
+async function getKey(ctx: ApiContext, r: ApiRequest, key: PathKey): Promise<void> {
   const q = new Query(r.search, ['consistency']);
   await readBarrier(ctx, r, q);
-  const { kv, revision } = await ctx.sm.get(key);
+  const { kv, revision } = await ctx.sm.get(key.bytes);
   if (kv === undefined) {
-    throw new HttpError(404, ErrorCode.KeyNotFound, `key "${key}" not found`, { revision });
+    throw new HttpError(404, ErrorCode.KeyNotFound, `key "${key.text}" not found`, { revision });
   }
-  sendJson(r.res, 200, { revision, kv });
+  sendJson(r.res, 200, { revision, kv: kvJson(kv) });
 }
 
 async function rangeKeys(ctx: ApiContext, r: ApiRequest): Promise<void> {
   const { limits } = ctx.options;
   const q = new Query(r.search, ['prefix', 'limit', 'keysOnly', 'consistency']);
-  const prefix = q.string('prefix') ?? '';
-  checkString('prefix', prefix, limits.maxKeyBytes);
+  const prefix = checkString('prefix', q.string('prefix') ?? '', limits.maxKeyBytes);
   const limit = q.uint('limit', 1, limits.maxRangeLimit) ?? limits.maxRangeLimit;
   const keysOnly = q.bool('keysOnly');
   await readBarrier(ctx, r, q);
   const { kvs, more, revision } = await ctx.sm.range(prefix, limit);
+  const out = kvs.map(kvJson);
   sendJson(r.res, 200, {
     revision,
-    kvs: keysOnly ? kvs.map(({ value: _, ...rest }) => rest) : kvs,
+    kvs: keysOnly ? out.map(({ value: _, ...rest }) => rest) : out,
     more,
   });
 }
 
-async function putKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
+async function putKey(ctx: ApiContext, r: ApiRequest, key: PathKey): Promise<void> {
   const q = new Query(r.search, ['prev']);
   const wantPrev = q.bool('prev');
   const body = parseJsonObject(await readBody(r.req, ctx.options.limits.maxBodyBytes));
@@ -121,19 +128,20 @@ async function putKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<void
   const value = stringField(body, 'value', ctx.options.limits.maxValueBytes);
   if (value === undefined) throw badRequest(ErrorCode.InvalidValue, '"value" is required');
   if (redirectToLeader(ctx, r)) return;
-  const res = (await propose(ctx, r, { op: 'put', key, value })) as Extract<
+  const res = (await propose(ctx, r, { op: 'put', key: key.bytes, value: value.bytes })) as Extract<
     CommandResult,
     { op: 'put' }
   >;
-  sendJson(r.res, 200, withPrev({ revision: res.revision, kv: res.kv }, wantPrev, res.prev));
+  const kv = kvJsonAsSent(res.kv, key.text, value.text);
+  sendJson(r.res, 200, withPrev({ revision: res.revision, kv }, wantPrev, res.prev));
 }
 
-async function deleteKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
+async function deleteKey(ctx: ApiContext, r: ApiRequest, key: PathKey): Promise<void> {
   const q = new Query(r.search, ['prev']);
   const wantPrev = q.bool('prev');
   await noBody(ctx, r);
   if (redirectToLeader(ctx, r)) return;
-  const res = (await propose(ctx, r, { op: 'delete', key })) as Extract<
+  const res = (await propose(ctx, r, { op: 'delete', key: key.bytes })) as Extract<
     CommandResult,
     { op: 'delete' }
   >;
@@ -146,14 +154,14 @@ async function deleteKey(ctx: ApiContext, r: ApiRequest, key: string): Promise<v
 
 async function deletePrefix(ctx: ApiContext, r: ApiRequest): Promise<void> {
   const q = new Query(r.search, ['prefix']);
-  const prefix = q.string('prefix');
-  if (prefix === undefined) {
+  const text = q.string('prefix');
+  if (text === undefined) {
     throw badRequest(
       ErrorCode.InvalidParameter,
       'DELETE /v1/kv needs ?prefix= (an empty prefix deletes every key)',
     );
   }
-  checkString('prefix', prefix, ctx.options.limits.maxKeyBytes);
+  const prefix = checkString('prefix', text, ctx.options.limits.maxKeyBytes);
   await noBody(ctx, r);
   if (redirectToLeader(ctx, r)) return;
   const res = (await propose(ctx, r, { op: 'deletePrefix', prefix })) as Extract<
@@ -163,7 +171,7 @@ async function deletePrefix(ctx: ApiContext, r: ApiRequest): Promise<void> {
   sendJson(r.res, 200, { revision: res.revision, deleted: res.deleted });
 }
 
-async function cas(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
+async function cas(ctx: ApiContext, r: ApiRequest, key: PathKey): Promise<void> {
   new Query(r.search, []);
   const { limits } = ctx.options;
   const body = parseJsonObject(await readBody(r.req, limits.maxBodyBytes));
@@ -185,14 +193,14 @@ async function cas(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
     );
   }
   if (redirectToLeader(ctx, r)) return;
-  const cmd: Command = { op: 'cas', key };
-  if (expectValue !== undefined) cmd.expectValue = expectValue;
+  const cmd: Command = { op: 'cas', key: key.bytes };
+  if (expectValue !== undefined) cmd.expectValue = expectValue.bytes;
   if (expectRevision !== undefined) cmd.expectRevision = expectRevision;
-  if (value !== undefined) cmd.value = value;
+  if (value !== undefined) cmd.value = value.bytes;
   const res = (await propose(ctx, r, cmd)) as Extract<CommandResult, { op: 'cas' }>;
   if (!res.succeeded) {
     const extra: Record<string, unknown> = { revision: res.revision };
-    if (res.kv !== undefined) extra.kv = res.kv;
+    if (res.kv !== undefined) extra.kv = kvJson(res.kv);
     throw new HttpError(
       409,
       ErrorCode.CompareFailed,
@@ -201,8 +209,10 @@ async function cas(ctx: ApiContext, r: ApiRequest, key: string): Promise<void> {
     );
   }
   const out: Record<string, unknown> = { succeeded: true, revision: res.revision };
-  if (res.kv !== undefined) out.kv = res.kv;
-  if (res.prev !== undefined) out.prev = res.prev;
+  if (res.kv !== undefined && value !== undefined) {
+    out.kv = kvJsonAsSent(res.kv, key.text, value.text);
+  }
+  if (res.prev !== undefined) out.prev = kvJson(res.prev);
   sendJson(r.res, 200, out);
 }
 
@@ -211,7 +221,7 @@ function withPrev(
   want: boolean,
   prev: KeyValue | undefined,
 ): Record<string, unknown> {
-  if (want) out.prev = prev ?? null;
+  if (want) out.prev = prev === undefined ? null : kvJson(prev);
   return out;
 }
 

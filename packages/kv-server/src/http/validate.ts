@@ -1,5 +1,6 @@
 // Validation of keys, values and query parameters. Everything a request carries is checked
 // here before anything is proposed, so a bad request is a 4xx and changes nothing.
+import type { ByteString } from '../kv/bytes.js';
 import { utf8Length } from '../kv/bytes.js';
 import { ErrorCode, badRequest } from './errors.js';
 
@@ -25,31 +26,38 @@ export const DEFAULT_LIMITS: Limits = {
 // stored string would differ from the one sent. Reject instead.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-export function checkString(what: 'key' | 'value' | 'prefix', s: string, maxBytes: number): void {
+/** Checks text and returns it as the store keeps it: the byte string of its UTF-8 bytes. */
+export function checkString(
+  what: 'key' | 'value' | 'prefix',
+  s: string,
+  maxBytes: number,
+): ByteString {
   const code = what === 'value' ? ErrorCode.InvalidValue : ErrorCode.InvalidKey;
   if (LONE_SURROGATE.test(s)) throw badRequest(code, `the ${what} contains a lone surrogate`);
   const n = utf8Length(s);
   if (n > maxBytes) throw badRequest(code, `the ${what} is ${n} bytes; the limit is ${maxBytes}`);
+  // As many bytes as characters: ASCII, which is its own byte string (no copy).
+  return n === s.length ? s : Buffer.from(s, 'utf8').toString('latin1');
 }
 
-export function checkKey(key: string, limits: Limits): void {
+/** Checks a key given as text; returns its bytes as a byte string. */
+export function checkKey(key: string, limits: Limits): ByteString {
   if (key.length === 0) throw badRequest(ErrorCode.InvalidKey, 'the key is empty');
-  checkString('key', key, limits.maxKeyBytes);
+  return checkString('key', key, limits.maxKeyBytes);
 }
 
-/** A required string field of a JSON body. */
+/** A string field of a JSON body: the text, and its bytes as a byte string. */
 export function stringField(
   obj: Record<string, unknown>,
   name: string,
   maxBytes: number,
-): string | undefined {
+): { text: string; bytes: ByteString } | undefined {
   const v = obj[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') {
     throw badRequest(ErrorCode.InvalidValue, `"${name}" must be a string`);
   }
-  checkString('value', v, maxBytes);
-  return v;
+  return { text: v, bytes: checkString('value', v, maxBytes) };
 }
 
 /** A non-negative safe integer field of a JSON body. */

@@ -9,14 +9,16 @@
 // leaves it unchanged). Every change is also an event of the history (sub revision 0). Each key carries createRevision (the revision that created it),
 // modRevision (the revision of its last change) and version (puts since it was created).
 // Member records (client and peer URLs) live beside the keys and do not count as revisions.
+import type { ByteString } from './bytes.js';
 import type { Command } from './command.js';
 import type { KvEvent } from './history.js';
 import type { KvRecord, MemberRecord } from './records.js';
 import type { TxnResult } from './txn.js';
 
+/** A key's state; key and value are byte strings (kv/bytes.ts). */
 export interface KeyValue {
-  key: string;
-  value: string;
+  key: ByteString;
+  value: ByteString;
   createRevision: number;
   modRevision: number;
   version: number;
@@ -37,7 +39,7 @@ export type CommandResult =
 
 export class ApplyBatch {
   /** Keys written by this batch: their new record, or null when deleted. */
-  readonly writes = new Map<string, KvRecord | null>();
+  readonly writes = new Map<ByteString, KvRecord | null>();
   /** The changes, in order: one event per mutation. */
   readonly events: KvEvent[] = [];
   /** Members written by this batch: the new record, or null when removed. */
@@ -48,10 +50,10 @@ export class ApplyBatch {
     public revision: number,
     public keyCount: number,
     /** A key's record at the start of the batch (undefined: absent). */
-    private readonly base: (key: string) => KvRecord | undefined,
+    private readonly base: (key: ByteString) => KvRecord | undefined,
   ) {}
 
-  lookup(key: string): KvRecord | undefined {
+  lookup(key: ByteString): KvRecord | undefined {
     const w = this.writes.get(key);
     if (w !== undefined) return w ?? undefined;
     return this.base(key);
@@ -131,7 +133,7 @@ export class ApplyBatch {
     }
   }
 
-  private put(key: string, value: string, prev: KvRecord | undefined): KeyValue {
+  private put(key: ByteString, value: ByteString, prev: KvRecord | undefined): KeyValue {
     this.revision++;
     const rec: KvRecord =
       prev === undefined
@@ -151,14 +153,14 @@ export class ApplyBatch {
   }
 
   /** Deletes a key the caller found live. */
-  private remove(key: string): void {
+  private remove(key: ByteString): void {
     this.keyCount--;
     this.writes.set(key, null);
     this.events.push({ key, main: this.revision, sub: 0, record: null });
   }
 }
 
-export function toKv(key: string, r: KvRecord): KeyValue {
+export function toKv(key: ByteString, r: KvRecord): KeyValue {
   const kv: KeyValue = {
     key,
     value: r.value,

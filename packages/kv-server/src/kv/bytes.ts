@@ -1,6 +1,15 @@
 // A minimal binary writer and reader for the command and snapshot encodings: unsigned varints
-// (LEB128, up to Number.MAX_SAFE_INTEGER) and length-prefixed UTF-8 strings. The reader throws
-// KvCodecError on any truncation or overflow, so a damaged payload is never half-decoded.
+// (LEB128, up to Number.MAX_SAFE_INTEGER), length-prefixed UTF-8 strings (URLs) and
+// length-prefixed byte strings (keys and values). The reader throws KvCodecError on any
+// truncation or overflow, so a damaged payload is never half-decoded.
+//
+// Keys and values are bytes, as etcd's are. The store keeps them as "byte strings": JS strings
+// with one UTF-16 unit per byte (latin1), so that any bytes round-trip, a Map keys by them,
+// and `<` compares them bytewise (etcd's key order) — and a byte string is as compact as the
+// text it often is (V8 keeps one-byte strings one byte per character). Text becomes a byte
+// string as its UTF-8 bytes (textToBytes); ASCII text is its own byte string.
+
+import { isUtf8 } from 'node:buffer';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -55,6 +64,15 @@ export class ByteWriter {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+    return this;
+  }
+
+  /** A byte string (see above): its bytes, length-prefixed. */
+  bstr(s: ByteString): this {
+    const n = s.length;
+    this.uvarint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos, n, 'latin1');
     return this;
   }
 
@@ -141,6 +159,15 @@ export class ByteReader {
     return out;
   }
 
+  /** A byte string written by ByteWriter#bstr (any bytes). */
+  bstr(): ByteString {
+    const n = this.uvarint();
+    if (this.pos + n > this.buf.length) throw new KvCodecError('truncated bytes');
+    const out = latin1(this.buf, this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
   str(): string {
     try {
       return decoder.decode(this.bytes());
@@ -160,4 +187,38 @@ export class ByteReader {
 
 export function utf8Length(s: string): number {
   return Buffer.byteLength(s, 'utf8');
+}
+
+/** Bytes as a JS string of one UTF-16 unit (0..255) per byte: see the top of this file. */
+export type ByteString = string;
+
+/** The byte string of `b[start..end)`. */
+export function latin1(b: Uint8Array, start = 0, end = b.length): ByteString {
+  const buf = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
+  return buf.toString('latin1', start, end);
+}
+
+/** A byte string's bytes (a new Buffer). */
+export function bytesOf(s: ByteString): Buffer {
+  return Buffer.from(s, 'latin1');
+}
+
+/** Text as the byte string of its UTF-8 bytes (ASCII text is returned as it is). */
+export function textToBytes(text: string): ByteString {
+  return isAsciiText(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/**
+ * A byte string as text when its bytes are UTF-8, else undefined. ASCII is returned as it is.
+ */
+export function bytesToText(s: ByteString): string | undefined {
+  if (isAsciiText(s)) return s;
+  const b = Buffer.from(s, 'latin1');
+  return isUtf8(b) ? b.toString('utf8') : undefined;
+}
+
+const NOT_ASCII = /[\u0080-\uffff]/;
+
+function isAsciiText(s: string): boolean {
+  return !NOT_ASCII.test(s);
 }

@@ -1,15 +1,19 @@
 // The replicated commands and their encoding in raft entries.
 //
 // Encoding: a compact binary form — one format byte (1), one opcode byte, then the fields in a
-// fixed order (unsigned varints, length-prefixed UTF-8). It is deterministic by construction
+// fixed order (unsigned varints, length-prefixed bytes). It is deterministic by construction
 // (one byte string per command, no key order or number formatting to agree on), decoding is
 // strict (KvCodecError on anything unexpected, including trailing bytes), and a 256-byte
 // value costs 256 bytes plus a few, with no escaping. Protobuf would be the same size but
 // would need a schema and generated code for six small messages; JSON would be larger, escape
 // values and leave number formatting and key order to the encoder.
-import { ByteReader, ByteWriter, KvCodecError } from './bytes.js';
+import { ByteReader, type ByteString, ByteWriter, KvCodecError } from './bytes.js';
 import { type TxnOp, readTxn, writeTxn } from './txn.js';
 
+// Keys and values were UTF-8 text before they were bytes; the encoding is the same (every
+// command an older version wrote reads the same), so the format byte stayed 1. An older
+// member refuses a command whose key or value is not UTF-8 (its result is 'invalid' there):
+// upgrade every member before writing such keys.
 export const COMMAND_FORMAT = 1;
 
 export type Command =
@@ -50,21 +54,22 @@ export interface CompactCommand {
   revision: number;
 }
 
+/** Keys and values are byte strings (bytes.ts): text is converted with textToBytes. */
 export interface PutCommand {
   op: 'put';
-  key: string;
-  value: string;
+  key: ByteString;
+  value: ByteString;
 }
 
 export interface DeleteCommand {
   op: 'delete';
-  key: string;
+  key: ByteString;
 }
 
 /** Deletes every key that starts with `prefix` ('' deletes every key). */
 export interface DeletePrefixCommand {
   op: 'deletePrefix';
-  prefix: string;
+  prefix: ByteString;
 }
 
 /**
@@ -75,10 +80,10 @@ export interface DeletePrefixCommand {
  */
 export interface CasCommand {
   op: 'cas';
-  key: string;
-  expectValue?: string;
+  key: ByteString;
+  expectValue?: ByteString;
   expectRevision?: number;
-  value?: string;
+  value?: ByteString;
 }
 
 /** Records a member's client and peer URLs (each node publishes its own on start). */
@@ -117,23 +122,23 @@ export function encodeCommand(cmd: Command): Uint8Array {
   w.u8(COMMAND_FORMAT);
   switch (cmd.op) {
     case 'put':
-      w.u8(Op.Put).str(cmd.key).str(cmd.value);
+      w.u8(Op.Put).bstr(cmd.key).bstr(cmd.value);
       break;
     case 'delete':
-      w.u8(Op.Delete).str(cmd.key);
+      w.u8(Op.Delete).bstr(cmd.key);
       break;
     case 'deletePrefix':
-      w.u8(Op.DeletePrefix).str(cmd.prefix);
+      w.u8(Op.DeletePrefix).bstr(cmd.prefix);
       break;
     case 'cas': {
       const flags =
         (cmd.expectValue !== undefined ? CAS_EXPECT_VALUE : 0) |
         (cmd.expectRevision !== undefined ? CAS_EXPECT_REVISION : 0) |
         (cmd.value !== undefined ? CAS_PUT : 0);
-      w.u8(Op.Cas).u8(flags).str(cmd.key);
-      if (cmd.expectValue !== undefined) w.str(cmd.expectValue);
+      w.u8(Op.Cas).u8(flags).bstr(cmd.key);
+      if (cmd.expectValue !== undefined) w.bstr(cmd.expectValue);
       if (cmd.expectRevision !== undefined) w.uvarint(cmd.expectRevision);
-      if (cmd.value !== undefined) w.str(cmd.value);
+      if (cmd.value !== undefined) w.bstr(cmd.value);
       break;
     }
     case 'setMember':
@@ -189,23 +194,23 @@ export function decodeCommand(data: Uint8Array): Command {
   let cmd: Command;
   switch (op) {
     case Op.Put:
-      cmd = { op: 'put', key: r.str(), value: r.str() };
+      cmd = { op: 'put', key: r.bstr(), value: r.bstr() };
       break;
     case Op.Delete:
-      cmd = { op: 'delete', key: r.str() };
+      cmd = { op: 'delete', key: r.bstr() };
       break;
     case Op.DeletePrefix:
-      cmd = { op: 'deletePrefix', prefix: r.str() };
+      cmd = { op: 'deletePrefix', prefix: r.bstr() };
       break;
     case Op.Cas: {
       const flags = r.u8();
       if (flags & ~(CAS_EXPECT_VALUE | CAS_EXPECT_REVISION | CAS_PUT)) {
         throw new KvCodecError(`unknown cas flags ${flags}`);
       }
-      const cas: CasCommand = { op: 'cas', key: r.str() };
-      if (flags & CAS_EXPECT_VALUE) cas.expectValue = r.str();
+      const cas: CasCommand = { op: 'cas', key: r.bstr() };
+      if (flags & CAS_EXPECT_VALUE) cas.expectValue = r.bstr();
       if (flags & CAS_EXPECT_REVISION) cas.expectRevision = r.uvarint();
-      if (flags & CAS_PUT) cas.value = r.str();
+      if (flags & CAS_PUT) cas.value = r.bstr();
       cmd = cas;
       break;
     }

@@ -3,6 +3,7 @@
 // the key then main revision, so that a read at an old revision finds each key's state with
 // a scan in key order instead of an index in memory. A change is one key's put or delete;
 // one revision (a request or a transaction) may change many keys, numbered by `sub`.
+import type { ByteString } from './bytes.js';
 import { KvCorruptionError } from './errors.js';
 import { type KvRecord, putVarint, readVarint, varintSize } from './records.js';
 
@@ -18,7 +19,7 @@ export const HIST_RANGE = { gte: Buffer.of(HIST_PREFIX), lt: Buffer.of(HIST_PREF
 
 /** One change: a put with the key's new record, or a delete (record null). */
 export interface KvEvent {
-  key: string;
+  key: ByteString;
   main: number;
   sub: number;
   record: KvRecord | null;
@@ -136,16 +137,16 @@ export function decodeHistValue(v: Uint8Array, where: string): { sub: number; ty
  * createRevision, version, lease, and the value's bytes (its modRevision is the main
  * revision in the LevelDB key).
  */
-export function encodeEvent(key: string, record: KvRecord | null): Buffer {
-  const k = Buffer.byteLength(key, 'utf8');
+export function encodeEvent(key: ByteString, record: KvRecord | null): Buffer {
+  const k = key.length;
   if (record === null) {
     const out = Buffer.allocUnsafe(1 + varintSize(k) + k);
     out[0] = EVENT_DELETE;
     const pos = putVarint(out, 1, k);
-    out.write(key, pos, k, 'utf8');
+    out.write(key, pos, k, 'latin1');
     return out;
   }
-  const v = Buffer.byteLength(record.value, 'utf8');
+  const v = record.value.length;
   const out = Buffer.allocUnsafe(
     1 +
       varintSize(k) +
@@ -157,11 +158,11 @@ export function encodeEvent(key: string, record: KvRecord | null): Buffer {
   );
   out[0] = EVENT_PUT;
   let pos = putVarint(out, 1, k);
-  pos += out.write(key, pos, k, 'utf8');
+  pos += out.write(key, pos, k, 'latin1');
   pos = putVarint(out, pos, record.createRevision);
   pos = putVarint(out, pos, record.version);
   pos = putVarint(out, pos, record.lease);
-  out.write(record.value, pos, v, 'utf8');
+  out.write(record.value, pos, v, 'latin1');
   return out;
 }
 
@@ -178,7 +179,7 @@ export function decodeEvent(dbKey: Uint8Array, v: Uint8Array, where: string): Kv
   const kl = readVarint(v, 1, v.length);
   if (kl === null || Number.isNaN(kl[0]) || kl[1] + kl[0] > v.length) return bad();
   const b = Buffer.from(v.buffer, v.byteOffset, v.length);
-  const key = b.toString('utf8', kl[1], kl[1] + kl[0]);
+  const key = b.toString('latin1', kl[1], kl[1] + kl[0]);
   let pos = kl[1] + kl[0];
   if (type === EVENT_DELETE) {
     if (pos !== v.length) bad();
@@ -197,7 +198,7 @@ export function decodeEvent(dbKey: Uint8Array, v: Uint8Array, where: string): Kv
     main,
     sub,
     record: {
-      value: b.toString('utf8', pos),
+      value: b.toString('latin1', pos),
       createRevision: nums[0]!,
       modRevision: main,
       version: nums[1]!,

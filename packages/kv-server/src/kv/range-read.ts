@@ -2,6 +2,7 @@
 // history index (history.ts), and etcd's Range semantics over either (limit, count, sort,
 // keys_only, count_only, revision filters). Keys come in ascending byte order.
 import { type KeyValue, toKv } from './apply-batch.js';
+import { type ByteString, bytesOf, latin1 } from './bytes.js';
 import { KvStoreError } from './errors.js';
 import {
   EVENT_PUT,
@@ -18,9 +19,9 @@ import { TXN_ERROR_MESSAGES } from './txn.js';
 
 /** One key's state as a range sees it. */
 export interface RangeEntry {
-  /** The key's bytes (UTF-8). */
+  /** The key's bytes. */
   bytes: Buffer;
-  key: string;
+  key: ByteString;
   record: KvRecord;
 }
 
@@ -56,7 +57,7 @@ export async function* scanHeads(
       if (entries.length === 0) return;
       for (const [k, v] of entries) {
         const bytes = k.subarray(1);
-        yield { bytes, key: bytes.toString('utf8'), record: decodeKvRecord(v, where) };
+        yield { bytes, key: latin1(bytes), record: decodeKvRecord(v, where) };
       }
     }
   } finally {
@@ -95,7 +96,7 @@ export async function* scanAt(
         );
       const ev = decodeEvent(revKey(f.main, f.sub), v, where);
       if (ev.record === null) continue;
-      yield { bytes: Buffer.from(ev.key, 'utf8'), key: ev.key, record: ev.record };
+      yield { bytes: bytesOf(ev.key), key: ev.key, record: ev.record };
     }
     found = [];
   };
@@ -169,10 +170,11 @@ export async function runRange(
 
 function comparator(target: RangeOp['sortTarget']): (a: KeyValue, b: KeyValue) => number {
   switch (target) {
+    // Byte strings compare bytewise with < (etcd sorts keys and values by their bytes).
     case 'key':
-      return (a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
+      return (a, b) => byteOrder(a.key, b.key);
     case 'value':
-      return (a, b) => Buffer.compare(Buffer.from(a.value), Buffer.from(b.value));
+      return (a, b) => byteOrder(a.value, b.value);
     case 'version':
       return (a, b) => a.version - b.version;
     case 'create':
@@ -180,4 +182,8 @@ function comparator(target: RangeOp['sortTarget']): (a: KeyValue, b: KeyValue) =
     case 'mod':
       return (a, b) => a.modRevision - b.modRevision;
   }
+}
+
+function byteOrder(a: ByteString, b: ByteString): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -3,7 +3,7 @@
 //   "!"                      meta: layout version, applied index, store revision, key count.
 //                            Rewritten by every apply batch, so the applied index is always
 //                            the one of the data beside it.
-//   "k" + UTF-8(key)         the key's head: createRevision, modRevision, version, value.
+//   "k" + key               the key's head: createRevision, modRevision, version, value.
 //                            A current read is one point get; a prefix range is one scan.
 //   "m" + u64be(id)          a member record (client and peer URL).
 //   "l" + u64be(id)          a lease (etcd's Lease): varint TTL in seconds, as granted. Which
@@ -25,11 +25,18 @@
 // and "h" is the rest of the index, on disk too: current reads and the apply path's
 // "previous value" lookups are one point get, a range is a contiguous scan, and nothing in
 // memory grows with the number of keys or revisions.
-// Keys sort by their UTF-8 bytes (Unicode code point order), as etcd's do.
+// Keys and values are bytes (byte strings in memory, bytes.ts); keys sort bytewise, as etcd's.
+import type { ByteString } from './bytes.js';
 import { KvCorruptionError } from './errors.js';
 
-/** 2: heads carry a lease, history under "r" and "h", the compacted revision in the meta. */
-export const LAYOUT_VERSION = 2;
+/**
+ * 2: heads carry a lease, history under "r" and "h", the compacted revision in the meta.
+ * 3: keys and values may be any bytes (2 held only UTF-8; its records read the same, so a
+ * store of layout 2 is opened and written as 3 from its first batch on; a version that reads
+ * only 2 refuses a store of 3 instead of misreading its bytes as text).
+ */
+export const LAYOUT_VERSION = 3;
+const READABLE_LAYOUTS = [2, 3];
 
 const META_PREFIX = 0x21; // '!'
 const KV_PREFIX = 0x6b; // 'k'
@@ -40,7 +47,7 @@ export const META_KEY = Uint8Array.of(META_PREFIX);
 
 /** A key's current state, as the store holds it (the key is beside it). */
 export interface KvRecord {
-  value: string;
+  value: ByteString;
   createRevision: number;
   modRevision: number;
   version: number;
@@ -62,26 +69,17 @@ export interface Meta {
   compactRevision: number;
 }
 
-export function kvKey(key: string): Buffer {
-  const n = Buffer.byteLength(key, 'utf8');
+export function kvKey(key: ByteString): Buffer {
+  const n = key.length;
   const out = Buffer.allocUnsafe(1 + n);
   out[0] = KV_PREFIX;
-  out.write(key, 1, n, 'utf8');
+  out.write(key, 1, n, 'latin1');
   return out;
 }
 
 /** The user key of a "k" record's LevelDB key. */
-export function userKeyOf(dbKey: Uint8Array): string {
-  return Buffer.from(dbKey.buffer, dbKey.byteOffset + 1, dbKey.length - 1).toString('utf8');
-}
-
-/** [gte, lt) of the "k" records whose key starts with `prefix` (UTF-8 never holds 0xff). */
-export function kvPrefixRange(prefix: string): { gte: Buffer; lt: Buffer } {
-  const gte = kvKey(prefix);
-  const lt = Buffer.allocUnsafe(gte.length + 1);
-  gte.copy(lt);
-  lt[gte.length] = 0xff;
-  return { gte, lt };
+export function userKeyOf(dbKey: Uint8Array): ByteString {
+  return Buffer.from(dbKey.buffer, dbKey.byteOffset, dbKey.length).toString('latin1', 1);
 }
 
 /** [gte, lt) of the "k" records of a byte range of keys; `end` null: every key >= `start`. */
@@ -185,13 +183,13 @@ export function encodeKvRecord(r: KvRecord): Buffer {
     varintSize(r.modRevision) +
     varintSize(r.version) +
     varintSize(r.lease);
-  const n = Buffer.byteLength(r.value, 'utf8');
+  const n = r.value.length;
   const out = Buffer.allocUnsafe(head + n);
   let pos = putVarint(out, 0, r.createRevision);
   pos = putVarint(out, pos, r.modRevision);
   pos = putVarint(out, pos, r.version);
   pos = putVarint(out, pos, r.lease);
-  out.write(r.value, pos, n, 'utf8');
+  out.write(r.value, pos, n, 'latin1');
   return out;
 }
 
@@ -228,7 +226,7 @@ export function decodeKvRecord(buf: Uint8Array, where: string): KvRecord {
   if (head === null) throw new KvCorruptionError(where, 'a key record does not decode');
   const b = Buffer.from(buf.buffer, buf.byteOffset, buf.length);
   return {
-    value: b.toString('utf8', head.valueAt),
+    value: b.toString('latin1', head.valueAt),
     createRevision: head.createRevision,
     modRevision: head.modRevision,
     version: head.version,
@@ -275,10 +273,10 @@ export function encodeMeta(m: Meta): Buffer {
 }
 
 export function decodeMeta(buf: Uint8Array, where: string): Meta {
-  if (buf.length < 1 || buf[0] !== LAYOUT_VERSION) {
+  if (buf.length < 1 || !READABLE_LAYOUTS.includes(buf[0]!)) {
     throw new KvCorruptionError(
       where,
-      `layout version ${buf[0]}; this version reads ${LAYOUT_VERSION}`,
+      `layout version ${buf[0]}; this version reads ${READABLE_LAYOUTS.join(' and ')}`,
     );
   }
   const a = readVarint(buf, 1, buf.length);
@@ -291,7 +289,7 @@ export function decodeMeta(buf: Uint8Array, where: string): Meta {
   return { appliedIndex: a[0], revision: r[0], keyCount: k[0], compactRevision: c[0] };
 }
 
-/** A "k" record from its parts as a snapshot stream carries them (value as UTF-8 bytes). */
+/** A "k" record from its parts as a snapshot stream carries them (the value's bytes). */
 export function encodeKvRecordBytes(
   createRevision: number,
   modRevision: number,
@@ -310,7 +308,7 @@ export function encodeKvRecordBytes(
   return out;
 }
 
-/** The LevelDB key of a "k" record from the key's UTF-8 bytes. */
+/** The LevelDB key of a "k" record from the key's bytes. */
 export function kvKeyFromBytes(key: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(1 + key.length);
   out[0] = KV_PREFIX;

@@ -1,7 +1,7 @@
 // The snapshot stream of the on-disk store: what a follower needs to become this store at one
 // applied index, written and read in chunks so that neither side holds it whole.
 //
-//   "TSKV" u8 format=4  varint appliedIndex  varint revision  varint compactRevision
+//   "TSKV" u8 format=5  varint appliedIndex  varint revision  varint compactRevision
 //   records, keys first in ascending byte order, then the history in revision order, then
 //   members by ascending id, then leases by ascending id:
 //     u8 1  varint keyLen key  varint createRevision modRevision version lease
@@ -13,18 +13,22 @@
 //   u32be CRC-32 of every byte before it
 //
 // Decoding is strict: any truncation, unknown tag, out-of-order key, revision above the
-// stream's, invalid UTF-8, count or checksum mismatch, or byte after the end is a
+// stream's, member URL that is not UTF-8, count or checksum mismatch, or byte after the end is a
 // KvSnapshotError. raft-node checksums chunks on the wire as well; the CRC here also covers
 // the stream's own assembly and storage.
-import { isUtf8 } from 'node:buffer';
-import { ByteWriter } from './bytes.js';
+import { ByteWriter, bytesOf } from './bytes.js';
 import { decodeEvent, parseRevKey, revKey } from './history.js';
 import { crc32 } from 'node:zlib';
 import { KvSnapshotError } from './errors.js';
 import { type LeaseRecord, type MemberRecord, kvRecordHead, readVarint } from './records.js';
 
 const MAGIC = Buffer.from('TSKV', 'latin1');
-export const SNAPSHOT_FORMAT = 4;
+/**
+ * 5: keys and values may be any bytes. 4 held only UTF-8 and is otherwise the same, so a
+ * format 4 stream is read as well; a version that reads only 4 refuses format 5 by its number.
+ */
+export const SNAPSHOT_FORMAT = 5;
+const READABLE_FORMATS = [4, 5];
 const TAG_END = 0;
 const TAG_KV = 1;
 const TAG_MEMBER = 2;
@@ -122,17 +126,17 @@ export class SnapshotEncoder {
 }
 
 export interface SnapshotKv {
-  /** The key's UTF-8 bytes. */
+  /** The key's bytes. */
   key: Uint8Array;
   createRevision: number;
   modRevision: number;
   version: number;
   lease: number;
-  /** The value's UTF-8 bytes. */
+  /** The value's bytes. */
   value: Uint8Array;
 }
 
-/** A history record: its revision, key (UTF-8 bytes), type, and the "r" record's value. */
+/** A history record: its revision, key (bytes), type, and the "r" record's value. */
 export interface SnapshotEvent {
   main: number;
   sub: number;
@@ -234,9 +238,9 @@ export class SnapshotDecoder {
     const magic = this.take(MAGIC.length);
     if (!magic.equals(MAGIC)) throw new KvSnapshotError('not a kv snapshot (bad magic)');
     const format = this.take(1)[0]!;
-    if (format !== SNAPSHOT_FORMAT) {
+    if (!READABLE_FORMATS.includes(format)) {
       throw new KvSnapshotError(
-        `unknown snapshot format ${format} (this version reads ${SNAPSHOT_FORMAT})`,
+        `unknown snapshot format ${format} (this version reads ${READABLE_FORMATS.join(' and ')})`,
       );
     }
     const appliedIndex = this.varint();
@@ -263,7 +267,7 @@ export class SnapshotDecoder {
       const version = this.varint();
       const lease = this.varint();
       const value = this.lengthPrefixed();
-      this.checkKv(key, createRevision, modRevision, version, value);
+      this.checkKv(key, createRevision, modRevision, version);
       this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
       this.keys++;
       this.lastKey = Buffer.from(key); // a copy: `key` pins the whole chunk
@@ -290,7 +294,7 @@ export class SnapshotDecoder {
       } catch {
         throw new KvSnapshotError(`the history record of revision ${main}.${sub} does not decode`);
       }
-      const key = Buffer.from(ev.key, 'utf8');
+      const key = bytesOf(ev.key);
       if (key.length === 0) throw new KvSnapshotError('a history record with an empty key');
       this.crc = crc32(this.buf.subarray(start, this.pos), this.crc);
       this.events++;
@@ -348,7 +352,7 @@ export class SnapshotDecoder {
     throw new KvSnapshotError(`unknown record tag ${tag}`);
   }
 
-  private checkKv(key: Buffer, create: number, mod: number, version: number, value: Buffer): void {
+  private checkKv(key: Buffer, create: number, mod: number, version: number): void {
     const revision = this.header!.revision;
     if (key.length === 0) throw new KvSnapshotError('an empty key');
     if (this.lastKey !== null && Buffer.compare(this.lastKey, key) >= 0) {
@@ -359,7 +363,6 @@ export class SnapshotDecoder {
         `bad revisions create=${create} mod=${mod} version=${version} (store revision ${revision})`,
       );
     }
-    if (!isUtf8(key) || !isUtf8(value)) throw new KvSnapshotError('a key or value is not UTF-8');
   }
 
   private take(n: number): Buffer {

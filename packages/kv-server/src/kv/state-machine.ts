@@ -28,6 +28,7 @@ import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
 export type { ApplyResult } from './apply-result.js';
 import { ApplyBatch, type CommandResult, type KeyValue, toKv } from './apply-batch.js';
+import { type ByteString, bytesOf } from './bytes.js';
 import type { Command } from './command.js';
 import { KvApplyOrderError, KvCorruptionError, KvStoreStateError } from './errors.js';
 import {
@@ -63,7 +64,7 @@ import {
   encodeMeta,
   kvKey,
   kvKeyFromBytes,
-  kvPrefixRange,
+  kvSpanRange,
   leaseKey,
   memberKey,
   userKeyOf,
@@ -178,8 +179,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
    */
   private readonly leases = new Map<number, { ttl: number; grant: number }>();
   /** The keys attached to each lease, and the lease of each such key (keys without none). */
-  private readonly leaseKeys = new Map<number, Set<string>>();
-  private readonly keyLeases = new Map<string, number>();
+  private readonly leaseKeys = new Map<number, Set<ByteString>>();
+  private readonly keyLeases = new Map<ByteString, number>();
   /** Told after each grant, revoke or restore (the lease keeper). */
   private readonly leaseListeners = new Set<() => void>();
   private leaseChanges = 0;
@@ -204,7 +205,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   constructor(readonly options: KvStateMachineOptions) {
     this.cache = new LruCache<KvRecord>(
       options.cacheBytes ?? 16 << 20,
-      // Strings of ASCII text take a byte per character; ~100 bytes of objects and map entry.
+      // Byte strings take a byte per character; ~100 bytes of objects and map entry.
       (key, r) => key.length + r.value.length + 100,
     );
     this.tuning = {
@@ -413,10 +414,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return [...this.leases].map(([id, l]) => ({ id, ...l })).sort((a, b) => a.id - b.id);
   }
 
-  /** The keys attached to a lease, in ascending byte order. */
-  leaseKeyList(id: number): string[] {
-    const keys = [...(this.leaseKeys.get(id) ?? [])].map((k) => Buffer.from(k, 'utf8'));
-    return keys.sort(Buffer.compare).map((b) => b.toString('utf8'));
+  /** The keys attached to a lease, in ascending byte order (byte strings sort so). */
+  leaseKeyList(id: number): ByteString[] {
+    return [...(this.leaseKeys.get(id) ?? [])].sort();
   }
 
   /** Counts lease grants, revokes and restores: unchanged, so is every lease. */
@@ -434,7 +434,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return [...this.members.values()].sort((a, b) => a.id - b.id);
   }
 
-  async get(key: string): Promise<GetResult> {
+  async get(key: ByteString): Promise<GetResult> {
     const cached = this.cache.get(key);
     if (cached !== undefined) return { revision: this.rev, kv: toKv(key, cached) };
     return this.withView(async (view) => {
@@ -446,11 +446,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     });
   }
 
-  /** Keys starting with `prefix` in ascending UTF-8 byte order, at most `limit`. */
-  range(prefix: string, limit = Number.POSITIVE_INFINITY): Promise<RangeResult> {
+  /** Keys starting with `prefix` in ascending byte order, at most `limit`. */
+  range(prefix: ByteString, limit = Number.POSITIVE_INFINITY): Promise<RangeResult> {
+    const span = toByteRange(prefixSpan(bytesOf(prefix)));
     return this.withView(async (view) => {
       const it = view.handle.db.iterator({
-        ...kvPrefixRange(prefix),
+        ...kvSpanRange(span.start, span.end),
         limit: Number.isFinite(limit) ? limit + 1 : -1,
       });
       try {
@@ -561,9 +562,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private async prefetch(
     db: Db,
     commands: readonly (Command | undefined)[],
-  ): Promise<Map<string, KvRecord | undefined>> {
-    const base = new Map<string, KvRecord | undefined>();
-    const missing: string[] = [];
+  ): Promise<Map<ByteString, KvRecord | undefined>> {
+    const base = new Map<ByteString, KvRecord | undefined>();
+    const missing: ByteString[] = [];
     for (const cmd of commands) {
       const key = cmd === undefined ? undefined : keyOf(cmd);
       if (key === undefined || base.has(key)) continue;
@@ -674,7 +675,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       }
       for (const ev of ta.events) {
         chained.put(kvKey(ev.key), encodeKvRecord(ev.record!));
-        this.putEvent(chained, Buffer.from(ev.key, 'utf8'), ev.key, ev.main, ev.sub, ev.record);
+        this.putEvent(chained, bytesOf(ev.key), ev.key, ev.main, ev.sub, ev.record);
       }
       for (const op of extra?.ops ?? []) {
         if (op.type === 'put') chained.put(op.key, op.value);
@@ -693,11 +694,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     await this.write(handle, chained, meta, () => {
       if (ta.deleted.length > 0) {
         this.cache.deleteWhere((k) => {
-          const b = Buffer.from(k, 'utf8');
+          const b = bytesOf(k);
           return ta.deleted.some((d) => inRange(d.range, b));
         });
         for (const k of [...this.keyLeases.keys()]) {
-          const b = Buffer.from(k, 'utf8');
+          const b = bytesOf(k);
           if (ta.deleted.some((d) => inRange(d.range, b))) this.attach(k, 0);
         }
       }
@@ -721,11 +722,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       case 'txn':
         return cmd;
       case 'deletePrefix':
-        return deletes([prefixSpan(Buffer.from(cmd.prefix, 'utf8'))]);
+        return deletes([prefixSpan(bytesOf(cmd.prefix))]);
       case 'leaseRevoke':
         // One delete per attached key: all at one revision, as etcd's revoke.
         return deletes(
-          this.leaseKeyList(cmd.id).map((k) => ({ key: Buffer.from(k, 'utf8'), rangeEnd: EMPTY })),
+          this.leaseKeyList(cmd.id).map((k) => ({ key: bytesOf(k), rangeEnd: EMPTY })),
         );
       default:
         throw new Error(`${cmd.op} is not applied as a transaction`);
@@ -733,7 +734,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   }
 
   /** Records that `key` now holds `lease` (0: none, or deleted) in the in-memory index. */
-  private attach(key: string, lease: number): void {
+  private attach(key: ByteString, lease: number): void {
     const old = this.keyLeases.get(key);
     if (old === lease) return;
     if (old !== undefined) {
@@ -782,7 +783,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private putEvent(
     to: Chained | BatchOp[],
     keyBytes: Uint8Array,
-    key: string,
+    key: ByteString,
     main: number,
     sub: number,
     record: KvRecord | null,
@@ -884,7 +885,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       });
       ops.push({
         type: 'put',
-        key: histKey(Buffer.from(ev.key, 'utf8'), ev.main),
+        key: histKey(bytesOf(ev.key), ev.main),
         value: encodeHistValue(ev.sub, type),
       });
     }
@@ -980,7 +981,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       leases.push(decodeLeaseRecord(k, v, handle.path));
     }
     // Which keys each lease holds: one scan of the heads, only when some lease exists.
-    const attached: [string, number][] = [];
+    const attached: [ByteString, number][] = [];
     if (leases.length > 0) {
       for await (const e of scanHeads(
         handle.db,

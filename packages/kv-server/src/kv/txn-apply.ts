@@ -6,6 +6,7 @@
 // count, not as its keys: the commit streams the keys again from disk (txnWrites), so no
 // memory per deleted key is needed unless prev_kv asks for them.
 import type { KeyValue } from './apply-batch.js';
+import { type ByteString, bytesOf } from './bytes.js';
 import { toKv } from './apply-batch.js';
 import type { KvEvent } from './history.js';
 import type { Db } from './level-handle.js';
@@ -32,7 +33,7 @@ export interface TxnEnv {
   revision: number;
   compactRevision: number;
   /** A key's current head (the cache, else the disk). */
-  get(key: string): Promise<KvRecord | undefined>;
+  get(key: ByteString): Promise<KvRecord | undefined>;
   /** Whether a lease exists (etcd refuses a put to a lease that does not). */
   hasLease(id: number): boolean;
 }
@@ -60,7 +61,7 @@ class TxnFailure extends Error {
 
 export class TxnApply {
   /** The keys put, by key: their new heads. */
-  readonly puts = new Map<string, KvRecord>();
+  readonly puts = new Map<ByteString, KvRecord>();
   readonly deleted: DeletedRange[] = [];
   /** Put events (range deletes' events are made by the commit). */
   readonly events: KvEvent[] = [];
@@ -187,7 +188,7 @@ export class TxnApply {
   /** The keys in `range` as the transaction has left them so far. */
   private async *overlay(range: ByteRange): AsyncGenerator<RangeEntry> {
     const mine = [...this.puts]
-      .map(([key, record]) => ({ bytes: Buffer.from(key, 'utf8'), key, record }))
+      .map(([key, record]) => ({ bytes: bytesOf(key), key, record }))
       .filter((e) => inRange(range, e.bytes))
       .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
     let i = 0;
@@ -247,7 +248,8 @@ function compareOne(c: Compare, r: KvRecord): boolean {
   let d: number;
   switch (c.target) {
     case 'value':
-      d = Buffer.compare(Buffer.from(r.value, 'utf8'), Buffer.from(c.value, 'utf8'));
+      // Byte strings compare bytewise, as etcd compares values.
+      d = r.value < c.value ? -1 : r.value > c.value ? 1 : 0;
       break;
     case 'version':
       d = r.version - c.number;

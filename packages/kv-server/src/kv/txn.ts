@@ -2,8 +2,14 @@
 // success or failure requests, nested transactions included) travel as one Txn command, and
 // their results as one TxnResult; Range requests appear inside transactions. Keys of ranges
 // and compares are bytes (etcd's range_end may be any bytes, e.g. a prefix's successor);
-// keys that are written and every value are UTF-8, as the store keeps them.
-import { type ByteReader, type ByteWriter, KvCodecError } from './bytes.js';
+// keys that are written and every value are byte strings (bytes.ts), as the store keeps them.
+import {
+  type ByteReader,
+  type ByteString,
+  type ByteWriter,
+  KvCodecError,
+  bytesOf,
+} from './bytes.js';
 import type { KeyValue } from './apply-batch.js';
 
 export type CompareTarget = 'version' | 'create' | 'mod' | 'value' | 'lease';
@@ -24,7 +30,7 @@ export interface Compare extends KeySpan {
   target: CompareTarget;
   result: CompareResult;
   /** What `value` targets compare with. */
-  value: string;
+  value: ByteString;
   /** What version, create, mod and lease targets compare with. */
   number: number;
 }
@@ -47,8 +53,8 @@ export interface RangeOp extends KeySpan {
 
 export interface PutOp {
   op: 'put';
-  key: string;
-  value: string;
+  key: ByteString;
+  value: ByteString;
   lease: number;
   prevKv: boolean;
   ignoreValue: boolean;
@@ -139,8 +145,8 @@ export function rangesOverlap(a: ByteRange, b: ByteRange): boolean {
 }
 
 /** A span that names one key. */
-export function keySpan(key: string | Uint8Array): KeySpan {
-  return { key: typeof key === 'string' ? Buffer.from(key, 'utf8') : key, rangeEnd: EMPTY };
+export function keySpan(key: ByteString | Uint8Array): KeySpan {
+  return { key: typeof key === 'string' ? bytesOf(key) : key, rangeEnd: EMPTY };
 }
 
 /** The span of every key starting with `prefix` (etcd's prefix end: last byte + 1). */
@@ -175,7 +181,7 @@ export function writesAreDisjoint(ops: readonly RequestOp[]): boolean {
   };
   if (!collect(ops)) return false;
   for (const k of puts) {
-    const b = Buffer.from(k, 'utf8');
+    const b = bytesOf(k);
     if (dels.some((d) => inRange(d, b))) return false;
   }
   return true;
@@ -220,7 +226,7 @@ export function writeTxn(w: ByteWriter, t: TxnOp): void {
     w.u8(enumIndex(TARGETS, c.target, 'compare target'));
     w.u8(enumIndex(RESULTS, c.result, 'compare result'));
     w.bytes(c.key).bytes(c.rangeEnd);
-    if (c.target === 'value') w.str(c.value);
+    if (c.target === 'value') w.bstr(c.value);
     else w.uvarint(c.number);
   }
   writeOps(w, t.success);
@@ -240,7 +246,7 @@ function writeOps(w: ByteWriter, ops: readonly RequestOp[]): void {
         w.uvarint(o.minCreateRevision).uvarint(o.maxCreateRevision);
         break;
       case 'put':
-        w.u8(OP_PUT).str(o.key).str(o.value).uvarint(o.lease);
+        w.u8(OP_PUT).bstr(o.key).bstr(o.value).uvarint(o.lease);
         w.u8(
           (o.prevKv ? FLAG_PREV : 0) |
             (o.ignoreValue ? FLAG_IGNORE_VALUE : 0) |
@@ -271,7 +277,7 @@ export function readTxn(r: ByteReader, depth = 0): TxnOp {
     const key = r.bytes();
     const rangeEnd = r.bytes();
     const c: Compare = { target, result, key, rangeEnd, value: '', number: 0 };
-    if (target === 'value') c.value = r.str();
+    if (target === 'value') c.value = r.bstr();
     else c.number = r.uvarint();
     compare.push(c);
   }
@@ -311,8 +317,8 @@ function readOps(r: ByteReader, depth: number): RequestOp[] {
         maxCreateRevision: r.uvarint(),
       });
     } else if (tag === OP_PUT) {
-      const key = r.str();
-      const value = r.str();
+      const key = r.bstr();
+      const value = r.bstr();
       const lease = r.uvarint();
       const flags = r.u8();
       if (flags & ~(FLAG_PREV | FLAG_IGNORE_VALUE | FLAG_IGNORE_LEASE)) {
