@@ -1,11 +1,11 @@
 // The client port serves two protocols on one address, as etcd's does: a connection that
 // opens with the HTTP/2 preface ("PRI * HTTP/2.0…", which no HTTP/1 method starts with) is
 // etcd's v3 gRPC API; any other is the HTTP/1.1 JSON API. The first bytes are read, put
-// back, and the socket handed to the server that speaks them. node:http2 reads a net.Socket
-// from its native handle, past bytes put back in the stream: it gets the socket wrapped in a
-// stream that replays them (replaying).
+// back, and the socket handed to the server that speaks them. Both take the net.Socket
+// itself: node:http2 feeds the bytes put back to its native session before reading the
+// handle; a JS Duplex around the socket would make it go through its JS stream wrapper
+// (JSStreamSocket): a copy and several JS calls per read and write.
 import net from 'node:net';
-import { Duplex } from 'node:stream';
 import type http from 'node:http';
 import type { EtcdGrpcServer } from './grpc/server.js';
 
@@ -45,7 +45,8 @@ export class ClientPort extends net.Server {
       socket.off('data', onData);
       socket.pause();
       if (head.subarray(0, PREFACE.length).equals(PREFACE)) {
-        grpc.inject(replaying(socket, head));
+        socket.unshift(head);
+        grpc.inject(socket);
       } else {
         socket.unshift(head);
         http1.emit('connection', socket);
@@ -60,31 +61,4 @@ export class ClientPort extends net.Server {
 
 export function createClientPort(http1: http.Server, grpc: EtcdGrpcServer): ClientPort {
   return new ClientPort(http1, grpc);
-}
-
-/** `socket` as a Duplex that first yields `head`, then what the socket reads. */
-function replaying(socket: net.Socket, head: Buffer): Duplex {
-  const d = new Duplex({
-    read() {
-      socket.resume();
-    },
-    write(chunk, encoding, cb) {
-      socket.write(chunk, encoding, cb);
-    },
-    final(cb) {
-      socket.end(cb);
-    },
-    destroy(err, cb) {
-      socket.destroy(err ?? undefined);
-      cb(err);
-    },
-  });
-  d.push(head);
-  socket.on('data', (chunk: Buffer) => {
-    if (!d.push(chunk)) socket.pause();
-  });
-  socket.on('end', () => d.push(null));
-  socket.on('close', () => d.destroy());
-  socket.on('error', (err) => d.destroy(err));
-  return d;
 }
