@@ -33,6 +33,35 @@ describe('etcd v3 gRPC on the client port', () => {
     expect((await client.delete().key('foo/a')).deleted).toBe('1');
   });
 
+  it("answers Put's options: prev_kv, ignore_value, ignore_lease, and a plain put leaves a lease", async () => {
+    const first = await client.kv.put({ key: Buffer.from('opt'), value: Buffer.from('1') });
+    expect(first.prev_kv).toBeNull();
+    const second = await client.kv.put({
+      key: Buffer.from('opt'),
+      value: Buffer.from('2'),
+      prev_kv: true,
+    });
+    expect(second.prev_kv?.value.toString()).toBe('1');
+    expect(second.prev_kv?.version).toBe('1');
+    expect(Number(second.header.revision)).toBe(Number(first.header.revision) + 1);
+    const lease = client.lease(30, { autoKeepAlive: false });
+    const id = await lease.grant();
+    await lease.put('opt').value('3');
+    // ignore_value keeps the value and takes the lease; ignore_lease keeps the lease.
+    await client.kv.put({ key: Buffer.from('opt'), ignore_value: true, lease: id });
+    await client.kv.put({ key: Buffer.from('opt'), value: Buffer.from('4'), ignore_lease: true });
+    let kv = (await client.get('opt').exec()).kvs[0];
+    expect([kv?.value.toString(), kv?.lease]).toEqual(['4', id]);
+    // A put without a lease detaches the key: the lease's revoke no longer deletes it.
+    await client.kv.put({ key: Buffer.from('opt'), value: Buffer.from('5') });
+    kv = (await client.get('opt').exec()).kvs[0];
+    expect(kv?.lease).toBe('0');
+    const ttl = await client.leaseClient.leaseTimeToLive({ ID: id, keys: true });
+    expect(ttl.keys).toEqual([]);
+    await lease.revoke();
+    expect(await client.get('opt').string()).toBe('5');
+  });
+
   it('runs transactions and reads old revisions until compacted, with etcd errors', async () => {
     const r = await client
       .if('foo', 'Value', '==', 'bar')

@@ -238,7 +238,18 @@ export function kvService(ctx: GrpcContext): UntypedServiceImplementation {
       };
     }),
     Put: unary(ctx, async (req) => {
-      const r = await runTxn(ctx, { op: 'txn', compare: [], success: [toPutOp(req)], failure: [] });
+      const put = toPutOp(req);
+      if (put.op === 'put' && put.lease === 0 && !put.ignoreValue && !put.ignoreLease) {
+        // A plain put: applied in one batch with the puts around it, where a txn is applied
+        // alone (its own LevelDB write on every member).
+        const r = await propose(ctx, { op: 'put', key: put.key, value: put.value });
+        if (r?.op !== 'put') throw new Error(`unexpected result ${r?.op}`);
+        return {
+          header: header(ctx, r.revision),
+          ...(put.prevKv && r.prev !== undefined ? { prev_kv: kvOut(r.prev) } : {}),
+        };
+      }
+      const r = await runTxn(ctx, { op: 'txn', compare: [], success: [put], failure: [] });
       const p = r.responses[0];
       return {
         header: header(ctx, r.revision),
