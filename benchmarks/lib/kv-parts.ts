@@ -1,10 +1,12 @@
 // The kv suite's measurements that need more than a load window: memory against data size,
 // a member joining a loaded cluster, fsyncs per put, server CPU per put. Each takes a running
-// KvSystem (lib/kv-systems.ts), so raft-kv and etcd go through the same code.
+// KvSystem (lib/kv-systems.ts) and the generator that loads it (lib/kv-gen.ts), so raft-kv
+// and etcd go through the same code.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type SyncCounter, callsMatching, countSyncs } from './fsync-count.js';
 import type { RunResult } from './kv-load.js';
-import { GENERATOR_START_MS, type KeySpace, type KvMember, type KvSystem } from './kv-systems.js';
+import { GENERATOR_START_MS, type KeySpace, type KvGenerator } from './kv-gen.js';
+import type { KvMember, KvSystem } from './kv-systems.js';
 import { MiB, cpuSeconds, dirBytes, memStatus, resetPeak } from './proc.js';
 
 /** The memory and join rows' keys: "mem/0000042", values of 1 KiB. */
@@ -126,11 +128,12 @@ export interface JoinOutcome {
  */
 export async function joinUnderLoad(
   sys: KvSystem,
+  gen: KvGenerator,
   ks: KeySpace,
   opts: { newId: number; clients: number; timeoutMs: number; log: (l: string) => void },
 ): Promise<JoinOutcome> {
   const leader = await sys.leader();
-  const stream = sys.stream([leader.target], {
+  const stream = gen.stream([leader.target], {
     ...ks,
     clients: opts.clients,
     maxMs: opts.timeoutMs + 120_000,
@@ -242,13 +245,14 @@ function topFiles(byFile: Record<string, number>, n = 4): string {
  */
 export async function fsyncsPerPut(
   sys: KvSystem,
+  gen: KvGenerator,
   ks: KeySpace,
   clients: number,
   seconds: number,
 ): Promise<FsyncOutcome> {
   const members = await byRole(sys);
   const leader = members[0]!.m;
-  const stream = sys.stream([leader.target], { ...ks, clients, maxMs: seconds * 1000 + 120_000 });
+  const stream = gen.stream([leader.target], { ...ks, clients, maxMs: seconds * 1000 + 120_000 });
   const counters: SyncCounter[] = [];
   try {
     await waitForLoad(sys);

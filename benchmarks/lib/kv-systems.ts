@@ -1,20 +1,16 @@
 // The systems the kv suite measures, behind one interface: tsraft's raft-kv (here) and etcd
-// (peers/etcd-kv.ts). A system is a cluster of server processes on 127.0.0.1 plus the load
-// generator that speaks its client protocol: raft-kv's HTTP API from lib/kv-load.ts in a Node
-// child, etcd's gRPC API from a Go clientv3 program.
+// (peers/etcd-kv.ts). A system is a cluster of server processes on 127.0.0.1; the load
+// generators that drive it are apart (lib/kv-gen.ts): both systems serve etcd's v3 gRPC API
+// on their client URL, raft-kv its HTTP JSON API there too.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessCluster } from '@tsraft/kv-server/process-cluster';
-import { type ChildHandle, runInChild, startInChild } from './child.js';
 import { onEmergencyExit } from './cleanup.js';
-import type { FillResult, LoadInput, RunResult } from './kv-load.js';
-
-const LOAD_MODULE = new URL('./kv-load.ts', import.meta.url).href;
 
 export interface KvMember {
   id: number;
   /** The server process (RSS, CPU and fsyncs are read from /proc/<pid> and strace). */
   pid: number;
-  /** What the generator is pointed at: a client URL (raft-kv) or host:port (etcd). */
+  /** Its client URL, http://127.0.0.1:<port>: what generators are pointed at. */
   target: string;
   dataDir: string;
 }
@@ -24,43 +20,6 @@ export interface Progress {
   applied: number;
   /** The store's revision: one per applied put. */
   revision: number;
-}
-
-/** Keys: `${prefix}${i padded to width}`; values of valueBytes. */
-export interface KeySpace {
-  prefix: string;
-  width: number;
-  keys: number;
-  valueBytes: number;
-}
-
-export interface FillSpec extends KeySpace {
-  from: number;
-  to: number;
-  /** Epoch ms: stop taking keys then. */
-  deadline: number;
-}
-
-export interface LoadSpec extends KeySpace {
-  op: 'put' | 'get';
-  consistency?: 'linearizable' | 'serializable';
-  clients: number;
-  warmupMs: number;
-  durationMs: number;
-  runs: number;
-}
-
-export interface StreamSpec extends KeySpace {
-  clients: number;
-  /** Upper bound of the stream's life. */
-  maxMs: number;
-}
-
-export interface Stream {
-  /** Starts a new latency segment. */
-  mark(): void;
-  /** Ends the stream: one result per segment. */
-  stop(): Promise<RunResult[]>;
 }
 
 export interface KvSystem {
@@ -74,39 +33,7 @@ export interface KvSystem {
   /** Adds member `id` through the leader and starts it with an empty data dir. */
   join(id: number): Promise<KvMember>;
   stop(): Promise<void>;
-  /** Fills [from, to) as fast as the API allows; resolves with how many keys were written. */
-  fill(targets: string[], spec: FillSpec): Promise<FillResult>;
-  /**
-   * `generators` load generator processes, clients split between them, on the same wall-clock
-   * windows; windows merged.
-   */
-  load(targets: string[], spec: LoadSpec, generators: number): Promise<RunResult[]>;
-  stream(targets: string[], spec: StreamSpec): Stream;
-  /** How the fill batches, for the notes. */
-  readonly fillNote: string;
 }
-
-/** Merges generators' results window by window. */
-export function mergeWindows(results: RunResult[][]): RunResult[] {
-  return results[0]!.map((_, r) => {
-    const parts = results.map((x) => x[r]!);
-    const lat = new Float64Array(parts.reduce((n, p) => n + p.latencies.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      lat.set(p.latencies, off);
-      off += p.latencies.length;
-    }
-    return {
-      ops: parts.reduce((n, p) => n + p.ops, 0),
-      errors: parts.reduce((n, p) => n + p.errors, 0),
-      seconds: parts[0]!.seconds,
-      latencies: lat,
-    };
-  });
-}
-
-/** Seconds for the generator processes to start before the first window (tsx, Go dial). */
-export const GENERATOR_START_MS = 2500;
 
 interface StatusBody {
   leader: number;
@@ -130,7 +57,6 @@ export interface TsraftOptions {
 /** raft-kv, three processes of this checkout's CLI (ProcessCluster). */
 export class TsraftSystem implements KvSystem {
   readonly impl = 'tsraft';
-  readonly fillNote = 'raft-kv: one PUT per key (its API has no batch), 128 concurrent clients';
   readonly cluster: ProcessCluster;
   private untrack: (() => void) | null = null;
 
@@ -191,77 +117,5 @@ export class TsraftSystem implements KvSystem {
   async stop(): Promise<void> {
     await this.cluster.stop();
     this.untrack?.();
-  }
-
-  async fill(targets: string[], spec: FillSpec): Promise<FillResult> {
-    return runInChild<FillResult>(
-      {
-        module: LOAD_MODULE,
-        fn: 'fill',
-        input: {
-          targets,
-          op: 'fill',
-          clients: 128,
-          keys: spec.keys,
-          valueBytes: spec.valueBytes,
-          prefix: spec.prefix,
-          width: spec.width,
-          from: spec.from,
-          to: spec.to,
-          deadline: spec.deadline,
-          startAt: 0,
-          warmupMs: 0,
-          durationMs: 0,
-          runs: 0,
-          seed: 1,
-        } satisfies LoadInput,
-      },
-      { timeoutMs: Math.max(0, spec.deadline - Date.now()) + 120_000 },
-    );
-  }
-
-  async load(targets: string[], spec: LoadSpec, generators: number): Promise<RunResult[]> {
-    const startAt = Date.now() + GENERATOR_START_MS;
-    const per = Math.floor(spec.clients / generators);
-    const results = await Promise.all(
-      Array.from({ length: generators }, (_, g) =>
-        runInChild<RunResult[]>(
-          {
-            module: LOAD_MODULE,
-            fn: 'load',
-            input: { ...spec, targets, clients: per, startAt, seed: g + 1 } satisfies LoadInput,
-          },
-          { timeoutMs: spec.warmupMs + spec.runs * spec.durationMs + 5 * 60_000 },
-        ),
-      ),
-    );
-    return mergeWindows(results);
-  }
-
-  stream(targets: string[], spec: StreamSpec): Stream {
-    const h: ChildHandle<RunResult[]> = startInChild<RunResult[]>(
-      {
-        module: LOAD_MODULE,
-        fn: 'stream',
-        input: {
-          ...spec,
-          targets,
-          op: 'put',
-          durationMs: spec.maxMs,
-          startAt: 0,
-          warmupMs: 0,
-          runs: 0,
-          seed: 7,
-        } satisfies LoadInput,
-      },
-      { timeoutMs: spec.maxMs + 120_000 },
-    );
-    return {
-      mark: () => h.send('mark'),
-      stop: () => {
-        h.send('stop');
-        return h.result;
-      },
-    };
   }
 }

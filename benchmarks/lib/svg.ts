@@ -1,6 +1,6 @@
 // A small dependency-free SVG renderer: panels of horizontal bars, one per unit and name. A bar is the
 // median; the whisker spans min..max; colours tell implementations apart (params.impl, ours
-// when absent). Ratio panels get a dashed line at 1 (parity).
+// when absent, and params.api when a row has one). Ratio panels get a dashed line at 1 (parity).
 import { formatNumber, label } from './format.js';
 import type { Result } from './suite.js';
 
@@ -29,8 +29,11 @@ export function niceCeil(x: number): number {
   return 10 * p;
 }
 
-const seriesOf = (r: Result): string =>
-  typeof r.params.impl === 'string' ? r.params.impl : String(r.params.impl ?? OURS);
+/** The bar's colour: its implementation, and the API when a row names one (`api=http`). */
+const seriesOf = (r: Result): string => {
+  const impl = typeof r.params.impl === 'string' ? r.params.impl : String(r.params.impl ?? OURS);
+  return r.params.api === undefined ? impl : `${impl} api=${r.params.api}`;
+};
 
 const round = (x: number): string => (Math.round(x * 10) / 10).toString();
 

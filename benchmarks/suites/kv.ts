@@ -2,15 +2,17 @@
 //
 // 3-member raft-kv clusters of real processes on 127.0.0.1 with default durability (every
 // Ready synced), started from this checkout's CLI; with --peers, etcd 3.4 (Debian's
-// etcd-server) beside it, same workload, its own Go clientv3 generator (peers/etcd-kv.ts).
-// Load generators run in their own processes. Four parts (--only picks some):
+// etcd-server) beside it, same workload. One load generator drives both: etcd's Go clientv3
+// (lib/kv-clientv3-gen.ts; raft-kv serves etcd's v3 gRPC API on its client URL), in its own
+// processes; raft-kv's HTTP API is measured too (rows api=http, lib/kv-http-gen.ts), and is
+// the only one when Go is missing. Four parts (--only picks some):
 //
-// - puts: put at C = 1, 16, 64, 256 to the leader, 256-byte values over --keys keys (loaded
-//   first): puts/s, p50/p90/p99/p99.9, server CPU per 1,000 puts; linearizable and
-//   serializable gets at C = 64 spread over the members; the generator check (two generator
-//   processes of 32 clients against one of 64, same windows: ratio 2gen/1gen); fsync-family
-//   calls per put on the leader and each follower at C = 1 and 64 (strace). Systems
-//   alternate row by row; ratios ours/etcd are per window pair.
+// - puts (lib/kv-puts.ts): put at C = 1, 16, 64, 256 to the leader, 256-byte values over
+//   --keys keys (loaded first): puts/s, p50/p90/p99/p99.9, server CPU per 1,000 puts;
+//   linearizable and serializable gets at C = 64 spread over the members; the generator
+//   check (two generator processes of 32 clients against one of 64, same windows: ratio
+//   2gen/1gen); fsync-family calls per put on the leader and each follower at C = 1 and 64
+//   (strace). Systems alternate row by row; ratios ours/etcd are per window pair.
 // - tail: put p99, p99.9 and max at 64 clients, snapshots at the default interval against
 //   none (raft-kv --snapshot-interval 100000000; etcd --snapshot-count 100000000), two live
 //   clusters per system, windows alternated round by round.
@@ -22,20 +24,14 @@
 //   and the new member meanwhile (VmHWM reset at the join), put latency before and during.
 //
 // Everything shares this machine's cores: the figures are the whole system's on one box.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { onEmergencyExit } from '../lib/cleanup.js';
-import { haveStrace } from '../lib/fsync-count.js';
-import {
-  cpuDuringWindows,
-  fsyncsPerPut,
-  joinUnderLoad,
-  logicalBytes,
-  memKeySpace,
-  memberMemory,
-  settle,
-} from '../lib/kv-parts.js';
+import { buildClientv3Generator, ensureGo } from '../lib/kv-clientv3-gen.js';
+import { type Env, type Settings, prefill, putKeys, withSystems } from '../lib/kv-env.js';
+import { type KvGenerator, withClient } from '../lib/kv-gen.js';
+import { NodeHttpGenerator } from '../lib/kv-http-gen.js';
+import type { RunResult } from '../lib/kv-load.js';
+import { joinUnderLoad, logicalBytes, memKeySpace, memberMemory, settle } from '../lib/kv-parts.js';
+import { puts } from '../lib/kv-puts.js';
 import {
   OURS,
   type Part,
@@ -46,40 +42,12 @@ import {
   recordRuns,
   withImpl,
 } from '../lib/kv-rows.js';
-import { type KeySpace, type KvSystem, type LoadSpec, TsraftSystem } from '../lib/kv-systems.js';
+import { TsraftSystem } from '../lib/kv-systems.js';
 import { median } from '../lib/stats.js';
-import type { SuiteContext } from '../lib/suite.js';
-import {
-  EtcdSystem,
-  buildGenerator,
-  ensureToolchain,
-  etcdVersion,
-  generatorDir,
-  removeDir,
-} from '../peers/etcd-kv.js';
+import type { Params, SuiteContext } from '../lib/suite.js';
+import { EtcdSystem, ensureEtcd, etcdVersion } from '../peers/etcd-kv.js';
 
-const VALUE_BYTES = 256;
 const NO_SNAPSHOTS = '100000000';
-
-interface Settings {
-  parts: Part[];
-  peers: boolean;
-  keys: number;
-  runs: number;
-  runMs: number;
-  warmupMs: number;
-  putClients: number[];
-  fsyncSeconds: number;
-  fsyncClients: number[];
-  tailRounds: number;
-  tailMs: number;
-  tailKeys: number;
-  memKeys: number[];
-  loadSeconds: number;
-  joinKeys: number;
-  joinClients: number;
-  joinTimeoutS: number;
-}
 
 const OPTIONS = [
   'only',
@@ -156,201 +124,6 @@ function settings(ctx: SuiteContext): Settings {
   };
 }
 
-/** The put key space of the puts and tail parts: "bench/000042", 256-byte values. */
-function putKeys(keys: number): KeySpace {
-  return { prefix: 'bench/', width: 6, keys, valueBytes: VALUE_BYTES };
-}
-
-interface Env {
-  ctx: SuiteContext;
-  s: Settings;
-  /** Makes a system: ours, or the peer when --peers and its toolchain is there. */
-  make: (impl: string, dir: string, args: string[]) => KvSystem;
-  impls: string[];
-}
-
-/** Runs `fn` on freshly started systems, stopping them (and removing their data) after. */
-async function withSystems<T>(
-  env: Env,
-  configs: { impl: string; args: string[] }[],
-  fn: (systems: KvSystem[]) => Promise<T>,
-): Promise<T> {
-  const systems: KvSystem[] = [];
-  const dirs: string[] = [];
-  const untrack: (() => void)[] = [];
-  try {
-    for (const c of configs) {
-      const dir = mkdtempSync(join(tmpdir(), `tsraft-bench-kv-${c.impl}-`));
-      dirs.push(dir);
-      untrack.push(onEmergencyExit(() => rmSync(dir, { recursive: true, force: true })));
-      const sys = env.make(c.impl, dir, c.args);
-      systems.push(sys);
-      await sys.start();
-    }
-    return await fn(systems);
-  } finally {
-    await Promise.all(systems.map((x) => x.stop().catch(() => undefined)));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
-    for (const u of untrack) u();
-  }
-}
-
-async function prefill(env: Env, sys: KvSystem, ks: KeySpace): Promise<void> {
-  const leader = await sys.leader();
-  const r = await sys.fill([leader.target], {
-    ...ks,
-    from: 0,
-    to: ks.keys,
-    deadline: Date.now() + 10 * 60_000,
-  });
-  env.ctx.log(`${sys.impl}: loaded ${r.ops} keys in ${r.seconds.toFixed(1)} s`);
-}
-
-// ---------------------------------------------------------------------------------------- puts
-
-async function puts(env: Env): Promise<void> {
-  const { ctx, s } = env;
-  const ks = putKeys(s.keys);
-  const spec = (over: Partial<LoadSpec>): LoadSpec => ({
-    ...ks,
-    op: 'put',
-    clients: 1,
-    warmupMs: s.warmupMs,
-    durationMs: s.runMs,
-    runs: s.runs,
-    ...over,
-  });
-  await withSystems(
-    env,
-    env.impls.map((impl) => ({ impl, args: [] })),
-    async (systems) => {
-      for (const sys of systems) await prefill(env, sys, ks);
-      const stats = new Map<string, WindowStats>();
-      const ratioRows = (name: string, params: Record<string, string | number>, key: string) => {
-        const ours = stats.get(`${OURS} ${key}`);
-        for (const impl of env.impls.slice(1)) {
-          const peer = stats.get(`${impl} ${key}`);
-          if (ours === undefined || peer === undefined) continue;
-          const rate = pairedRatios(ours.rate, peer.rate);
-          if (rate.length > 0)
-            ctx.record({
-              name: `${name} ratio`,
-              params: { ...params, vs: impl },
-              unit: 'ratio ours/peer',
-              samples: rate,
-            });
-          const p99 = pairedRatios(ours.q.p99!, peer.q.p99!);
-          if (p99.length > 0)
-            ctx.record({
-              name: `${name} p99 ratio`,
-              params: { ...params, vs: impl },
-              unit: 'ratio ours/peer (below 1: ours lower)',
-              samples: p99,
-            });
-        }
-      };
-
-      for (const c of s.putClients) {
-        for (const sys of systems) {
-          const leader = await sys.leader();
-          const pids = sys.members().map((m) => m.pid);
-          const t = Date.now();
-          const [runs, cpu] = await Promise.all([
-            sys.load([leader.target], spec({ clients: c }), 1),
-            cpuDuringWindows(pids, t, s.warmupMs, s.runs * s.runMs),
-          ]);
-          const st = recordRuns(ctx, 'put', withImpl({ clients: c }, sys.impl), 'puts/s', runs);
-          stats.set(`${sys.impl} put ${c}`, st);
-          const ops = runs.reduce((n, r) => n + r.ops, 0);
-          if (ops > 0 && Number.isFinite(cpu)) {
-            ctx.record({
-              name: 'put server cpu',
-              params: withImpl({ clients: c }, sys.impl),
-              unit: 'CPU s per 1,000 puts',
-              samples: [(cpu / ops) * 1000],
-            });
-          }
-        }
-        ratioRows('put', { clients: c }, `put ${c}`);
-      }
-
-      for (const consistency of ['linearizable', 'serializable'] as const) {
-        for (const sys of systems) {
-          const targets = sys.members().map((m) => m.target);
-          const runs = await sys.load(targets, spec({ op: 'get', consistency, clients: 64 }), 1);
-          const st = recordRuns(
-            ctx,
-            'get',
-            withImpl({ clients: 64, consistency }, sys.impl),
-            'gets/s',
-            runs,
-          );
-          stats.set(`${sys.impl} get ${consistency}`, st);
-        }
-        ratioRows('get', { clients: 64, consistency }, `get ${consistency}`);
-      }
-
-      // Generator check: one generator with 64 clients, then two with 32 each, on the leader.
-      for (const sys of systems) {
-        const leader = await sys.leader();
-        const one = await sys.load([leader.target], spec({ clients: 64 }), 1);
-        const two = await sys.load([leader.target], spec({ clients: 64 }), 2);
-        const p = (g: number) => withImpl({ clients: 64, generators: g }, sys.impl);
-        const r1 = recordRuns(ctx, 'put (generator check)', p(1), 'puts/s', one, {
-          quantiles: ['p50', 'p99'],
-        });
-        const r2 = recordRuns(ctx, 'put (generator check)', p(2), 'puts/s', two, {
-          quantiles: ['p50', 'p99'],
-        });
-        const ratio = pairedRatios(r2.rate, r1.rate);
-        ctx.record({
-          name: 'generator check',
-          params: withImpl({ clients: 64 }, sys.impl),
-          unit: 'ratio 2gen/1gen',
-          samples: ratio,
-        });
-        const m = median(ratio);
-        if (m > 1.05) {
-          ctx.note(
-            `puts: ${sys.impl}'s generator check is ${m.toFixed(3)} (two generators against one, ` +
-              'median of the window pairs): two went faster, so one generator was part of the limit',
-          );
-        } else if (m < 0.95) {
-          ctx.note(
-            `puts: ${sys.impl}'s generator check is ${m.toFixed(3)}: two generator processes went ` +
-              'slower than one (the second takes CPU from the servers on this machine), so the ' +
-              'generator is not the limit, but the figures include its CPU cost',
-          );
-        }
-      }
-
-      if (!haveStrace()) {
-        ctx.note('puts: no strace (apt-get install strace): fsyncs per put not counted');
-        return;
-      }
-      for (const c of s.fsyncClients) {
-        for (const sys of systems) {
-          const f = await fsyncsPerPut(sys, ks, c, s.fsyncSeconds);
-          for (const { label, perPut, statePerPut, calls, files } of f.perPut) {
-            const params = withImpl({ clients: c, member: label }, sys.impl);
-            const unit = 'fsync calls/put';
-            ctx.record({ name: 'fsync per put', params, unit, samples: [perPut] });
-            ctx.record({
-              name: 'fsync per put (state machine files)',
-              params,
-              unit,
-              samples: [statePerPut],
-            });
-            ctx.log(
-              `${sys.impl} fsyncs at ${c} clients, ${label}: ${calls} calls / ${f.puts} puts (${files})`,
-            );
-          }
-        }
-      }
-    },
-  );
-}
-
 // ---------------------------------------------------------------------------------------- tail
 
 async function tail(env: Env): Promise<void> {
@@ -364,12 +137,12 @@ async function tail(env: Env): Promise<void> {
   ]);
   await withSystems(env, configs, async (systems) => {
     for (const sys of systems) await prefill(env, sys, ks);
-    const windows = systems.map(() => [] as import('../lib/kv-load.js').RunResult[]);
+    const windows = systems.map(() => [] as RunResult[]);
     for (let round = 0; round < s.tailRounds; round++) {
       for (let i = 0; i < systems.length; i++) {
         const sys = systems[i]!;
         const leader = await sys.leader();
-        const [w] = await sys.load(
+        const [w] = await env.client.load(
           [leader.target],
           { ...ks, op: 'put', clients: 64, warmupMs: s.warmupMs, durationMs: s.tailMs, runs: 1 },
           1,
@@ -384,7 +157,7 @@ async function tail(env: Env): Promise<void> {
       const st = recordRuns(
         ctx,
         'tail put',
-        withImpl({ snapshots: c.snapshots, clients: 64 }, sys.impl),
+        withImpl(withClient({ snapshots: c.snapshots, clients: 64 }, env.client), sys.impl),
         'puts/s',
         windows[i]!,
         { max: true, quantiles: ['p50', 'p99', 'p99.9'] },
@@ -397,7 +170,7 @@ async function tail(env: Env): Promise<void> {
       for (const q of ['p99', 'p99.9']) {
         ctx.record({
           name: 'tail snapshot cost',
-          params: withImpl({ q }, impl),
+          params: withImpl(withClient({ q }, env.client), impl),
           unit: 'ratio default/off',
           samples: pairedRatios(d.q[q]!, o.q[q]!),
         });
@@ -410,7 +183,7 @@ async function tail(env: Env): Promise<void> {
         for (const q of ['p99', 'p99.9']) {
           ctx.record({
             name: 'tail latency ratio',
-            params: { snapshots, q, vs: impl },
+            params: { ...withClient({ snapshots, q }, env.client), vs: impl },
             unit: 'ratio ours/peer (below 1: ours lower)',
             samples: pairedRatios(ours.q[q]!, peer.q[q]!),
           });
@@ -441,20 +214,25 @@ async function memoryAndJoin(env: Env): Promise<void> {
   >();
   for (const impl of env.impls) {
     await withSystems(env, [{ impl, args: [] }], async ([sys]) => {
-      ctx.note(`${tag}: loading ${sys!.fillNote}`);
+      ctx.note(`${tag}: loading ${impl}: ${env.client.fillNote}`);
       const deadline = Date.now() + s.loadSeconds * 1000;
       let loaded = 0;
       for (const size of sizes) {
         const ks = memKeySpace(size);
         const leader = await sys!.leader();
-        const r = await sys!.fill([leader.target], { ...ks, from: loaded, to: size, deadline });
+        const r = await env.client.fill([leader.target], {
+          ...ks,
+          from: loaded,
+          to: size,
+          deadline,
+        });
         loaded += r.ops;
         ctx.log(
           `${impl}: ${loaded} keys of 1 KiB loaded (+${r.ops} in ${r.seconds.toFixed(1)} s, ` +
             `${(r.ops / r.seconds).toFixed(0)} puts/s)`,
         );
         if (doMemory && r.ops > 0) {
-          const p = withImpl({ keys: size }, impl);
+          const p = withImpl(withClient({ keys: size }, env.client), impl);
           ctx.record({
             name: 'memory load rate',
             params: p,
@@ -531,14 +309,16 @@ async function memoryAndJoin(env: Env): Promise<void> {
       }
       if (!doJoin) return;
       const ks = memKeySpace(loaded);
-      const j = await joinUnderLoad(sys!, ks, {
+      const j = await joinUnderLoad(sys!, env.client, ks, {
         newId: 4,
         clients: s.joinClients,
         timeoutMs: s.joinTimeoutS * 1000,
         log: ctx.log,
       });
-      const p = (extra: Record<string, string | number>) =>
-        withImpl({ keys: loaded, ...extra }, impl);
+      const p = (extra: Params) => withImpl({ keys: loaded, ...extra }, impl);
+      // Rows the generator's own requests make name it.
+      const pc = (extra: Params) =>
+        withImpl(withClient({ keys: loaded, ...extra }, env.client), impl);
       if (j.catchUpSeconds === null) {
         ctx.note(`join: ${impl}'s new member had not caught up after ${s.joinTimeoutS} s`);
       } else {
@@ -571,7 +351,7 @@ async function memoryAndJoin(env: Env): Promise<void> {
         const st = recordRuns(
           ctx,
           'join put',
-          p({ phase, clients: s.joinClients }),
+          pc({ phase, clients: s.joinClients }),
           'puts/s',
           [seg],
           {
@@ -582,7 +362,7 @@ async function memoryAndJoin(env: Env): Promise<void> {
         if (phase === 'catch-up') {
           p99 = st.q.p99![0]!;
           const slow = seg.latencies.filter((x) => x > 1000).length;
-          ctx.record({ name: 'join puts over 1 s', params: p({}), unit: 'puts', samples: [slow] });
+          ctx.record({ name: 'join puts over 1 s', params: pc({}), unit: 'puts', samples: [slow] });
         }
       }
       if (j.leaderChanged) ctx.note(`join: ${impl}'s leader changed during the catch-up`);
@@ -608,14 +388,14 @@ async function memoryAndJoin(env: Env): Promise<void> {
     const peer = joins.get(impl);
     if (o === undefined || peer === undefined) continue;
     const unit = 'ratio ours/peer (below 1: ours lower)';
-    const row = (what: string, a: number | null, b: number | null) => {
+    const row = (what: Params, a: number | null, b: number | null) => {
       if (a !== null && b !== null && Number.isFinite(a / b))
-        ctx.record({ name: 'join ratio', params: { what, vs: impl }, unit, samples: [a / b] });
+        ctx.record({ name: 'join ratio', params: { ...what, vs: impl }, unit, samples: [a / b] });
     };
-    row('catch-up time', o.catchUp, peer.catchUp);
-    row('put p99', o.p99, peer.p99);
-    row('leader peak rss', o.leaderPeak, peer.leaderPeak);
-    row('new member peak rss', o.newPeak, peer.newPeak);
+    row({ what: 'catch-up time' }, o.catchUp, peer.catchUp);
+    row(withClient({ what: 'put p99' }, env.client), o.p99, peer.p99);
+    row({ what: 'leader peak rss' }, o.leaderPeak, peer.leaderPeak);
+    row({ what: 'new member peak rss' }, o.newPeak, peer.newPeak);
   }
 }
 
@@ -627,47 +407,71 @@ export default async function run(ctx: SuiteContext): Promise<void> {
   if (ctx.args.includes('--only')) {
     ctx.keepEarlier(
       (r) => !s.parts.includes(partOf(r.name) as Part),
-      (n) => !s.parts.some((p) => n.startsWith(`${p}:`)) && !n.startsWith('peers:'),
+      (n) =>
+        !s.parts.some((p) => n.startsWith(`${p}:`)) &&
+        !n.startsWith('peers:') &&
+        !n.startsWith('clients:'),
     );
   }
+  const http = new NodeHttpGenerator();
   const impls = [OURS];
-  let genDir: string | null = null;
-  let untrackGen = () => {};
-  let generator = '';
+  let client: KvGenerator = http;
+  let dispose = () => {};
+  let untrack = () => {};
   try {
+    // Go and etcd's Go sources: --peers installs them; without, they are used when there.
+    const noGo = await ensureGo(s.peers, ctx.log);
+    if (noGo === null) {
+      try {
+        const built = await buildClientv3Generator(ctx.log);
+        client = built.generator;
+        dispose = built.dispose;
+        untrack = onEmergencyExit(built.dispose);
+        ctx.note(
+          "clients: every system is driven by one generator, Go clientv3 of etcd 3.4 (Debian's " +
+            "golang-etcd-server-dev) over etcd's v3 gRPC API (rows client=go-clientv3); raft-kv's " +
+            'HTTP JSON API also by the Node HTTP generator (rows api=http client=node-http)',
+        );
+      } catch (err) {
+        ctx.note(
+          `clients: the Go clientv3 generator did not build (${(err as Error).message}): raft-kv ` +
+            'measured with the Node HTTP generator only (rows api=http client=node-http)',
+        );
+      }
+    } else {
+      ctx.note(
+        `clients: no Go clientv3 generator (${noGo}): raft-kv measured with the Node HTTP ` +
+          'generator only (rows api=http client=node-http)',
+      );
+    }
     if (s.peers) {
-      const why = await ensureToolchain(ctx.log);
-      if (why === null) {
-        genDir = generatorDir();
-        const dir = genDir;
-        untrackGen = onEmergencyExit(() => removeDir(dir));
-        try {
-          generator = await buildGenerator(genDir, ctx.log);
-          impls.push('etcd');
-          ctx.note(
-            `peers: ${etcdVersion()} (Debian's etcd-server), its defaults but --quota-backend-bytes 8 GiB; Go clientv3 generator`,
-          );
-        } catch (err) {
-          ctx.note(`peers: etcd skipped: ${(err as Error).message}`);
-        }
+      const noEtcd =
+        client === http ? 'no Go clientv3 generator to drive it' : await ensureEtcd(true, ctx.log);
+      if (noEtcd === null) {
+        impls.push('etcd');
+        ctx.note(
+          `peers: ${etcdVersion()} (Debian's etcd-server), its defaults but --quota-backend-bytes 8 GiB`,
+        );
       } else {
-        ctx.note(`peers: etcd skipped: ${why}`);
+        ctx.note(`peers: etcd skipped: ${noEtcd}`);
       }
     }
     const env: Env = {
       ctx,
       s,
       impls,
+      client,
+      http: client === http ? null : http,
       make: (impl, dir, args) =>
         impl === OURS
           ? new TsraftSystem({ baseDir: dir, args, log: ctx.log })
-          : new EtcdSystem({ baseDir: dir, args, generator, log: ctx.log }),
+          : new EtcdSystem({ baseDir: dir, args, log: ctx.log }),
     };
     if (s.parts.includes('puts')) await puts(env);
     if (s.parts.includes('tail')) await tail(env);
     if (s.parts.includes('memory') || s.parts.includes('join')) await memoryAndJoin(env);
   } finally {
-    if (genDir !== null) removeDir(genDir);
-    untrackGen();
+    dispose();
+    untrack();
   }
 }

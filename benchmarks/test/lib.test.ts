@@ -18,7 +18,7 @@ import {
   windowStats,
   withImpl,
 } from '../lib/kv-rows.js';
-import { mergeWindows } from '../lib/kv-systems.js';
+import { hostPort, mergeWindows, withClient } from '../lib/kv-gen.js';
 import { parseStatTicks, parseStatus } from '../lib/proc.js';
 
 const result = (over: Partial<Result>): Result => ({
@@ -261,6 +261,22 @@ describe('kv suite helpers', () => {
     expect(partOf('fsync per put')).toBe('puts');
     expect(withImpl({ clients: 1 }, 'tsraft')).toEqual({ clients: 1 });
     expect(withImpl({ clients: 1 }, 'etcd')).toEqual({ clients: 1, impl: 'etcd' });
+  });
+
+  it('names the client of a row, and points a gRPC client at a client URL', () => {
+    const go = { name: 'go-clientv3', api: null };
+    const http = { name: 'node-http', api: 'http' };
+    expect(withImpl(withClient({ clients: 64 }, go), 'etcd')).toEqual({
+      clients: 64,
+      client: 'go-clientv3',
+      impl: 'etcd',
+    });
+    expect(withClient({ clients: 64 }, http)).toEqual({
+      clients: 64,
+      api: 'http',
+      client: 'node-http',
+    });
+    expect(hostPort('http://127.0.0.1:2379')).toBe('127.0.0.1:2379');
   });
 
   it("sizes the memory rows' data: 1M keys of 1 KiB are about 1 GiB", () => {

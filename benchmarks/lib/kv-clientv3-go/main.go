@@ -1,8 +1,9 @@
-// The kv suite's load generator for etcd (benchmarks/suites/kv.ts --peers): closed-loop
-// clients over etcd's Go clientv3 (Debian's golang-etcd-server-dev, etcd 3.4), doing what
-// benchmarks/lib/kv-load.ts does against raft-kv, so that both systems see the same workload.
-// Built at run time into a temporary directory by benchmarks/peers/etcd-kv.ts (GOPATH mode,
-// no modules); never committed as a binary.
+// The kv suite's load generator (benchmarks/suites/kv.ts): closed-loop clients over etcd's
+// Go clientv3 (Debian's golang-etcd-server-dev, etcd 3.4), one and the same client for etcd
+// and raft-kv (which serves etcd's v3 gRPC API on its client port); the same closed loop as
+// benchmarks/lib/kv-load.ts, raft-kv's HTTP generator. Built at run time into a temporary
+// directory by benchmarks/lib/kv-clientv3-gen.ts (GOPATH mode, no modules); never committed
+// as a binary.
 //
 // Modes (-mode):
 //
@@ -56,6 +57,7 @@ var (
 	serializable = flag.Bool("serializable", false, "gets are serializable (default linearizable)")
 	clients      = flag.Int("clients", 1, "concurrent closed-loop clients")
 	conns        = flag.Int("conns", 0, "gRPC connections per endpoint (default min(clients, 16))")
+	keepaliveMs  = flag.Int64("keepalive-ms", 0, "client keepalive ping interval, also with no call in flight (default 0: none, as etcd's benchmark tool)")
 	keys         = flag.Int("keys", 100000, "key space")
 	prefix       = flag.String("prefix", "bench/", "key prefix")
 	width        = flag.Int("width", 6, "zero-padded digits of a key's number")
@@ -114,7 +116,13 @@ func dial() []*clientv3.Client {
 	var out []*clientv3.Client
 	for i := 0; i < per; i++ {
 		for _, ep := range eps {
-			c, err := clientv3.New(clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second})
+			cfg := clientv3.Config{Endpoints: []string{ep}, DialTimeout: 5 * time.Second}
+			if *keepaliveMs > 0 {
+				cfg.DialKeepAliveTime = time.Duration(*keepaliveMs) * time.Millisecond
+				cfg.DialKeepAliveTimeout = 5 * time.Second
+				cfg.PermitWithoutStream = true
+			}
+			c, err := clientv3.New(cfg)
 			if err != nil {
 				log.Fatalf("dial %s: %v", ep, err)
 			}
