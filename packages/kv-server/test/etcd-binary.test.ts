@@ -4,7 +4,7 @@
 // answers such a key-value in base64.
 import type { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prefixSpan } from '../src/kv/txn.js';
+import { prefixSpan, rangeOp } from '../src/kv/txn.js';
 import type { Harness } from './support/api-harness.js';
 import { call } from './support/api-harness.js';
 import { type EtcdHarness, startEtcd, waitUntil } from './support/etcd-harness.js';
@@ -122,20 +122,4 @@ describe('binary keys and values over gRPC', () => {
   });
 });
 
-function rangeAll() {
-  return {
-    op: 'range' as const,
-    key: Uint8Array.of(0),
-    rangeEnd: Uint8Array.of(0),
-    limit: 0,
-    revision: 0,
-    sortOrder: 'none' as const,
-    sortTarget: 'key' as const,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
-}
+const rangeAll = () => rangeOp({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) });

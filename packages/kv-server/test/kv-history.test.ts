@@ -1,15 +1,11 @@
 // The store's history by revision, as etcd's Watch reads it (KvStateMachine.history), and the
 // commit notifications that wake watchers.
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { KvRevisionError } from '../src/kv/range-read.js';
-import type { KvStateMachine } from '../src/kv/state-machine.js';
 import { prefixSpan } from '../src/kv/txn.js';
-import { chunked, disposeStore, exec, openTempStore, snapshotBytes } from './support/temp-store.js';
+import { chunked, exec, snapshotBytes, storesPerTest } from './support/temp-store.js';
 
-const open: KvStateMachine[] = [];
-afterEach(async () => {
-  for (const sm of open.splice(0)) await disposeStore(sm);
-});
+const store = storesPerTest();
 
 const put = (key: string, value: string) =>
   ({
@@ -23,8 +19,7 @@ const put = (key: string, value: string) =>
   }) as const;
 
 it("lists each revision's changes in order, a range delete as one revision; refuses compacted ones", async () => {
-  const sm = await openTempStore();
-  open.push(sm);
+  const sm = await store();
   const revisions: number[] = [];
   const off = sm.onCommit((rev) => revisions.push(rev));
   await exec(sm, { op: 'put', key: 'a/1', value: 'x' }); // 1
@@ -62,8 +57,7 @@ it("lists each revision's changes in order, a range delete as one revision; refu
   expect((await sm.history(3, 100, 10)).map((e) => e.main)).toEqual([3, 3]);
 
   // A restore notifies too, with the restored revision.
-  const other = await openTempStore();
-  open.push(other);
+  const other = await store();
   await other.restore(chunked(await snapshotBytes(sm), 64));
   const restored: number[] = [];
   other.onCommit((rev) => restored.push(rev));

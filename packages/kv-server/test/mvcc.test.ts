@@ -1,6 +1,6 @@
 // The store's MVCC: every revision readable until compacted, transactions, etcd's Range.
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { KeyValue } from '../src/kv/apply-batch.js';
 import type { Command } from '../src/kv/command.js';
 import { KvRevisionError } from '../src/kv/range-read.js';
@@ -8,49 +8,19 @@ import type { KvStateMachine } from '../src/kv/state-machine.js';
 import {
   type KeySpan,
   type RangeOp,
+  rangeOp,
   type RequestOp,
   type TxnOp,
   keySpan,
   prefixSpan,
 } from '../src/kv/txn.js';
-import {
-  applyBatch,
-  chunked,
-  disposeStore,
-  exec,
-  openTempStore,
-  snapshotBytes,
-} from './support/temp-store.js';
+import { applyBatch, chunked, exec, storesPerTest, snapshotBytes } from './support/temp-store.js';
 
-const open: KvStateMachine[] = [];
-async function store(): Promise<KvStateMachine> {
-  const sm = await openTempStore();
-  open.push(sm);
-  return sm;
-}
-afterEach(async () => {
-  for (const sm of open.splice(0)) await disposeStore(sm);
-});
+const store = storesPerTest();
 
 const ALL: KeySpan = { key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) };
 
-function range(span: KeySpan, o: Partial<RangeOp> = {}): RangeOp {
-  return {
-    op: 'range',
-    ...span,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'none',
-    sortTarget: 'key',
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...o,
-  };
-}
+const range = rangeOp;
 
 const put = (key: string, value: string, o: Partial<Extract<RequestOp, { op: 'put' }>> = {}) =>
   ({
@@ -359,7 +329,7 @@ describe("etcd's Range", () => {
       { op: 'put', key: 'a', value: '4' },
       { op: 'put', key: 'd', value: '0' },
     ]);
-    const keys = async (o: Partial<RangeOp>, span: KeySpan = ALL) =>
+    const keys = async (o: Partial<Omit<RangeOp, 'op'>>, span: KeySpan = ALL) =>
       (await sm.rangeRequest(range(span, o))).kvs.map((kv) => kv.key).join('');
     expect(await keys({})).toBe('abcd');
     expect(await sm.rangeRequest(range(ALL, { limit: 2 }))).toMatchObject({ more: true, count: 4 });

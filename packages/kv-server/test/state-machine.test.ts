@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, KvCodecError, textToBytes } from '../src/kv/bytes.js';
 import { type Command, decodeCommand, encodeCommand } from '../src/kv/command.js';
 import { KvApplyOrderError } from '../src/kv/errors.js';
 import { KvStateMachine } from '../src/kv/state-machine.js';
-import { applyBatch, contentOf, disposeStore, exec, openTempStore } from './support/temp-store.js';
+import { applyBatch, contentOf, exec, storesPerTest } from './support/temp-store.js';
 
 const key = fc.string({ minLength: 1, maxLength: 8 });
 const value = fc.string({ maxLength: 16 });
@@ -31,15 +31,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ op: fc.constant('removeMember' as const), id: fc.integer({ min: 1, max: 9 }) }),
 );
 
-const open: KvStateMachine[] = [];
-async function store(): Promise<KvStateMachine> {
-  const sm = await openTempStore();
-  open.push(sm);
-  return sm;
-}
-afterEach(async () => {
-  for (const sm of open.splice(0)) await disposeStore(sm);
-});
+const store = storesPerTest();
 
 describe('bytes', () => {
   it('round-trips varints up to 2^53 - 1 and strings of any size', () => {
@@ -306,7 +298,7 @@ describe('commands on the on-disk store', () => {
           const { kvs } = await contentOf(one);
           expect(kvs.map((kv) => [kv.key, kv.value])).toEqual(want);
           expect(one.size).toBe(model.size);
-          for (const sm of open.splice(0)) await disposeStore(sm);
+          await store.disposeAll();
         },
       ),
       { numRuns: 60 },
@@ -353,7 +345,7 @@ describe('prefix deletes among other writes of the same batch', () => {
           for (const k of allKeys) {
             expect((await many.get(k)).kv).toEqual(want.kvs.find((kv) => kv.key === k));
           }
-          for (const sm of open.splice(0)) await disposeStore(sm);
+          await store.disposeAll();
         },
       ),
       { numRuns: 80 },
@@ -374,7 +366,7 @@ describe('durability', () => {
     const before = await contentOf(sm);
     await sm.close();
     const again = new KvStateMachine({ dir: sm.options.dir });
-    open[0] = again;
+    store.track(again);
     expect(await again.open()).toBe(4);
     expect(again.appliedIndex()).toBe(4);
     expect(await contentOf(again)).toEqual(before);
@@ -402,8 +394,7 @@ describe('durability', () => {
 
   it('a read reports the revision of the state it read, also while batches are written', async () => {
     // Only key "a" ever changes, so in any consistent state revision === a.modRevision.
-    const sm = await openTempStore({ cacheBytes: 0 }); // every read goes to LevelDB
-    open.push(sm);
+    const sm = await store({ cacheBytes: 0 }); // every read goes to LevelDB
     const reads: Promise<void>[] = [];
     const check = () => {
       reads.push(
@@ -428,8 +419,7 @@ describe('durability', () => {
   });
 
   it('serves reads from the cache and from disk alike, within a small cache', async () => {
-    const sm = await openTempStore({ cacheBytes: 4096 });
-    open.push(sm);
+    const sm = await store({ cacheBytes: 4096 });
     const cmds: Command[] = [];
     for (let i = 0; i < 500; i++) cmds.push({ op: 'put', key: `k${i}`, value: `v${i}`.repeat(10) });
     await applyBatch(sm, cmds);

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type ByteString, bytesOf } from '../kv/bytes.js';
 import type { KvEvent } from '../kv/history.js';
-import { type ByteRange, type RangeOp, inRange, toByteRange } from '../kv/txn.js';
+import { type ByteRange, inRange, keySpan, rangeOp, toByteRange } from '../kv/txn.js';
 import { type GrpcContext, header } from './context.js';
 import { kvOut } from './kv-service.js';
 
@@ -193,21 +193,7 @@ async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promi
 
 /** The key at revision `rev`, if it existed and that revision is not compacted. */
 async function previous(ctx: GrpcContext, key: ByteString, rev: number): Promise<Msg | undefined> {
-  const op: RangeOp = {
-    op: 'range',
-    key: bytesOf(key),
-    rangeEnd: EMPTY,
-    limit: 1,
-    revision: rev,
-    sortOrder: 'none',
-    sortTarget: 'key',
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  const op = rangeOp(keySpan(bytesOf(key)), { limit: 1, revision: rev });
   try {
     const r = await ctx.sm.rangeRequest(op);
     return r.kvs[0] === undefined ? undefined : kvOut(r.kvs[0]);

@@ -144,6 +144,26 @@ export function rangesOverlap(a: ByteRange, b: ByteRange): boolean {
   return !aBeforeB && !bBeforeA;
 }
 
+/** etcd's Range of `span` with its defaults (current revision, no limit, key order), and `o`. */
+export function rangeOp(span: KeySpan, o: Partial<Omit<RangeOp, 'op'>> = {}): RangeOp {
+  return {
+    op: 'range',
+    key: span.key,
+    rangeEnd: span.rangeEnd,
+    limit: 0,
+    revision: 0,
+    sortOrder: 'none',
+    sortTarget: 'key',
+    keysOnly: false,
+    countOnly: false,
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+    ...o,
+  };
+}
+
 /** A span that names one key. */
 export function keySpan(key: ByteString | Uint8Array): KeySpan {
   return { key: typeof key === 'string' ? bytesOf(key) : key, rangeEnd: EMPTY };

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterEach } from 'vitest';
 import type { KeyValue } from '../../src/kv/apply-batch.js';
 import type { ApplyResult } from '../../src/kv/apply-result.js';
 import { type Command, encodeCommand } from '../../src/kv/command.js';
@@ -22,6 +23,33 @@ export async function openTempStore(
   const sm = new KvStateMachine({ dir: tempDir(), ...options });
   await sm.open();
   return sm;
+}
+
+/** Opens a temporary store; disposeAll() closes and removes those it opened or tracks. */
+export interface TestStores {
+  (o?: Partial<KvStateMachineOptions>): Promise<KvStateMachine>;
+  /** Disposes of `sm` with the others (e.g. a store reopened on another's directory). */
+  track(sm: KvStateMachine): void;
+  disposeAll(): Promise<void>;
+}
+
+/**
+ * Temporary stores, each closed and removed after the test that opened it (call at a test
+ * file's top level: it registers the afterEach), or earlier with disposeAll().
+ */
+export function storesPerTest(options: Partial<KvStateMachineOptions> = {}): TestStores {
+  const open: KvStateMachine[] = [];
+  // The last first: a store reopened on an earlier one's directory is closed before it goes.
+  const disposeAll = async () => {
+    for (const sm of open.splice(0).reverse()) await disposeStore(sm);
+  };
+  afterEach(disposeAll);
+  const openOne = async (o = options) => {
+    const sm = await openTempStore(o);
+    open.push(sm);
+    return sm;
+  };
+  return Object.assign(openOne, { disposeAll, track: (sm: KvStateMachine) => open.push(sm) });
 }
 
 /** Closes the store and removes its directory. */
