@@ -2,6 +2,9 @@
 // etcd3 npm client (one per member, and one over all three) and etcdctl from Debian's
 // etcd-client package (skipped, saying so, where it is not installed).
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import { dirname, join } from 'node:path';
 import { Etcd3, GRPCOutOfRangeError } from 'etcd3';
 import { ConnectionPool } from 'etcd3/lib/connection-pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -325,14 +328,22 @@ if (!ETCDCTL) {
   );
 }
 
-/** etcdctl (API v3) against every member; resolves with stdout, rejects with stderr. */
-function etcdctl(args: string[], input?: string): Promise<string> {
-  const endpoints = [1, 2, 3].map(host).join(',');
+/**
+ * etcdctl (API v3) against every member (or those of `members`); resolves with stdout,
+ * rejects with stderr.
+ */
+function etcdctl(
+  args: string[],
+  input?: string,
+  timeoutMs = 20_000,
+  members = [1, 2, 3],
+): Promise<string> {
+  const endpoints = members.map(host).join(',');
   return new Promise((resolve, reject) => {
     const child = execFile(
       'etcdctl',
       ['--endpoints', endpoints, '--command-timeout', '10s', ...args],
-      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: 20_000 },
+      { env: { ...process.env, ETCDCTL_API: '3' }, timeout: timeoutMs, maxBuffer: 16 << 20 },
       (err, stdout, stderr) =>
         err
           ? reject(new Error(`etcdctl ${args.join(' ')}: ${stderr || err.message}`))
@@ -373,6 +384,34 @@ function watchOutput(args: string[], until: string): Promise<string> {
 }
 
 describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
+  it('check perf --load s: its keys are bytes that are not UTF-8; the throughput passes', async () => {
+    await tc.withLogs(
+      (async () => {
+        // About 60 s of puts from 50 clients at 150 puts/s, then a prefix delete.
+        const out = await etcdctl(['check', 'perf', '--load', 's'], undefined, 120_000);
+        const verdicts = out
+          .split('\n')
+          .filter((l) => /^(PASS|FAIL|Slowest|Stddev)/.test(l) || l.includes('too'));
+        process.stderr.write(`etcdctl check perf: ${verdicts.join(' | ')}\n`);
+        expect(out).toMatch(/^PASS: Throughput is \d+ writes\/s$/m);
+        // Latency verdicts (slowest request under 0.5 s, stddev under 0.1 s) hold on a quiet
+        // machine; on a loaded one (CI beside other jobs) they say more about the machine.
+        const perCore = os.loadavg()[0]! / os.cpus().length;
+        if (perCore < 0.75) {
+          expect(out).toMatch(/^PASS: Slowest request took /m);
+          expect(out).toMatch(/^PASS: Stddev is /m);
+          expect(out).toMatch(/^PASS$/m);
+        } else {
+          process.stderr.write(
+            `check perf latency verdicts not asserted: load ${perCore.toFixed(2)} per core\n`,
+          );
+        }
+        // It deletes its keys at the end.
+        expect(await etcdctl(['get', '/etcdctl-check-perf/', '--prefix', '--keys-only'])).toBe('');
+      })(),
+    );
+  }, 150_000);
+
   it('put, get with its flags, del', async () => {
     await tc.withLogs(
       (async () => {
@@ -471,6 +510,49 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
         await expect(etcdctl(['lease', 'revoke', id])).rejects.toThrow(
           'etcdserver: requested lease not found',
         );
+      })(),
+    );
+  });
+
+  it('defrag, endpoint hashkv (the members agree), snapshot save, move-leader', async () => {
+    await tc.withLogs(
+      (async () => {
+        for (let i = 0; i < 20; i++) await etcdctl(['put', `ctl/m/${i}`, `v${i}`]);
+        const rev = JSON.parse(await etcdctl(['put', 'ctl/m/last', 'x', '-w', 'json'])).header
+          .revision as number;
+        const defrag = await etcdctl(['defrag']);
+        for (const id of [1, 2, 3]) {
+          expect(defrag).toContain(`Finished defragmenting etcd member[${host(id)}]`);
+        }
+        // Every member has applied `rev` once none answers "future revision".
+        const hashes = await waitFor('every member to answer HashKV at the last put', async () => {
+          const out = JSON.parse(
+            await etcdctl(['endpoint', 'hashkv', '--rev', String(rev), '-w', 'json']),
+          );
+          return out as { Endpoint: string; HashKV: { hash: number; compact_revision?: number } }[];
+        });
+        expect(hashes.map((h) => h.Endpoint).sort()).toEqual([1, 2, 3].map(host).sort());
+        expect(new Set(hashes.map((h) => h.HashKV.hash)).size).toBe(1);
+        expect(hashes[0]!.HashKV.hash).toBeGreaterThan(0);
+
+        const file = join(mkdtempSync(join(os.tmpdir(), 'tsraft-kv-snap-')), 'snap.db');
+        try {
+          expect(await etcdctl(['snapshot', 'save', file], undefined, 30_000, [1])).toMatch(
+            `Snapshot saved at ${file}`,
+          );
+          const saved = readFileSync(file);
+          expect(saved.subarray(0, 5).toString('latin1')).toBe('TSKV\u0005');
+          expect(saved.length % 512).toBe(32);
+        } finally {
+          rmSync(dirname(file), { recursive: true, force: true });
+        }
+
+        const leader = await tc.leader();
+        const to = leader === 3 ? 2 : 3;
+        expect(await etcdctl(['move-leader', to.toString(16)])).toMatch(
+          /^Leadership transferred from \w+ to \w+/,
+        );
+        await waitFor('the new leader', async () => (await tc.leader()) === to);
       })(),
     );
   });

@@ -1,7 +1,4 @@
-// etcd's Cluster (MemberList, MemberAdd, MemberRemove, MemberPromote) and Maintenance.Status
-// and Alarm: what `etcdctl member …` and `etcdctl endpoint status/health` ask.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// etcd's Cluster: MemberList, MemberAdd, MemberRemove, MemberPromote, MemberUpdate.
 import {
   type sendUnaryData,
   type ServerUnaryCall,
@@ -13,24 +10,8 @@ import { encodeCommand } from '../kv/command.js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError, toEtcdError } from './errors.js';
 
-/** The etcd API version raft-kv answers as (its protos are etcd 3.4's). */
-export const ETCD_VERSION = '3.4.0';
-
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
 type Msg = Record<string, any>;
-
-function dirBytes(dir: string): number {
-  let n = 0;
-  try {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      n += e.isDirectory() ? dirBytes(p) : statSync(p).size;
-    }
-  } catch {
-    // A file removed by LevelDB's compaction meanwhile: it no longer counts.
-  }
-  return n;
-}
 
 function sync(handle: () => Msg) {
   return (_call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => {
@@ -39,29 +20,6 @@ function sync(handle: () => Msg) {
     } catch (err) {
       cb(err as Error);
     }
-  };
-}
-
-export function maintenanceService(ctx: GrpcContext): UntypedServiceImplementation {
-  return {
-    Status: sync(() => {
-      const s = ctx.consensus.status();
-      const size = dirBytes(ctx.storeDir);
-      return {
-        header: header(ctx),
-        version: ETCD_VERSION,
-        dbSize: size,
-        leader: s.leader,
-        raftIndex: s.commit,
-        raftTerm: s.term,
-        raftAppliedIndex: s.applied,
-        errors: [],
-        dbSizeInUse: size,
-        isLearner: s.learners.includes(ctx.memberId),
-      };
-    }),
-    // No alarms are raised (etcd's NOSPACE and CORRUPT have no counterpart yet).
-    Alarm: sync(() => ({ header: header(ctx), alarms: [] })),
   };
 }
 

@@ -4,10 +4,11 @@
 import type { Duplex } from 'node:stream';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { authService } from './auth-service.js';
-import { clusterService, maintenanceService } from './cluster-service.js';
+import { clusterService } from './cluster-service.js';
 import type { GrpcContext } from './context.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
+import { maintenanceService } from './maintenance-service.js';
 import { etcdServices } from './proto.js';
 import { watchService } from './watch-service.js';
 

@@ -70,3 +70,14 @@ export class DbHandle {
     return this.closing;
   }
 }
+
+/**
+ * LevelDB's compaction of the keys in [start, end]: ClassicLevel's, which `level` is on
+ * Node.js (its type, for browsers too, does not declare it).
+ */
+export function compactRange(db: Db, start: Buffer, end: Buffer): Promise<void> {
+  return (db as unknown as { compactRange(s: Buffer, e: Buffer): Promise<void> }).compactRange(
+    start,
+    end,
+  );
+}

@@ -44,7 +44,7 @@ import {
   parseHistKey,
   revKey,
 } from './history.js';
-import { type Db, DbHandle, type LevelTuning, openLevel } from './level-handle.js';
+import { type Db, DbHandle, type LevelTuning, compactRange, openLevel } from './level-handle.js';
 import { LruCache } from './lru-cache.js';
 import {
   type KvRecord,
@@ -82,6 +82,7 @@ import {
 } from './txn.js';
 import { TxnApply, checkRevision } from './txn-apply.js';
 import { restoreInto } from './restore.js';
+import { hashHistory, hashStore } from './store-hash.js';
 import { type SnapshotSource, snapshotSource } from './snapshot-source.js';
 import { StoreDir } from './store-dir.js';
 
@@ -100,6 +101,15 @@ export interface KvStateMachineOptions {
   blockCacheBytes?: number;
   /** LevelDB's memtable. Default 4 MiB. */
   writeBufferBytes?: number;
+}
+
+export interface HashKvResult {
+  hash: number;
+  /** The store's revision when it was computed. */
+  revision: number;
+  /** The revision the history was hashed up to. */
+  hashRevision: number;
+  compactRevision: number;
 }
 
 export interface GetResult {
@@ -499,6 +509,51 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
         await it.close();
       }
     });
+  }
+
+  // ---- maintenance (etcd's Maintenance service) ----
+
+  /**
+   * etcd's HashKV: a hash of the history up to `rev` (0: the current revision), from one
+   * point in time. Refused at or below the compacted revision and above the current one, as
+   * etcd refuses them.
+   */
+  hashKv(rev: number): Promise<HashKvResult> {
+    return this.withView(async (view) => {
+      const compactRevision = this.compactRev;
+      if (rev > 0 && rev <= compactRevision) throw new KvRevisionError('compacted', rev);
+      if (rev > view.revision) throw new KvRevisionError('futureRev', rev);
+      const hashRevision = rev === 0 ? view.revision : rev;
+      const hash = await hashHistory(view.handle.db, hashRevision);
+      return { hash, revision: view.revision, hashRevision, compactRevision };
+    });
+  }
+
+  /** etcd's Hash: a hash of every record but the applied index, from one point in time. */
+  hash(): Promise<{ hash: number; revision: number }> {
+    return this.withView(async (view) => ({
+      hash: await hashStore(view.handle.db),
+      revision: view.revision,
+    }));
+  }
+
+  /** etcd's Defragment: LevelDB compacts every table, dropping overwritten and deleted records. */
+  async defragment(): Promise<void> {
+    const handle = this.live();
+    handle.acquire();
+    try {
+      await compactRange(handle.db, Buffer.of(0), Buffer.of(0xff));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /**
+   * A snapshot stream (as snapshot()) taken at the next moment no batch is being written:
+   * for readers off the apply path (etcd's Maintenance.Snapshot).
+   */
+  snapshotWhenIdle(): Promise<SnapshotSource> {
+    return this.withView(async () => this.snapshot());
   }
 
   /** Calls `listener` with the revision after each committed write or restore; returns its removal. */
