@@ -21,11 +21,15 @@ export async function ensurePackages(
   const runs = () => commands.every(([cmd, ...args]) => hasCommand(cmd!, args));
   const missing = packages.filter((p) => !installed(p));
   if (missing.length === 0 && runs()) return null;
-  const what = missing.length > 0 ? missing.join(' ') : `${packages.join(' ')} (not runnable)`;
-  if (!opts.install) return `${what} missing (--peers installs it)`;
-  if (!hasCommand('apt-get', ['--version'])) return `${what} missing, no apt-get`;
+  const what =
+    missing.length > 0
+      ? `${missing.join(' ')} missing`
+      : `${commands.map((c) => c.join(' ')).join(', ')} failed`;
+  if (!opts.install)
+    return missing.length > 0 ? `${what} (--peers installs ${missing.join(' ')})` : what;
+  if (!hasCommand('apt-get', ['--version'])) return `${what}, no apt-get`;
   if (process.getuid?.() !== 0)
-    return `${what} missing (apt-get install -y ${packages.join(' ')} needs root)`;
+    return `${what} (apt-get install -y ${packages.join(' ')} needs root)`;
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   opts.log(`installing ${packages.join(' ')} with apt-get (once)`);
   const update = await runScript('apt-get', ['update'], { env, timeoutMs: 5 * 60_000 });
