@@ -53,6 +53,8 @@ export interface ServerConfig {
   followerWrites: FollowerWrites;
   /** etcd's auto-compaction: the leader compacts the history on a schedule; off when absent. */
   autoCompaction?: AutoCompactionConfig;
+  /** etcd's --experimental-watch-progress-notify-interval in ms; default 10 minutes. */
+  watchProgressNotifyMs?: number;
   /** Mutual TLS between members; plain TCP when absent. */
   peerTls?: PeerTls;
   /** HTTPS on the client port; plain HTTP when absent. */

@@ -126,6 +126,9 @@ export class KvServer extends EventEmitter<KvServerEvents> {
       clusterId: numericClusterId(cfg.clusterId),
       storeDir: this.sm.options.dir,
       minLeaseTtl: minLeaseTtl(cfg.tickMs ?? 100, cfg.electionTick ?? 10),
+      ...(cfg.watchProgressNotifyMs === undefined
+        ? {}
+        : { watchProgressNotifyMs: cfg.watchProgressNotifyMs }),
     });
     const listener: NetServer =
       cfg.clientTls === undefined

@@ -118,6 +118,8 @@ describe('raft-kv arguments', () => {
       'redirect',
       '--auto-compaction-retention',
       '30m',
+      '--experimental-watch-progress-notify-interval',
+      '1m30s',
       '--log-level',
       'debug',
       '--data-dir',
@@ -133,6 +135,7 @@ describe('raft-kv arguments', () => {
       requestTimeoutMs: 900,
       followerWrites: 'redirect',
       autoCompaction: { mode: 'periodic', retention: 1_800_000 },
+      watchProgressNotifyMs: 90_000,
       logLevel: 'debug',
       dataDir: '/work/x',
     });
@@ -161,6 +164,9 @@ describe('raft-kv arguments', () => {
     [['--auto-compaction-retention', '1d']],
     [['--auto-compaction-mode', 'revision', '--auto-compaction-retention', '1h']],
     [['--auto-compaction-mode', 'often']],
+    [['--experimental-watch-progress-notify-interval', '10']],
+    [['--experimental-watch-progress-notify-interval', '0s']],
+    [['--experimental-watch-progress-notify-interval', '5 s']],
   ])('rejects %j with a ConfigError', (argv) => {
     expect(() => parseCli(argv)).toThrow(ConfigError);
   });

@@ -8,6 +8,7 @@ import type { ServerConfig } from '../config.js';
 import { parseClientTls } from './client-tls.js';
 import { ConfigError, parseClusterSpec } from './cluster-spec.js';
 import type { LogFormat } from './logger.js';
+import { parseDurationMs } from './duration.js';
 import { readNodeFile } from './node-file.js';
 import { parsePeerTls } from './peer-tls.js';
 
@@ -52,6 +53,9 @@ options:
                              duration (1h, 30m, or a number of hours), revision mode that
                              many revisions (default 0: off)
   --auto-compaction-mode <m> periodic (default) or revision
+  --experimental-watch-progress-notify-interval <d>
+                             as etcd: how often a watcher that asked for progress
+                             notifications and has seen everything gets one (default 10m)
   --log-level <level>        pino level: fatal, error, warn, info, debug, trace, silent
                              (default info; raft's routine lines, elections, connections
                              and start-up dial failures are at debug)
@@ -225,6 +229,13 @@ export function parseCli(
   if (peerTls !== undefined) cfg.peerTls = peerTls;
   if (clientTls !== undefined) cfg.clientTls = clientTls;
   if (autoCompaction !== undefined) cfg.autoCompaction = autoCompaction;
+  const progress = v['experimental-watch-progress-notify-interval'];
+  if (progress !== undefined) {
+    cfg.watchProgressNotifyMs = parseDurationMs(
+      'experimental-watch-progress-notify-interval',
+      progress,
+    );
+  }
   const optional = {
     snapshotInterval: int('snapshot-interval', v['snapshot-interval'], 1),
     snapshotCatchUpEntries: int('snapshot-catch-up', v['snapshot-catch-up'], 0),
@@ -261,6 +272,7 @@ function parse(argv: readonly string[]) {
       'follower-writes': { type: 'string' },
       'auto-compaction-retention': { type: 'string' },
       'auto-compaction-mode': { type: 'string' },
+      'experimental-watch-progress-notify-interval': { type: 'string' },
       'log-level': { type: 'string' },
       'log-format': { type: 'string' },
       'cert-file': { type: 'string' },

@@ -10,6 +10,16 @@ export interface GrpcContext extends ApiContext {
   storeDir: string;
   /** etcd's minimum lease TTL in seconds (lease-service.ts minLeaseTtl); default 2. */
   minLeaseTtl?: number;
+  /**
+   * etcd's --experimental-watch-progress-notify-interval: how often watchers that asked for
+   * progress notifications and are up to date get one. Default 10 minutes.
+   */
+  watchProgressNotifyMs?: number;
+  /**
+   * etcd's --max-request-bytes as watch fragmentation uses it: a watch response larger than
+   * this is split for watchers created with `fragment`. Default 1.5 MiB.
+   */
+  maxRequestBytes?: number;
 }
 
 /** A stable 53-bit number for a cluster id string (etcd's cluster ids are numbers). */

@@ -10,16 +10,21 @@ import type { KvEvent } from '../kv/history.js';
 import { type ByteRange, inRange, keySpan, rangeOp, toByteRange } from '../kv/txn.js';
 import { type GrpcContext, header } from './context.js';
 import { kvOut } from './kv-service.js';
+import { type SizedEvent, fragments } from './watch-fragment.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
 type Msg = Record<string, any>;
 type Stream = ServerDuplexStream<Msg, Msg>;
+/** An event as sent: etcd's Event, sized for fragmentation by its kv and prev_kv. */
+type WatchEvent = Msg & SizedEvent;
 
 const EMPTY = Buffer.alloc(0);
 /** Revisions read from the history per step of a watcher. */
 const STEP_REVISIONS = 100;
 /** etcd's default --experimental-watch-progress-notify-interval. */
-const PROGRESS_NOTIFY_MS = 10 * 60_000;
+export const PROGRESS_NOTIFY_MS = 10 * 60_000;
+/** etcd's default --max-request-bytes: the size above which a response is fragmented. */
+export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
 interface Watcher {
   id: number;
@@ -30,6 +35,8 @@ interface Watcher {
   noPut: boolean;
   noDelete: boolean;
   progressNotify: boolean;
+  /** Split responses above the request limit (etcd's fragment). */
+  fragment: boolean;
   closed: boolean;
 }
 
@@ -81,7 +88,7 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
     for (const w of watchers.values()) {
       if (w.progressNotify && w.next > rev) void send({ header: header(ctx, rev), watch_id: w.id });
     }
-  }, PROGRESS_NOTIFY_MS);
+  }, ctx.watchProgressNotifyMs ?? PROGRESS_NOTIFY_MS);
   progress.unref();
 
   const pump = async (w: Watcher): Promise<void> => {
@@ -111,15 +118,18 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
         return;
       }
       if (w.closed) return;
-      const out: Msg[] = [];
+      const out: WatchEvent[] = [];
       for (const ev of events) {
         if (!inRange(w.range, bytesOf(ev.key))) continue;
         if (ev.record === null ? w.noDelete : w.noPut) continue;
         out.push(await eventOut(ctx, ev, w.prevKv));
       }
       w.next = to + 1;
-      if (out.length > 0 && !w.closed) {
-        await send({ header: header(ctx, to), watch_id: w.id, events: out });
+      if (out.length === 0 || w.closed) continue;
+      const parts = w.fragment ? fragments(out, ctx.maxRequestBytes ?? MAX_REQUEST_BYTES) : [out];
+      for (const [i, events] of parts.entries()) {
+        const more = i < parts.length - 1;
+        await send({ header: header(ctx, to), watch_id: w.id, events, fragment: more });
       }
     }
   };
@@ -151,6 +161,7 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
       noPut: names.includes('NOPUT'),
       noDelete: names.includes('NODELETE'),
       progressNotify: r.progress_notify === true,
+      fragment: r.fragment === true,
       closed: false,
     };
     watchers.set(id, w);
@@ -178,12 +189,12 @@ function serve(ctx: GrpcContext, call: Stream, streams: Set<() => void>): void {
   call.on('error', end);
 }
 
-async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promise<Msg> {
+async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promise<WatchEvent> {
   const kv =
     ev.record === null
       ? { key: bytesOf(ev.key), mod_revision: ev.main }
       : kvOut({ key: ev.key, ...ev.record });
-  const out: Msg = { type: ev.record === null ? 'Delete' : 'Put', kv };
+  const out: WatchEvent = { type: ev.record === null ? 'Delete' : 'Put', kv };
   if (withPrev && ev.main > 1) {
     const prev = await previous(ctx, ev.key, ev.main - 1);
     if (prev !== undefined) out.prev_kv = prev;
@@ -192,7 +203,11 @@ async function eventOut(ctx: GrpcContext, ev: KvEvent, withPrev: boolean): Promi
 }
 
 /** The key at revision `rev`, if it existed and that revision is not compacted. */
-async function previous(ctx: GrpcContext, key: ByteString, rev: number): Promise<Msg | undefined> {
+async function previous(
+  ctx: GrpcContext,
+  key: ByteString,
+  rev: number,
+): Promise<ReturnType<typeof kvOut> | undefined> {
   const op = rangeOp(keySpan(bytesOf(key)), { limit: 1, revision: rev });
   try {
     const r = await ctx.sm.rangeRequest(op);

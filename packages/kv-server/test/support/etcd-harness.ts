@@ -21,7 +21,9 @@ export interface EtcdHarness {
 }
 
 export async function startEtcd(
-  extra: Partial<Pick<GrpcContext, 'minLeaseTtl'>> = {},
+  extra: Partial<
+    Pick<GrpcContext, 'minLeaseTtl' | 'watchProgressNotifyMs' | 'maxRequestBytes'>
+  > = {},
 ): Promise<EtcdHarness> {
   const h = await startApi();
   const ctx: GrpcContext = {
