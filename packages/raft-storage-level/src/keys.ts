@@ -58,18 +58,24 @@ export const groupRegistryKey = (gid: number): Uint8Array =>
  * included, so a record copied into another group's range fails its checksum.
  */
 export class KeySpace {
-  readonly hardState: Uint8Array;
-  readonly logStart: Uint8Array;
-  readonly snapshot: Uint8Array;
-  /** The first key after the range ([0x41..] for group 0x40 + gid is gid + 1's prefix). */
-  readonly end: Uint8Array | null;
-
-  private constructor(readonly prefix: Uint8Array) {
-    this.hardState = this.key(KEY_HARD_STATE);
-    this.logStart = this.key(KEY_LOG_START);
-    this.snapshot = this.key(KEY_SNAPSHOT);
-    this.end = prefix.length === 0 ? null : groupPrefix(keyNumber(prefix)! + 1);
+  // Made when asked for, not kept: a host holds thousands of idle groups' key spaces, and a
+  // key costs ~200 bytes of heap (typed array, buffer) against nanoseconds to make again.
+  get hardState(): Uint8Array {
+    return this.key(KEY_HARD_STATE);
   }
+  get logStart(): Uint8Array {
+    return this.key(KEY_LOG_START);
+  }
+  get snapshot(): Uint8Array {
+    return this.key(KEY_SNAPSHOT);
+  }
+  /** The first key after the range ([0x41..] for group 0x40 + gid is gid + 1's prefix). */
+  get end(): Uint8Array | null {
+    const p = this.prefix;
+    return p.length === 0 ? null : groupPrefix(keyNumber(p)! + 1);
+  }
+
+  private constructor(readonly prefix: Uint8Array) {}
 
   /** The layout of a database holding one log (LevelStorage.open). */
   static readonly single = new KeySpace(new Uint8Array(0));
