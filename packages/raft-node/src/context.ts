@@ -16,7 +16,7 @@ import { ReadTracker } from './reads.js';
 import type { GroupHooks, NodeStorage, NodeTransport } from './seams.js';
 import { SnapshotFiles } from './snapshot-files.js';
 import { SnapshotSends } from './snapshot-sends.js';
-import { Snapshotter } from './snapshotter.js';
+import { Snapshotter, type SnapshotterHost } from './snapshotter.js';
 import { type AnyStateMachine, isOnDisk } from './state-machine.js';
 import { Latest } from './watch.js';
 
@@ -95,23 +95,7 @@ export class NodeContext<R = unknown> {
     this.files = new SnapshotFiles(path.join(options.dataDir, 'sm-snap'), group !== null);
     const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
     this.logger = base.child({ node: options.id });
-    this.snapshots = new Snapshotter({
-      storage: () => this.storage,
-      files: this.files,
-      logger: this.logger,
-      stats: this.stats,
-      interval: this.cfg.snapshotInterval,
-      catchUpEntries: this.cfg.snapshotCatchUpEntries,
-      running: () => this.lifecycle === 'running',
-      fail: (err) => this.fail(err),
-      syncStateMachine: () => (isOnDisk(this.sm) ? this.sm.sync() : Promise.resolve()),
-      recheck: () => this.recheckSnapshot(),
-      compactionBound: () => {
-        if (this.snapshotSends.size === 0) return Number.POSITIVE_INFINITY;
-        const progress = this.raw.status().progress; // one status for all the peers
-        return this.snapshotSends.compactionBound((id) => progress.get(id)?.match);
-      },
-    });
+    this.snapshots = new Snapshotter(new SnapshotterLink(this as NodeContext));
   }
 
   /**
@@ -166,5 +150,47 @@ export class NodeContext<R = unknown> {
   publishApplied(): void {
     this.reads.onApplied(this.applied);
     this.appliedCell.set(this.applied);
+  }
+}
+
+/** The node as its Snapshotter sees it: methods, not closures (a RaftHost has thousands). */
+class SnapshotterLink implements SnapshotterHost {
+  constructor(private readonly ctx: NodeContext) {}
+  storage(): NodeStorage {
+    return this.ctx.storage;
+  }
+  get files(): SnapshotFiles {
+    return this.ctx.files;
+  }
+  get logger(): Logger {
+    return this.ctx.logger;
+  }
+  get stats(): Metrics {
+    return this.ctx.stats;
+  }
+  get interval(): number {
+    return this.ctx.cfg.snapshotInterval;
+  }
+  get catchUpEntries(): number {
+    return this.ctx.cfg.snapshotCatchUpEntries;
+  }
+  running(): boolean {
+    return this.ctx.lifecycle === 'running';
+  }
+  fail(err: unknown): void {
+    this.ctx.fail(err);
+  }
+  syncStateMachine(): Promise<void> {
+    const sm = this.ctx.sm;
+    return isOnDisk(sm) ? sm.sync() : Promise.resolve();
+  }
+  recheck(): void {
+    this.ctx.recheckSnapshot();
+  }
+  compactionBound(): number {
+    const ctx = this.ctx;
+    if (ctx.snapshotSends.size === 0) return Number.POSITIVE_INFINITY;
+    const progress = ctx.raw.status().progress; // one status for all the peers
+    return ctx.snapshotSends.compactionBound((id) => progress.get(id)?.match);
   }
 }

@@ -7,8 +7,12 @@ import type { NodeId } from '@tsraft/raft-core';
 import type { Liveness } from './host-liveness.js';
 import type { RaftGroup } from './raft-group.js';
 
-/** Transfers started per round at most: a burst of elections costs latency to every group. */
-const MAX_PER_ROUND = 32;
+/**
+ * Transfers started per round at most: an eighth of a host's share, at least 32. A burst of
+ * elections costs latency to every group, but a host back from a restart, leading none of
+ * thousands of groups, should not wait hundreds of rounds for its share.
+ */
+const MIN_PER_ROUND = 32;
 
 export function balanceLeaders(
   self: NodeId,
@@ -26,11 +30,12 @@ export function balanceLeaders(
   const target = Math.ceil(total / hosts);
   let excess = mine.length - target;
   if (excess <= 0) return 0;
+  const cap = Math.max(MIN_PER_ROUND, Math.ceil(target / 8));
   // What we believe each peer leads, counting the transfers we start this round.
   const leads = new Map<NodeId, number>();
   let started = 0;
   for (const g of mine) {
-    if (excess <= 0 || started >= MAX_PER_ROUND) break;
+    if (excess <= 0 || started >= cap) break;
     let best: NodeId | null = null;
     let bestLeads = target;
     for (const m of g.members()) {

@@ -20,9 +20,10 @@ import {
 } from './host-options.js';
 import { balanceLeaders } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
+import { lazyChild } from './host-logger.js';
 import { HostTransport } from './host-transport.js';
 import { RaftGroup } from './raft-group.js';
-import type { GroupHooks, TransportFactory } from './seams.js';
+import type { GroupHooks, GroupTicker, TransportFactory } from './seams.js';
 
 export type { GroupOptions, RaftHostOptions } from './host-options.js';
 
@@ -56,9 +57,25 @@ export interface HostMetrics {
 
 type HostState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-interface TickerEntry {
-  tick(): void;
-  onPeerDown(peer: NodeId): void;
+/** A group's place on the host's timer (a class: a host has thousands). */
+class Ticker implements GroupTicker {
+  constructor(
+    readonly tick: () => void,
+    readonly onPeerDown: (peer: NodeId) => void,
+    private readonly all: Set<Ticker>,
+    private readonly active: Set<Ticker>,
+  ) {}
+
+  setActive(on: boolean): void {
+    if (!this.all.has(this)) return;
+    if (on) this.active.add(this);
+    else this.active.delete(this);
+  }
+
+  remove(): void {
+    this.all.delete(this);
+    this.active.delete(this);
+  }
 }
 
 export class RaftHost {
@@ -70,8 +87,8 @@ export class RaftHost {
   private net: HostTransport | null = null;
   private readonly groups = new Map<number, Promise<RaftGroup<unknown>>>();
   /** Every open group's place on the timer, and those ticked (not quiesced). */
-  private readonly tickers = new Set<TickerEntry>();
-  private readonly active = new Set<TickerEntry>();
+  private readonly tickers = new Set<Ticker>();
+  private readonly active = new Set<Ticker>();
   private liveness: Liveness | null = null;
   private timer: NodeJS.Timeout | null = null;
   private ticks = 0;
@@ -274,25 +291,7 @@ export class RaftHost {
   private async openGroup<R>(gid: number, o: GroupOptions<R>): Promise<RaftGroup<R>> {
     const h = this.opts;
     const peers = o.members.map((m) => [m, this.cfg.peers.get(m)!] as const);
-    const hooks: GroupHooks = {
-      groupId: gid,
-      addTicker: (tick, onPeerDown) => {
-        const e: TickerEntry = { tick, onPeerDown };
-        this.tickers.add(e);
-        this.active.add(e);
-        return {
-          setActive: (on) => {
-            if (!this.tickers.has(e)) return;
-            if (on) this.active.add(e);
-            else this.active.delete(e);
-          },
-          remove: () => {
-            this.tickers.delete(e);
-            this.active.delete(e);
-          },
-        };
-      },
-    };
+    const hooks: GroupHooks = { groupId: gid, addTicker: this.addTicker };
     const net = this.net!;
     const store = this.store!;
     const node = new RaftGroup<R>(
@@ -307,9 +306,10 @@ export class RaftHost {
         ...knobs(h),
         ...knobs(o),
         tickMs: this.cfg.tickMs,
-        logger: this.logger.child({ group: gid }),
-        transport: (hooks) => net.channel(gid, hooks),
-        storage: () => store.group(gid),
+        logger: lazyChild(this.logger, { group: gid }),
+        // Bound functions, not closures: a host makes one of each per group.
+        transport: net.channel.bind(net, gid),
+        storage: store.group.bind(store, gid),
       },
       hooks,
     );
@@ -319,8 +319,20 @@ export class RaftHost {
       throw new ErrStopped('dropped');
     }
     this.openNow.set(gid, node as RaftGroup<unknown>);
+    if (o.join !== true && isPreferredLeader(this.id, gid, o.members, node)) node.campaign();
     return node;
   }
+
+  /** GroupHooks.addTicker, shared by every group. */
+  private readonly addTicker = (
+    tick: () => void,
+    onPeerDown: (peer: NodeId) => void,
+  ): GroupTicker => {
+    const e = new Ticker(tick, onPeerDown, this.tickers, this.active);
+    this.tickers.add(e);
+    this.active.add(e);
+    return e;
+  };
 
   /** One tick of the host's timer: host liveness, then every group that is not quiesced. */
   private tick(): void {
@@ -360,6 +372,23 @@ export class RaftHost {
         ...hooks,
       });
   }
+}
+
+/**
+ * A group just bootstrapped (term 1, no leader yet) campaigns at once on one member chosen by
+ * its id, and its other members wait for their election timeout: a host's groups start with
+ * their leaderships spread over the members instead of going to whichever host opened them
+ * first (leader balancing would then move thousands of them, a few per round).
+ */
+function isPreferredLeader(
+  self: NodeId,
+  gid: number,
+  members: readonly NodeId[],
+  g: RaftGroup<unknown>,
+): boolean {
+  if (members.length < 2 || members[gid % members.length] !== self) return false;
+  const s = g.status();
+  return s.hardState.term <= 1 && s.leader === null && s.hardState.commit <= members.length;
 }
 
 /** The raft knobs set in `o` (undefined ones left out, for exactOptionalPropertyTypes). */

@@ -43,11 +43,22 @@ export function rawConfig(ctx: NodeContext): Config {
  */
 function raftLogger(ctx: NodeContext): Logger {
   const l = ctx.logger.child({ component: 'raft' });
-  if (ctx.group === null) return l;
-  return {
-    debug: (obj, msg) => l.debug(obj, msg),
-    info: (obj, msg) => l.debug(obj, msg),
-    warn: (obj, msg) => l.warn(obj, msg),
-    error: (obj, msg) => l.error(obj, msg),
-  };
+  return ctx.group === null ? l : new GroupRaftLogger(l);
+}
+
+/** Methods on the prototype, not closures: thousands of groups each have one. */
+class GroupRaftLogger implements Logger {
+  constructor(private readonly l: Logger) {}
+  debug(obj: unknown, msg?: string): void {
+    this.l.debug(obj, msg);
+  }
+  info(obj: unknown, msg?: string): void {
+    this.l.debug(obj, msg);
+  }
+  warn(obj: unknown, msg?: string): void {
+    this.l.warn(obj, msg);
+  }
+  error(obj: unknown, msg?: string): void {
+    this.l.error(obj, msg);
+  }
 }
