@@ -3,8 +3,10 @@
 // 1..n, members 1,2,3, a counter state machine each), wait (until every open group knows a
 // leader, optionally not `notLeader`, and optionally every group is quiesced), load (in-process
 // clients proposing 16-byte values to random groups for `seconds`: committed writes and
-// latencies), stats (CPU, RSS, host metrics), stop.
+// latencies), stats (CPU, RSS, host metrics), heap (a heap snapshot into `dir`, to profile
+// memory per group), stop.
 import { performance } from 'node:perf_hooks';
+import { writeHeapSnapshot } from 'node:v8';
 import {
   type AppliedEntry,
   type RaftGroup,
@@ -17,7 +19,7 @@ import {
 
 interface Request {
   id: number;
-  cmd: 'start' | 'open' | 'wait' | 'load' | 'touch' | 'stats' | 'stop';
+  cmd: 'start' | 'open' | 'wait' | 'load' | 'touch' | 'stats' | 'heap' | 'stop';
   [k: string]: unknown;
 }
 
@@ -132,6 +134,7 @@ async function handle(req: Request): Promise<unknown> {
       return {
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         rssBytes: process.memoryUsage().rss,
+        heapUsedBytes: process.memoryUsage().heapUsed,
         groups: m.groups,
         quiesced: m.quiesced,
         leaders: m.leaders,
@@ -139,6 +142,8 @@ async function handle(req: Request): Promise<unknown> {
         writes: m.storage?.writes ?? 0,
       };
     }
+    case 'heap':
+      return { file: writeHeapSnapshot(`${req.dir as string}/host-${host!.id}.heapsnapshot`) };
     case 'stop':
       await host?.stop();
       return null;

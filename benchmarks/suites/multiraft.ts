@@ -200,12 +200,31 @@ function p99(xs: number[]): number {
   return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))]!;
 }
 
+/**
+ * Waits until no host leads more than a tenth above its share of the groups (leader
+ * balancing moves a bounded number per round): the idle figures are of the steady state.
+ */
+async function balanced(c: Cluster, groups: number): Promise<number> {
+  const t0 = performance.now();
+  const most = Math.ceil((groups / 3) * 1.1);
+  for (;;) {
+    const stats = await Promise.all(c.hosts.map((h) => h.call('stats')));
+    if (stats.every((s) => s.leaders! <= most)) return performance.now() - t0;
+    if (performance.now() - t0 > 600_000) {
+      throw new Error(`leaderships not balanced in 600 s: ${stats.map((s) => s.leaders)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function idle(ctx: SuiteContext, o: Options): Promise<void> {
   const c = new Cluster();
   try {
     await c.start();
     await c.open(o.groups);
-    ctx.log(`idle: ${o.groups} groups per host open and led; waiting for quiescence`);
+    ctx.log(`idle: ${o.groups} groups per host open and led; waiting for balance, quiescence`);
+    const ms = await balanced(c, o.groups);
+    ctx.log(`idle: leaderships balanced after ${ms.toFixed(0)} ms`);
     await Promise.all(c.hosts.map((h) => h.call('wait', { quiesced: true })));
     const windows = 5;
     const cpu: number[] = [];
