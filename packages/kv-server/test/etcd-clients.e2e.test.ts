@@ -2,6 +2,7 @@
 // etcd3 npm client (one per member, and one over all three) and etcdctl from Debian's
 // etcd-client package (skipped, saying so, where it is not installed).
 import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -383,7 +384,109 @@ function watchOutput(args: string[], until: string): Promise<string> {
   });
 }
 
+/** A long-running etcdctl (lock, elect): what it printed so far; stopped by the test. */
+class HeldCtl {
+  out = '';
+  private readonly child: ReturnType<typeof spawn>;
+  private readonly exited: Promise<void>;
+
+  constructor(args: string[]) {
+    const endpoints = [1, 2, 3].map(host).join(',');
+    this.child = spawn('etcdctl', ['--endpoints', endpoints, ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout?.on('data', (b: Buffer) => {
+      this.out += b.toString();
+    });
+    this.child.stderr?.on('data', (b: Buffer) => {
+      this.out += b.toString();
+    });
+    this.exited = once(this.child, 'exit').then(() => undefined);
+  }
+
+  async printed(re: RegExp, ms = 15_000): Promise<RegExpMatchArray> {
+    return waitFor(
+      `etcdctl to print ${re} (printed ${JSON.stringify(this.out)})`,
+      async () => this.out.match(re) ?? undefined,
+      ms,
+      50,
+    );
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    await this.exited;
+  }
+}
+
 describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
+  it('lock: two lockers exclude each other; a killed holder keeps it until its lease ends', async () => {
+    const held: HeldCtl[] = [];
+    const ctl = (args: string[]) => {
+      const c = new HeldCtl(args);
+      held.push(c);
+      return c;
+    };
+    try {
+      await tc.withLogs(
+        (async () => {
+          const a = ctl(['lock', 'ctl/lock']);
+          await a.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+          const b = ctl(['lock', 'ctl/lock']);
+          await new Promise((r) => setTimeout(r, 1500));
+          expect(b.out).toBe(''); // waits behind a
+          await a.stop('SIGTERM'); // unlocks
+          await b.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+
+          // b dies holding the lock: its key stays while its session's lease lives, so c
+          // waits; the lease's end (a revoke here: etcdctl's sessions last 60 s) frees it.
+          const c = ctl(['lock', 'ctl/lock']);
+          await b.stop('SIGKILL');
+          await new Promise((r) => setTimeout(r, 1500));
+          expect(c.out).toBe('');
+          const keys = JSON.parse(await etcdctl(['get', 'ctl/lock/', '--prefix', '-w', 'json']));
+          const holder = keys.kvs.sort(
+            (x: { create_revision: number }, y: { create_revision: number }) =>
+              x.create_revision - y.create_revision,
+          )[0];
+          expect(Buffer.from(holder.key, 'base64').toString()).toBe(b.out.trim());
+          await etcdctl(['lease', 'revoke', BigInt(holder.lease).toString(16)]);
+          await c.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+        })(),
+      );
+    } finally {
+      for (const c of held) await c.stop('SIGKILL');
+    }
+  });
+
+  it('elect: one leader at a time, observed with --listen; the next one leads once it is gone', async () => {
+    const held: HeldCtl[] = [];
+    const ctl = (args: string[]) => {
+      const c = new HeldCtl(args);
+      held.push(c);
+      return c;
+    };
+    try {
+      await tc.withLogs(
+        (async () => {
+          const a = ctl(['elect', 'ctl/elect', 'alpha']);
+          await a.printed(/^ctl\/elect\/[0-9a-f]+\nalpha$/m);
+          const b = ctl(['elect', 'ctl/elect', 'beta']);
+          const watcher = ctl(['elect', '--listen', 'ctl/elect']);
+          await watcher.printed(/alpha/);
+          await new Promise((r) => setTimeout(r, 1500));
+          expect(b.out).toBe('');
+          await a.stop('SIGTERM'); // resigns
+          await b.printed(/^ctl\/elect\/[0-9a-f]+\nbeta$/m);
+          await watcher.printed(/alpha\n(.|\n)*beta/);
+        })(),
+      );
+    } finally {
+      for (const c of held) await c.stop('SIGKILL');
+    }
+  });
+
   it('check perf --load s: its keys are bytes that are not UTF-8; the throughput passes', async () => {
     await tc.withLogs(
       (async () => {
