@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Command } from '../src/kv/command.js';
@@ -196,6 +197,17 @@ describe('a damaged stream is refused and changes nothing', () => {
     const otherFormat = Buffer.from(snap);
     otherFormat[4] = 1;
     await expect(target.restore(chunked(otherFormat, 100))).rejects.toThrow(/format 1/);
+  });
+
+  it('reads a format 4 stream (keys and values UTF-8 only, otherwise the same)', async () => {
+    const a = await populated(50);
+    const v4 = Buffer.from(await snapshotBytes(a));
+    expect(v4[4]).toBe(5);
+    v4[4] = 4;
+    v4.writeUInt32BE(crc32(v4.subarray(0, -4)), v4.length - 4);
+    const b = await store();
+    await b.restore(chunked(v4, 333));
+    expect(await contentOf(b)).toEqual(await contentOf(a));
   });
 
   it('out-of-order keys and revisions above the store revision, even with a good checksum', async () => {

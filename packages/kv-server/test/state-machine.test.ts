@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter, KvCodecError, textToBytes } from '../src/kv/bytes.js';
@@ -374,6 +375,28 @@ describe('durability', () => {
       revision: 4,
       kv: { createRevision: 4 },
     });
+  });
+
+  it('opens a store of layout 2 (text keys only, the same records) and refuses unknown layouts', async () => {
+    const sm = await store();
+    await exec(sm, { op: 'put', key: 'a', value: '1' });
+    await sm.close();
+    const { Level } = await import('level');
+    const dir = `${sm.options.dir}/${fs.readFileSync(`${sm.options.dir}/CURRENT`, 'utf8').trim()}`;
+    const setLayout = async (v: number) => {
+      const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      const meta = (await db.get(Buffer.from('!')))!;
+      meta[0] = v;
+      await db.put(Buffer.from('!'), meta);
+      await db.close();
+    };
+    await setLayout(2);
+    await sm.open();
+    expect((await sm.get('a')).kv?.value).toBe('1');
+    await exec(sm, { op: 'put', key: 'b\u00ff', value: '\u0080' });
+    await sm.close();
+    await setLayout(9);
+    await expect(sm.open()).rejects.toThrow('layout version 9; this version reads 2 and 3');
   });
 
   it('a fresh store is at index 0; a second open of the same directory is refused', async () => {

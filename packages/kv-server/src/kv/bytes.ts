@@ -124,7 +124,12 @@ function varintSize(v: number): number {
 
 export class ByteReader {
   private pos = 0;
-  constructor(private readonly buf: Uint8Array) {}
+  /** `buf` as a Buffer (a view, made once): byte strings are sliced from it. */
+  private readonly view: Buffer;
+
+  constructor(private readonly buf: Uint8Array) {
+    this.view = buf instanceof Buffer ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.length);
+  }
 
   get done(): boolean {
     return this.pos >= this.buf.length;
@@ -163,7 +168,7 @@ export class ByteReader {
   bstr(): ByteString {
     const n = this.uvarint();
     if (this.pos + n > this.buf.length) throw new KvCodecError('truncated bytes');
-    const out = latin1(this.buf, this.pos, this.pos + n);
+    const out = this.view.toString('latin1', this.pos, this.pos + n);
     this.pos += n;
     return out;
   }
