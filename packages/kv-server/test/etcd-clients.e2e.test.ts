@@ -420,71 +420,63 @@ class HeldCtl {
   }
 }
 
+/** Runs `body` with the cluster's logs on failure; every etcdctl it starts is killed after. */
+async function withHeldCtls(body: (ctl: (args: string[]) => HeldCtl) => Promise<void>) {
+  const held: HeldCtl[] = [];
+  try {
+    await tc.withLogs(
+      body((args) => {
+        const c = new HeldCtl(args);
+        held.push(c);
+        return c;
+      }),
+    );
+  } finally {
+    for (const c of held) await c.stop('SIGKILL');
+  }
+}
+
 describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
   it('lock: two lockers exclude each other; a killed holder keeps it until its lease ends', async () => {
-    const held: HeldCtl[] = [];
-    const ctl = (args: string[]) => {
-      const c = new HeldCtl(args);
-      held.push(c);
-      return c;
-    };
-    try {
-      await tc.withLogs(
-        (async () => {
-          const a = ctl(['lock', 'ctl/lock']);
-          await a.printed(/^ctl\/lock\/[0-9a-f]+$/m);
-          const b = ctl(['lock', 'ctl/lock']);
-          await new Promise((r) => setTimeout(r, 1500));
-          expect(b.out).toBe(''); // waits behind a
-          await a.stop('SIGTERM'); // unlocks
-          await b.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+    await withHeldCtls(async (ctl) => {
+      const a = ctl(['lock', 'ctl/lock']);
+      await a.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+      const b = ctl(['lock', 'ctl/lock']);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(b.out).toBe(''); // waits behind a
+      await a.stop('SIGTERM'); // unlocks
+      await b.printed(/^ctl\/lock\/[0-9a-f]+$/m);
 
-          // b dies holding the lock: its key stays while its session's lease lives, so c
-          // waits; the lease's end (a revoke here: etcdctl's sessions last 60 s) frees it.
-          const c = ctl(['lock', 'ctl/lock']);
-          await b.stop('SIGKILL');
-          await new Promise((r) => setTimeout(r, 1500));
-          expect(c.out).toBe('');
-          const keys = JSON.parse(await etcdctl(['get', 'ctl/lock/', '--prefix', '-w', 'json']));
-          const holder = keys.kvs.sort(
-            (x: { create_revision: number }, y: { create_revision: number }) =>
-              x.create_revision - y.create_revision,
-          )[0];
-          expect(Buffer.from(holder.key, 'base64').toString()).toBe(b.out.trim());
-          await etcdctl(['lease', 'revoke', BigInt(holder.lease).toString(16)]);
-          await c.printed(/^ctl\/lock\/[0-9a-f]+$/m);
-        })(),
-      );
-    } finally {
-      for (const c of held) await c.stop('SIGKILL');
-    }
+      // b dies holding the lock: its key stays while its session's lease lives, so c
+      // waits; the lease's end (a revoke here: etcdctl's sessions last 60 s) frees it.
+      const c = ctl(['lock', 'ctl/lock']);
+      await b.stop('SIGKILL');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(c.out).toBe('');
+      const keys = JSON.parse(await etcdctl(['get', 'ctl/lock/', '--prefix', '-w', 'json']));
+      const holder = keys.kvs.sort(
+        (x: { create_revision: number }, y: { create_revision: number }) =>
+          x.create_revision - y.create_revision,
+      )[0];
+      expect(Buffer.from(holder.key, 'base64').toString()).toBe(b.out.trim());
+      await etcdctl(['lease', 'revoke', BigInt(holder.lease).toString(16)]);
+      await c.printed(/^ctl\/lock\/[0-9a-f]+$/m);
+    });
   });
 
   it('elect: one leader at a time, observed with --listen; the next one leads once it is gone', async () => {
-    const held: HeldCtl[] = [];
-    const ctl = (args: string[]) => {
-      const c = new HeldCtl(args);
-      held.push(c);
-      return c;
-    };
-    try {
-      await tc.withLogs(
-        (async () => {
-          const a = ctl(['elect', 'ctl/elect', 'alpha']);
-          await a.printed(/^ctl\/elect\/[0-9a-f]+\nalpha$/m);
-          const b = ctl(['elect', 'ctl/elect', 'beta']);
-          const watcher = ctl(['elect', '--listen', 'ctl/elect']);
-          await watcher.printed(/alpha/);
-          await new Promise((r) => setTimeout(r, 1500));
-          expect(b.out).toBe('');
-          await a.stop('SIGTERM'); // resigns
-          await b.printed(/^ctl\/elect\/[0-9a-f]+\nbeta$/m);
-          await watcher.printed(/alpha\n(.|\n)*beta/);
-        })(),
-      );
-    } finally {
-      for (const c of held) await c.stop('SIGKILL');
-    }
+    await withHeldCtls(async (ctl) => {
+      const a = ctl(['elect', 'ctl/elect', 'alpha']);
+      await a.printed(/^ctl\/elect\/[0-9a-f]+\nalpha$/m);
+      const b = ctl(['elect', 'ctl/elect', 'beta']);
+      const watcher = ctl(['elect', '--listen', 'ctl/elect']);
+      await watcher.printed(/alpha/);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(b.out).toBe('');
+      await a.stop('SIGTERM'); // resigns
+      await b.printed(/^ctl\/elect\/[0-9a-f]+\nbeta$/m);
+      await watcher.printed(/alpha\n(.|\n)*beta/);
+    });
   });
 
   it('check perf --load s: its keys are bytes that are not UTF-8; the throughput passes', async () => {
