@@ -90,7 +90,10 @@ export class Membership {
         gone.push(ch.nodeId);
         continue;
       }
-      this.removedIds.delete(ch.nodeId);
+      // An update names a member by id (raft ignores it otherwise): only its address changes.
+      const update = ch.type === ConfChangeType.ConfChangeUpdateNode;
+      if (update && !this.has(ch.nodeId)) continue;
+      if (!update) this.removedIds.delete(ch.nodeId);
       const addr = ctx.addrs?.[ch.nodeId] ?? (cc.changes.length === 1 ? ctx.addr : undefined);
       if (addr !== undefined && addr !== '') {
         this.addrs.set(ch.nodeId, addr);

@@ -133,6 +133,15 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     return requests.promote(this.ctx as NodeContext, id, options);
   }
 
+  /**
+   * Changes member `id`'s raft address (etcd's MemberUpdate): a conf change that changes no
+   * vote, applied in log order, so every member, and any that joins or restarts later, learns
+   * it; their transports dial it there from then on (an open connection stays until it drops).
+   */
+  updateNode(id: NodeId, addr: string, options: RequestOptions = {}): Promise<Member[]> {
+    return requests.updateNode(this.ctx as NodeContext, id, addr, options);
+  }
+
   /** Removes a member (voter or learner). Removing this node makes it stop taking part. */
   removeNode(id: NodeId, options: RequestOptions = {}): Promise<Member[]> {
     return requests.removeNode(this.ctx as NodeContext, id, options);

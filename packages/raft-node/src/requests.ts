@@ -1,6 +1,7 @@
 // The requests RaftNode takes besides proposals: membership changes (checked against the
 // current configuration, then submitted as conf changes) and linearizable reads (ReadIndex).
 import { ConfChangeType, type NodeId } from '@tsraft/raft-core';
+import { parseAddress } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
 import { encodeConfContext } from './envelope.js';
 import { ErrAborted, ErrBadMembership } from './errors.js';
@@ -53,6 +54,26 @@ export function removeNode(
     return Promise.reject(new ErrBadMembership(`node ${id} is the last voter`));
   }
   return changeMembership(ctx, ConfChangeType.ConfChangeRemoveNode, id, '', options);
+}
+
+/** Changes a member's raft address, through the log: every member redials it there. */
+export function updateNode(
+  ctx: NodeContext,
+  id: NodeId,
+  addr: string,
+  options: RequestOptions,
+): Promise<Member[]> {
+  if (!ctx.membership.has(id)) {
+    return Promise.reject(new ErrBadMembership(`node ${id} is not a member`));
+  }
+  try {
+    parseAddress(addr);
+  } catch (err) {
+    return Promise.reject(
+      new ErrBadMembership(`bad address for node ${id}: ${(err as Error).message}`),
+    );
+  }
+  return changeMembership(ctx, ConfChangeType.ConfChangeUpdateNode, id, addr, options);
 }
 
 function changeMembership(

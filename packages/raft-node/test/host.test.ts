@@ -201,6 +201,12 @@ describe('RaftHost on a MemoryNetwork', () => {
     for (const [gid, o] of bad)
       await expect(h.host.group(gid, o)).rejects.toBeInstanceOf(ErrInvalidOptions);
     expect(h.host.groupIds()).toEqual([]);
+    // A group's members are hosts: their addresses are the host's, not a group's to change.
+    const g = await h.host.group(7, { members: [1], stateMachine: sm });
+    await expect(g.updateNode(1, 'mem:9')).rejects.toMatchObject({
+      code: 'RAFT_NODE_BAD_MEMBERSHIP',
+    });
+    await h.host.removeGroup(7);
     await h.host.stop();
     await expect(h.host.group(1, { members: [1], stateMachine: sm })).rejects.toBeInstanceOf(
       ErrStopped,

@@ -2,7 +2,7 @@
 // its own address, learners are added and promoted, members are removed.
 import { LevelStorage } from '@tsraft/raft-storage-level';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Cluster, freePorts, makeNode, op, tempDir, until } from './helpers.js';
+import { Cluster, type TestNode, freePorts, makeNode, op, tempDir, until } from './helpers.js';
 
 let cluster: Cluster | null = null;
 afterEach(async () => {
@@ -114,6 +114,42 @@ describe('membership', () => {
     expect(await n5.propose(op(1))).toBe(32);
   });
 
+  it('moves a member to a new address: every member, and one restarted later, dials it there', async () => {
+    cluster = await Cluster.start(3);
+    const leader = await cluster.leader();
+    await leader.propose(op(1));
+    const moved = cluster.followers(leader.id)[0]!;
+    const other = cluster.followers(leader.id).find((n) => n.id !== moved.id)!;
+    await moved.stop();
+    const [port] = await freePorts(1);
+    const addr = `127.0.0.1:${port}`;
+    // Through the other follower: forwarded like any proposal.
+    const members = await other.updateNode(moved.id, addr);
+    expect(members.find((m) => m.id === moved.id)).toEqual({ id: moved.id, addr, role: 'voter' });
+    const dialed = (n: TestNode) => n.transportStats()?.peers.find((p) => p.id === moved.id)?.addr;
+    await until(() => dialed(leader) === addr && dialed(other) === addr, 5000, 'transports');
+    // Back at the new address from its data dir: it catches up and commits.
+    cluster.peers[moved.id] = addr;
+    const back = makeNode(moved.id, addr, moved.dir, cluster.peers);
+    cluster.nodes.set(moved.id, back);
+    await back.start();
+    expect(await back.propose(op(1))).toBe(2);
+    expect(back.members().find((m) => m.id === moved.id)?.addr).toBe(addr);
+    // A member restarted with the old address in its options takes the log's (once it
+    // applies the update again).
+    const old = { ...cluster.peers, [moved.id]: moved.address };
+    await other.stop();
+    const again = makeNode(other.id, other.address, other.dir, old);
+    cluster.nodes.set(other.id, again);
+    await again.start();
+    await until(
+      () => dialed(again) === addr,
+      5000,
+      'the restarted member to take the log’s address',
+    );
+    await until(() => again.counter.total === 2, 10_000, 'the restarted member caught up');
+  });
+
   it('refuses membership requests that make no sense', async () => {
     cluster = await Cluster.start(3);
     const leader = await cluster.leader();
@@ -123,6 +159,13 @@ describe('membership', () => {
     });
     await expect(leader.removeNode(9)).rejects.toMatchObject({ code: 'RAFT_NODE_BAD_MEMBERSHIP' });
     await expect(leader.promote(2)).rejects.toMatchObject({ code: 'RAFT_NODE_BAD_MEMBERSHIP' });
+    await expect(leader.updateNode(9, '127.0.0.1:1')).rejects.toMatchObject({
+      code: 'RAFT_NODE_BAD_MEMBERSHIP',
+      outcome: 'dropped',
+    });
+    await expect(leader.updateNode(2, 'no port')).rejects.toMatchObject({
+      code: 'RAFT_NODE_BAD_MEMBERSHIP',
+    });
     await expect(leader.transferLeadership(9)).rejects.toMatchObject({
       code: 'RAFT_NODE_BAD_MEMBERSHIP',
     });

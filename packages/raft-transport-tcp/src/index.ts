@@ -1,5 +1,6 @@
 export { TcpTransport, type TransportStats } from './transport.js';
 export type { TcpTransportOptions, TlsOptions, Pem } from './options.js';
+export { parseAddress } from './options.js';
 export type { PeerStats, ConnectionState } from './peer.js';
 export type { Direction } from './connection.js';
 export { Backoff, type BackoffOptions } from './backoff.js';
