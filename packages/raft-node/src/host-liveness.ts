@@ -33,10 +33,13 @@ export class Liveness {
     for (const p of peers) if (p !== self) this.lastHeard.set(p, 0);
   }
 
+  /** A peer host found down is heard from again. */
+  onUp: (peer: NodeId) => void = () => {};
+
   heard(peer: NodeId): void {
     if (!this.lastHeard.has(peer)) return;
     this.lastHeard.set(peer, this.ticks);
-    this.down.delete(peer);
+    if (this.down.delete(peer)) this.onUp(peer);
   }
 
   /** A ping from `peer`: alive, and leading `leads` groups. */

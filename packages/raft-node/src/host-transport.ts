@@ -41,6 +41,8 @@ export class HostTransport {
   private readonly removed = new Map<number, Set<NodeId>>();
   /** Removal notices sent. */
   removalNotices = 0;
+  /** By peer host: the groups that sent it messages since it was last reported unreachable. */
+  private readonly sentTo = new Map<NodeId, Set<number>>();
 
   constructor(o: HostTransportOptions) {
     this.self = o.id;
@@ -64,9 +66,14 @@ export class HostTransport {
         }
         this.receive(g, m);
       },
-      // Reachability is per peer host: every group hears of it.
+      // Reachability is per peer host, but only the groups that sent it something (other than
+      // heartbeats) since the last report hear of it: a dead host is reported every turn that
+      // something was sent its way, and thousands of quiesced groups have nothing to pace.
       onUnreachable: (peer) => {
-        for (const h of this.groups.values()) h.onUnreachable(peer);
+        const gids = this.sentTo.get(peer);
+        if (gids === undefined) return;
+        this.sentTo.delete(peer);
+        for (const g of gids) this.groups.get(g)?.onUnreachable(peer);
       },
       onSnapshotStatus: (peer, status, g) => this.groups.get(g)?.onSnapshotStatus(peer, status, g),
       // REMOVED refusals are per host; removal from a group is the group's business.
@@ -118,6 +125,16 @@ export class HostTransport {
   /** The NodeTransport of group `gid` (whose RaftNode passes `hooks`). */
   channel(gid: number, hooks: TransportHooks): NodeTransport {
     return new GroupChannel(this, gid, hooks);
+  }
+
+  /** @internal Group `gid` sent messages to the host of `peer` (see onUnreachable). */
+  noteSent(peer: NodeId, gid: number): void {
+    let gids = this.sentTo.get(peer);
+    if (gids === undefined) {
+      gids = new Set();
+      this.sentTo.set(peer, gids);
+    }
+    gids.add(gid);
   }
 
   /** @internal */
@@ -186,7 +203,10 @@ class GroupChannel implements NodeTransport {
       if (coalescible(m)) {
         rest ??= messages.slice(0, i);
         this.host.heartbeats.add(this.gid, m);
-      } else rest?.push(m);
+      } else {
+        this.host.noteSent(m.to, this.gid);
+        rest?.push(m);
+      }
     }
     const out = rest ?? messages;
     if (out.length > 0) this.host.transport.send(out, this.gid);

@@ -59,12 +59,19 @@ type HostState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 /** A group's place on the host's timer (a class: a host has thousands). */
 class Ticker implements GroupTicker {
+  onPeerUp: ((peer: NodeId) => void) | null = null;
+
   constructor(
     readonly tick: () => void,
     readonly onPeerDown: (peer: NodeId) => void,
     private readonly all: Set<Ticker>,
     private readonly active: Set<Ticker>,
+    private readonly liveness: Liveness,
   ) {}
+
+  isPeerDown(peer: NodeId): boolean {
+    return this.liveness.isDown(peer);
+  }
 
   setActive(on: boolean): void {
     if (!this.all.has(this)) return;
@@ -145,6 +152,7 @@ export class RaftHost {
       );
       this.liveness = liveness;
       liveness.leading = () => this.leading();
+      liveness.onUp = (peer) => this.onPeerUp(peer);
       net.onHeard = (peer) => liveness.heard(peer);
       net.onPing = (m) => liveness.ping(m.from, m.commit);
       await net.transport.start();
@@ -266,6 +274,7 @@ export class RaftHost {
     const all = [...this.groups.values()];
     this.groups.clear();
     this.openNow.clear();
+    this.toCampaign.clear();
     await Promise.allSettled(all.map(async (p) => (await p).stop()));
     await this.net?.transport.stop().catch(() => {});
     await this.store?.close().catch((err: unknown) => {
@@ -287,6 +296,11 @@ export class RaftHost {
   }
 
   private readonly openNow = new Map<number, RaftGroup<unknown>>();
+  /**
+   * New groups this host campaigns for (isPreferredLeader) once their bootstrap conf changes
+   * (this many) are applied: raft refuses to campaign before.
+   */
+  private readonly toCampaign = new Map<RaftGroup<unknown>, number>();
 
   private async openGroup<R>(gid: number, o: GroupOptions<R>): Promise<RaftGroup<R>> {
     const h = this.opts;
@@ -319,7 +333,9 @@ export class RaftHost {
       throw new ErrStopped('dropped');
     }
     this.openNow.set(gid, node as RaftGroup<unknown>);
-    if (o.join !== true && isPreferredLeader(this.id, gid, o.members, node)) node.campaign();
+    if (o.join !== true && isPreferredLeader(this.id, gid, o.members, node)) {
+      this.toCampaign.set(node as RaftGroup<unknown>, o.members.length);
+    }
     return node;
   }
 
@@ -328,7 +344,7 @@ export class RaftHost {
     tick: () => void,
     onPeerDown: (peer: NodeId) => void,
   ): GroupTicker => {
-    const e = new Ticker(tick, onPeerDown, this.tickers, this.active);
+    const e = new Ticker(tick, onPeerDown, this.tickers, this.active, this.liveness!);
     this.tickers.add(e);
     this.active.add(e);
     return e;
@@ -341,6 +357,13 @@ export class RaftHost {
     for (const e of this.active) {
       this.groupTicks++;
       e.tick();
+    }
+    for (const [g, applied] of this.toCampaign) {
+      if (g.state !== 'running' || g.leader() !== 0) this.toCampaign.delete(g);
+      else if (g.appliedIndex() >= applied) {
+        this.toCampaign.delete(g);
+        g.campaign();
+      }
     }
     const every = this.balanceEvery;
     if (every > 0 && this.ticks % every === 0 && this.liveness !== null) {
@@ -358,6 +381,12 @@ export class RaftHost {
   private onPeerDown(peer: NodeId): void {
     this.logger.warn({ peer }, 'peer host not heard from for an election timeout');
     for (const e of this.tickers) e.onPeerDown(peer);
+  }
+
+  /** A peer host is back: leaders that quiesced without it wake to bring it up to date. */
+  private onPeerUp(peer: NodeId): void {
+    this.logger.info({ peer }, 'peer host heard from again');
+    for (const e of this.tickers) e.onPeerUp?.(peer);
   }
 
   private transportFactory(): TransportFactory {

@@ -53,12 +53,26 @@ export class Quiescence {
     const st = ctx.raw.status();
     const commit = st.hardState.commit;
     if (st.leadTransferee !== 0 || commit !== ctx.applied || commit !== ctx.commit) return [];
-    for (const pr of st.progress.values()) {
-      if (pr.match !== commit || pr.next !== commit + 1 || pr.pendingSnapshot !== 0) return [];
+    // Followers on hosts found dead are left out (CockroachDB's): the leader quiesces without
+    // them, provided the live voters are a majority, and wakes when one is back (onPeerUp).
+    let voters = 0;
+    let live = 0;
+    let without = false;
+    for (const [id, pr] of st.progress) {
+      const down = id !== ctx.id && this.ticker.isPeerDown(id);
+      if (!pr.isLearner) {
+        voters++;
+        if (!down) live++;
+      }
+      if (down) without = true;
+      else if (pr.match !== commit || pr.next !== commit + 1 || pr.pendingSnapshot !== 0) {
+        return [];
+      }
     }
+    if (2 * live <= voters) return [];
     const out: Message[] = [];
     for (const id of st.progress.keys()) {
-      if (id === ctx.id) continue;
+      if (id === ctx.id || this.ticker.isPeerDown(id)) continue;
       out.push(
         newMessage({
           type: MessageType.MsgHeartbeat,
@@ -72,7 +86,13 @@ export class Quiescence {
       );
     }
     this.setQuiesced(true);
+    if (without) this.ticker.onPeerUp = (peer) => this.onPeerUp(peer);
     return out;
+  }
+
+  /** A host this quiesced leader left behind is back: tick, so that it catches up. */
+  private onPeerUp(peer: NodeId): void {
+    if (this.ctx.raw.status().progress.has(peer)) this.wake();
   }
 
   /**
@@ -126,7 +146,20 @@ export class Quiescence {
     if (ctx.lead !== peer || ctx.raftState === StateType.Leader || !ctx.running) return;
     this.wake();
     for (let i = 0; i < ctx.cfg.electionTick; i++) ctx.raw.tickQuiesced();
+    // One live voter, chosen by the group id, campaigns now; the others, out of the dead
+    // leader's lease, grant it their votes and campaign only after their own random timeout.
+    // (All campaigning at once would split the votes of many groups.)
+    if (this.preferredAfter(peer) === ctx.id) ctx.raw.campaign();
     ctx.schedule();
+  }
+
+  private preferredAfter(dead: NodeId): NodeId {
+    const cs = this.ctx.membership.confState;
+    const live = cs.voters
+      .filter((v) => v !== dead && !this.ticker.isPeerDown(v))
+      .sort((a, b) => a - b);
+    if (live.length === 0 || cs.votersOutgoing.length > 0) return 0;
+    return live[(this.ctx.group?.groupId ?? 0) % live.length]!;
   }
 
   /** Ticks again. */
@@ -139,6 +172,7 @@ export class Quiescence {
   private setQuiesced(q: boolean): void {
     this.quiesced = q;
     this.ticker.setActive(!q);
+    if (!q) this.ticker.onPeerUp = null;
   }
 
   /**

@@ -94,4 +94,8 @@ export interface GroupTicker {
   /** A quiesced group is not ticked (false) until it wakes (true). */
   setActive(active: boolean): void;
   remove(): void;
+  /** Whether the host finds `peer`'s host dead (host liveness). */
+  isPeerDown(peer: NodeId): boolean;
+  /** Called when a peer host found dead is heard from again (set while it matters). */
+  onPeerUp: ((peer: NodeId) => void) | null;
 }

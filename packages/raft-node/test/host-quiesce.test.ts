@@ -32,9 +32,10 @@ async function startHost(
   id: number,
   gids: number[],
   leaseReads = false,
+  dataDir?: string,
 ): Promise<TestHost> {
-  const dir = await tempDir();
-  dirs.push(dir);
+  const dir = dataDir ?? (await tempDir());
+  if (dataDir === undefined) dirs.push(dir);
   const host = new RaftHost({
     id,
     listen: peers[id as 1]!,
@@ -61,8 +62,10 @@ async function startHost(
 
 const gids = Array.from({ length: 10 }, (_, i) => i + 1);
 
+let net = new MemoryNetwork();
+
 async function quiescedCluster(): Promise<TestHost[]> {
-  const net = new MemoryNetwork();
+  net = new MemoryNetwork();
   const hs = await Promise.all([1, 2, 3].map((id) => startHost(net, id, gids)));
   await Promise.all(gids.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
   await until(
@@ -149,5 +152,40 @@ describe('RaftHost quiescence', () => {
       const total = await rest[0]!.groups.get(g)!.propose(op(1));
       expect(total).toBe(2);
     }
+  });
+
+  it('leaders quiesce without a dead host’s replicas, and wake to bring it up to date when it is back', async () => {
+    const hs = await quiescedCluster();
+    const victim = hs[2]!;
+    const rest = hs.slice(0, 2);
+    await victim.host.stop();
+    hosts = hosts.filter((h) => h !== victim);
+    await until(
+      () => rest.every((h) => h.host.metrics().deadPeers.includes(3)),
+      5000,
+      'host 3 found dead',
+    );
+    // Every group commits with two of three, then quiesces again although host 3 lags.
+    for (const g of gids) expect(await rest[0]!.groups.get(g)!.propose(op(1))).toBe(2);
+    await until(
+      () => rest.every((h) => h.host.metrics().quiesced === gids.length),
+      5000,
+      'every group to quiesce without host 3',
+    );
+    const ticks = rest.map((h) => h.host.metrics().groupTicks);
+    await new Promise((r) => setTimeout(r, 20 * TICK));
+    expect(rest.map((h) => h.host.metrics().groupTicks)).toEqual(ticks);
+    // Host 3 returns: the leaders wake, it catches up, and everything quiesces again.
+    const back = await startHost(net, 3, gids, false, victim.dir);
+    await until(
+      () => gids.every((g) => back.counters.get(g)!.total === 2),
+      10_000,
+      'host 3 to catch up on every group',
+    );
+    await until(
+      () => [...rest, back].every((h) => h.host.metrics().quiesced === gids.length),
+      10_000,
+      'every group to quiesce with host 3 back',
+    );
   });
 });
