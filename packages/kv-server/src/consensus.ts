@@ -74,6 +74,8 @@ export interface Consensus {
   read(signal: AbortSignal): Promise<void>;
   isLeader(): boolean;
   status(): ConsensusStatus;
+  /** The current raft term (what status().term says, without building the status). */
+  term(): number;
   members(): ConsensusMember[];
   addMember(id: number, peerAddr: string, learner: boolean, signal: AbortSignal): Promise<void>;
   promoteMember(id: number, signal: AbortSignal): Promise<void>;

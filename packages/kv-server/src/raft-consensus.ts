@@ -128,6 +128,10 @@ export class RaftConsensus implements Consensus {
     return this.node.isLeader();
   }
 
+  term(): number {
+    return this.node.leaderState().term;
+  }
+
   status(): ConsensusStatus {
     const s = this.node.status();
     const progress: PeerProgress[] = [];

@@ -115,7 +115,8 @@ class Model {
 }
 
 // Byte strings: 'é' is the byte 0xe9 (not UTF-8), 'a\u00ff' sorts after every other 'a' key.
-const key = fc.constantFrom('a', 'ab', 'b', 'ba', 'c', 'a\u0000', 'é', 'a\u00ff', '\u00ff\u0080');
+const KEYS = ['a', 'ab', 'b', 'ba', 'c', 'a\u0000', 'é', 'a\u00ff', '\u00ff\u0080'];
+const key = fc.constantFrom(...KEYS);
 const value = fc.constantFrom('', 'x', 'y', '\u00ff\u0000');
 const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('put' as const), key, value }) },
@@ -162,6 +163,17 @@ describe('MVCC', () => {
             }
             const now = await target.rangeRequest(range(ALL));
             expect(now.kvs).toEqual(sorted(model.states[model.rev]!));
+            // One key at the current revision (read as get() reads it, not by an iterator).
+            for (const k of KEYS) {
+              for (const revision of [0, model.rev]) {
+                const one = await target.rangeRequest(range(keySpan(k), { revision }));
+                const want = model.states[model.rev]!.get(k);
+                expect(one.kvs, `key ${JSON.stringify(k)}`).toEqual(
+                  want === undefined ? [] : [want],
+                );
+                expect([one.count, one.revision]).toEqual([want === undefined ? 0 : 1, model.rev]);
+              }
+            }
             await expect(
               target.rangeRequest(range(ALL, { revision: model.rev + 1 })),
             ).rejects.toThrow('required revision is a future revision');

@@ -33,6 +33,6 @@ export function header(ctx: GrpcContext, revision = ctx.sm.revision) {
     cluster_id: ctx.clusterId,
     member_id: ctx.memberId,
     revision,
-    raft_term: ctx.consensus.status().term,
+    raft_term: ctx.consensus.term(),
   };
 }

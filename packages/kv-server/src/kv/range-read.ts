@@ -126,7 +126,7 @@ export async function* scanAt(
 
 /** etcd's Range over entries of one revision, in key order. */
 export async function runRange(
-  entries: AsyncIterable<RangeEntry>,
+  entries: AsyncIterable<RangeEntry> | Iterable<RangeEntry>,
   o: RangeOp,
 ): Promise<RangeResponse> {
   let order = o.sortOrder;

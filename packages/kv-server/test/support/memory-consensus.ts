@@ -30,6 +30,10 @@ export class MemoryConsensus implements Consensus {
     return this.leader;
   }
 
+  term(): number {
+    return 1;
+  }
+
   status(): ConsensusStatus {
     return {
       id: 1,
