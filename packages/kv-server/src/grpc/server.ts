@@ -24,7 +24,8 @@ export interface EtcdGrpcServer {
 
 export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   const services = etcdServices();
-  const server = new Server();
+  // No channelz service is served: its per-call and per-session tracking would cost for nothing.
+  const server = new Server({ 'grpc.enable_channelz': 0 });
   server.addService(services.KV, kvService(ctx));
   server.addService(services.Maintenance, maintenanceService(ctx));
   server.addService(services.Cluster, clusterService(ctx));
