@@ -79,6 +79,8 @@ export interface Consensus {
   members(): ConsensusMember[];
   addMember(id: number, peerAddr: string, learner: boolean, signal: AbortSignal): Promise<void>;
   promoteMember(id: number, signal: AbortSignal): Promise<void>;
+  /** Moves a member to a new raft address, through the log (etcd's MemberUpdate). */
+  updateMember(id: number, peerAddr: string, signal: AbortSignal): Promise<void>;
   removeMember(id: number, signal: AbortSignal): Promise<void>;
   transferLeadership(to: number, signal: AbortSignal): Promise<void>;
 }

@@ -195,6 +195,14 @@ export class RaftConsensus implements Consensus {
     }
   }
 
+  async updateMember(id: number, peerAddr: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.node.updateNode(id, peerAddr, { signal });
+    } catch (err) {
+      throw toConsensusError(err);
+    }
+  }
+
   async removeMember(id: number, signal: AbortSignal): Promise<void> {
     try {
       await this.node.removeNode(id, { signal });

@@ -652,7 +652,7 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
     );
   });
 
-  it('txn, compaction, member list/add/promote/remove, endpoint status and health', async () => {
+  it('txn, compaction, member list/add/promote/update/remove, endpoint status and health', async () => {
     await tc.withLogs(
       (async () => {
         await etcdctl(['put', 'ctl/t', 'v1']);
@@ -691,6 +691,20 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
         );
         await expect(etcdctl(['member', 'promote', '1'])).rejects.toThrow(
           'etcdserver: can only promote a learner member',
+        );
+        // It moves before it ever started: every member dials it at the new address.
+        const [port2] = await freePorts(1);
+        const moved = `http://127.0.0.1:${port2}`;
+        expect(await etcdctl(['member', 'update', '4', '--peer-urls', moved])).toMatch(
+          /^Member\s+4 updated in cluster/,
+        );
+        expect(await etcdctl(['member', 'list'])).toContain(`4, unstarted, , ${moved}, , true`);
+        const taken = `http://127.0.0.1:${tc.cluster.node(1).spec.peerPort}`;
+        await expect(etcdctl(['member', 'update', '4', '--peer-urls', taken])).rejects.toThrow(
+          'etcdserver: Peer URLs already exists',
+        );
+        await expect(etcdctl(['member', 'update', '9', '--peer-urls', peer])).rejects.toThrow(
+          'etcdserver: member not found',
         );
         expect(await etcdctl(['member', 'remove', '4'])).toMatch(
           /^Member\s+4 removed from cluster/,

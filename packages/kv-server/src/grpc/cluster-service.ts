@@ -65,6 +65,15 @@ function peerAddrOf(url: unknown): string {
   return addr;
 }
 
+/** The one peer URL of a MemberAdd or MemberUpdate, as host:port. */
+function onePeerAddr(req: Msg): string {
+  const urls: unknown[] = req.peerURLs ?? [];
+  if (urls.length !== 1) {
+    throw new EtcdError(status.INVALID_ARGUMENT, 'raft-kv: give exactly one peer URL');
+  }
+  return peerAddrOf(urls[0]);
+}
+
 function find(ctx: GrpcContext, id: number) {
   const m = ctx.consensus.members().find((x) => x.id === id);
   if (m === undefined) throw memberNotFound();
@@ -76,11 +85,7 @@ export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
     MemberList: sync(() => ({ header: header(ctx), members: members(ctx) })),
     // raft-kv's member ids are small integers chosen by whoever adds a member: the next one.
     MemberAdd: async(ctx, async (req, signal) => {
-      const urls: unknown[] = req.peerURLs ?? [];
-      if (urls.length !== 1) {
-        throw new EtcdError(status.INVALID_ARGUMENT, 'raft-kv: give exactly one peer URL');
-      }
-      const addr = peerAddrOf(urls[0]);
+      const addr = onePeerAddr(req);
       const current = ctx.consensus.members();
       if (current.some((m) => m.peerAddr === addr)) throw failed('Peer URLs already exists');
       const id = Math.max(0, ...current.map((m) => m.id)) + 1;
@@ -123,11 +128,15 @@ export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
       }
       return { header: header(ctx), members: members(ctx) };
     }),
-    MemberUpdate: async(ctx, async () => {
-      throw new EtcdError(
-        status.UNIMPLEMENTED,
-        'raft-kv: a member keeps its peer address; remove it and add it with the new one',
-      );
+    MemberUpdate: async(ctx, async (req, signal) => {
+      const id = Number(req.ID ?? 0);
+      find(ctx, id);
+      const addr = onePeerAddr(req);
+      if (ctx.consensus.members().some((m) => m.id !== id && m.peerAddr === addr)) {
+        throw failed('Peer URLs already exists');
+      }
+      await ctx.consensus.updateMember(id, addr, signal);
+      return { header: header(ctx), members: members(ctx) };
     }),
   };
 }

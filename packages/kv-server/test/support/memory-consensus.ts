@@ -65,6 +65,11 @@ export class MemoryConsensus implements Consensus {
     if (m) m.isLearner = false;
   }
 
+  async updateMember(id: number, peerAddr: string): Promise<void> {
+    const m = this.memberMap.get(id);
+    if (m) m.peerAddr = peerAddr;
+  }
+
   async removeMember(id: number): Promise<void> {
     this.memberMap.delete(id);
   }
