@@ -205,7 +205,7 @@ describe('etcd v3 gRPC on the client port', () => {
     }
   });
 
-  it('adds a learner, promotes it and removes it through Cluster', async () => {
+  it('adds a learner, promotes it, moves its peer URL and removes it through Cluster', async () => {
     const added = await client.cluster.memberAdd({
       peerURLs: ['http://127.0.0.1:7009'],
       isLearner: true,
@@ -216,9 +216,14 @@ describe('etcd v3 gRPC on the client port', () => {
     await expect(client.cluster.memberPromote({ ID: '2' })).rejects.toThrow(
       'can only promote a learner member',
     );
+    const updated = await client.cluster.memberUpdate({
+      ID: '2',
+      peerURLs: ['http://127.0.0.1:7010'],
+    });
+    expect(updated.members.find((m) => m.ID === '2')?.peerURLs).toEqual(['http://127.0.0.1:7010']);
     await expect(
-      client.cluster.memberUpdate({ ID: '2', peerURLs: ['http://127.0.0.1:7010'] }),
-    ).rejects.toThrow('remove it and add it with the new one');
+      client.cluster.memberUpdate({ ID: '9', peerURLs: ['http://127.0.0.1:7011'] }),
+    ).rejects.toThrow('etcdserver: member not found');
     const removed = await client.cluster.memberRemove({ ID: '2' });
     expect(removed.members.map((m) => m.ID)).toEqual(['1']);
     await expect(client.cluster.memberRemove({ ID: '1' })).rejects.toThrow(
