@@ -489,10 +489,11 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
           .filter((l) => /^(PASS|FAIL|Slowest|Stddev)/.test(l) || l.includes('too'));
         process.stderr.write(`etcdctl check perf: ${verdicts.join(' | ')}\n`);
         expect(out).toMatch(/^PASS: Throughput is \d+ writes\/s$/m);
-        // Latency verdicts (slowest request under 0.5 s, stddev under 0.1 s) hold on a quiet
-        // machine; on a loaded one (CI beside other jobs) they say more about the machine.
+        // Latency verdicts (slowest request under 0.5 s, stddev under 0.1 s) held with a wide
+        // margin at load 1.25 per core (0.074 s, 0.004 s) and failed at 5 (0.93 s, 0.16 s):
+        // on a machine that busy they say more about the machine.
         const perCore = os.loadavg()[0]! / os.cpus().length;
-        if (perCore < 0.75) {
+        if (perCore < 1.5) {
           expect(out).toMatch(/^PASS: Slowest request took /m);
           expect(out).toMatch(/^PASS: Stddev is /m);
           expect(out).toMatch(/^PASS$/m);
