@@ -610,12 +610,13 @@ describe.skipIf(!ETCDCTL)('etcdctl against 3 raft-kv processes', () => {
     );
   });
 
-  it('defrag, endpoint hashkv (the members agree), snapshot save, move-leader', async () => {
+  it('alarm list, defrag, endpoint hashkv (the members agree), snapshot save, move-leader', async () => {
     await tc.withLogs(
       (async () => {
         for (let i = 0; i < 20; i++) await etcdctl(['put', `ctl/m/${i}`, `v${i}`]);
         const rev = JSON.parse(await etcdctl(['put', 'ctl/m/last', 'x', '-w', 'json'])).header
           .revision as number;
+        expect(await etcdctl(['alarm', 'list'])).toBe('');
         const defrag = await etcdctl(['defrag']);
         for (const id of [1, 2, 3]) {
           expect(defrag).toContain(`Finished defragmenting etcd member[${host(id)}]`);

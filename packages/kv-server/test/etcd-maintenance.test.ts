@@ -1,6 +1,7 @@
 // etcd's Maintenance service: HashKV and Hash agree between stores that applied the same
 // commands (whatever their batching, a restore or a defragmentation) and differ otherwise;
-// Snapshot streams the store with etcd's checksum; Defragment and MoveLeader answer as etcd.
+// Snapshot streams the store with etcd's checksum; Defragment, MoveLeader and Alarm answer as
+// etcd.
 import { createHash } from 'node:crypto';
 import { credentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,12 @@ describe('Maintenance over gRPC', () => {
     new Promise((resolve, reject) =>
       m[method](req, (err: Error | null, res: unknown) => (err ? reject(err) : resolve(res))),
     );
+
+  it('answers Alarm with no alarms, as etcd without any raised', async () => {
+    const r = await unary('Alarm', { action: 'GET', memberID: 0, alarm: 'NONE' });
+    expect(r.alarms).toEqual([]);
+    expect(Number(r.header.member_id)).toBe(1);
+  });
 
   it('answers HashKV, Hash and Defragment', async () => {
     for (let i = 0; i < 20; i++) {
