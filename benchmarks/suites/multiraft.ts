@@ -335,8 +335,20 @@ async function failoverAndRestart(ctx: SuiteContext, o: Options): Promise<void> 
   }
 }
 
+/** The part of the suite a row belongs to ('idle cpu per host' -> 'idle'). */
+function partOf(name: string): string {
+  return name.split(' ')[0]!;
+}
+
 export default async function run(ctx: SuiteContext): Promise<void> {
   const o = parseArgs(ctx.args, ctx.quick);
+  // A run of some parts replaces only their rows in results/multiraft.json.
+  if (ctx.args.includes('--only')) {
+    ctx.keepEarlier(
+      (r) => !o.only.has(partOf(r.name)),
+      (n) => ![...o.only].some((p) => n.startsWith(`${p}:`)) && !n.startsWith('3 RaftHost'),
+    );
+  }
   ctx.note('3 RaftHost processes on 127.0.0.1, tick 100 ms, electionTick 10, durable writes');
   if (o.only.has('idle')) await idle(ctx, o);
   if (o.only.has('active')) await active(ctx, o);
