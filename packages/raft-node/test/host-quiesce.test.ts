@@ -172,9 +172,13 @@ describe('RaftHost quiescence', () => {
       5000,
       'every group to quiesce without host 3',
     );
+    // And stay so: 20 ticks of 10 active groups would be 200 group ticks per host (a late
+    // response may wake a group for a tick or two).
     const ticks = rest.map((h) => h.host.metrics().groupTicks);
     await new Promise((r) => setTimeout(r, 20 * TICK));
-    expect(rest.map((h) => h.host.metrics().groupTicks)).toEqual(ticks);
+    rest.forEach((h, i) => {
+      expect(h.host.metrics().groupTicks - ticks[i]!).toBeLessThan(2 * gids.length);
+    });
     // Host 3 returns: the leaders wake, it catches up, and everything quiesces again.
     const back = await startHost(net, 3, gids, false, victim.dir);
     await until(
