@@ -1,18 +1,10 @@
 // etcd's Auth as etcd answers with authentication disabled, which is all raft-kv has: status
 // says disabled, disabling succeeds, and authenticating is etcd's "authentication is not
 // enabled". Enabling it, and users and roles, are refused: raft-kv has none.
-import {
-  type sendUnaryData,
-  type ServerUnaryCall,
-  status,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError } from './errors.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
-type Handler = (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => void;
+import type { Msg, UnaryHandler as Handler } from './unary.js';
 
 /** The Auth methods for users and roles (etcd's rpc.proto). */
 const USERS_AND_ROLES = [

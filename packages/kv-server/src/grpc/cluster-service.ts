@@ -1,36 +1,10 @@
 // etcd's Cluster: MemberList, MemberAdd, MemberRemove, MemberPromote, MemberUpdate.
-import {
-  type sendUnaryData,
-  type ServerUnaryCall,
-  status,
-  type UntypedServiceImplementation,
-} from '@grpc/grpc-js';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { isPeerAddr } from '../addr.js';
 import { encodeCommand } from '../kv/command.js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError, toEtcdError } from './errors.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
-
-function sync(handle: () => Msg) {
-  return (_call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => {
-    try {
-      cb(null, handle());
-    } catch (err) {
-      cb(err as Error);
-    }
-  };
-}
-
-function async(ctx: GrpcContext, handle: (req: Msg, signal: AbortSignal) => Promise<Msg>) {
-  return (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => {
-    handle(call.request, AbortSignal.timeout(ctx.options.requestTimeoutMs)).then(
-      (res) => cb(null, res),
-      (err: unknown) => cb(toEtcdError(err)),
-    );
-  };
-}
+import { deadline, type Msg, unary } from './unary.js';
 
 const failed = (message: string) =>
   new EtcdError(status.FAILED_PRECONDITION, `etcdserver: ${message}`);
@@ -82,9 +56,10 @@ function find(ctx: GrpcContext, id: number) {
 
 export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
   return {
-    MemberList: sync(() => ({ header: header(ctx), members: members(ctx) })),
+    MemberList: unary(ctx, () => ({ header: header(ctx), members: members(ctx) })),
     // raft-kv's member ids are small integers chosen by whoever adds a member: the next one.
-    MemberAdd: async(ctx, async (req, signal) => {
+    MemberAdd: unary(ctx, async (req) => {
+      const signal = deadline(ctx);
       const addr = onePeerAddr(req);
       const current = ctx.consensus.members();
       if (current.some((m) => m.peerAddr === addr)) throw failed('Peer URLs already exists');
@@ -100,7 +75,8 @@ export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
       };
       return { header: header(ctx), member, members: members(ctx) };
     }),
-    MemberRemove: async(ctx, async (req, signal) => {
+    MemberRemove: unary(ctx, async (req) => {
+      const signal = deadline(ctx);
       const id = Number(req.ID ?? 0);
       find(ctx, id);
       const voters = ctx.consensus.members().filter((m) => !m.isLearner);
@@ -114,7 +90,8 @@ export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
         .catch(() => undefined);
       return { header: header(ctx), members: members(ctx) };
     }),
-    MemberPromote: async(ctx, async (req, signal) => {
+    MemberPromote: unary(ctx, async (req) => {
+      const signal = deadline(ctx);
       const id = Number(req.ID ?? 0);
       if (!find(ctx, id).isLearner) throw failed('can only promote a learner member');
       try {
@@ -128,7 +105,8 @@ export function clusterService(ctx: GrpcContext): UntypedServiceImplementation {
       }
       return { header: header(ctx), members: members(ctx) };
     }),
-    MemberUpdate: async(ctx, async (req, signal) => {
+    MemberUpdate: unary(ctx, async (req) => {
+      const signal = deadline(ctx);
       const id = Number(req.ID ?? 0);
       find(ctx, id);
       const addr = onePeerAddr(req);

@@ -1,11 +1,9 @@
 // etcd's KV service: Range, Put, DeleteRange, Txn and Compact over the replicated store.
 // Writes are proposed as the store's Txn and Compact commands (kv/txn.ts) and answered once
 // applied on this member; ranges are linearizable (a ReadIndex barrier) unless serializable.
-import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { KeyValue } from '../kv/apply-batch.js';
-import type { ApplyResult } from '../kv/apply-result.js';
 import { type ByteString, bytesOf, latin1 } from '../kv/bytes.js';
-import { type Command, encodeCommand } from '../kv/command.js';
 import {
   type Compare,
   type CompareResult,
@@ -20,10 +18,8 @@ import {
   writesAreDisjoint,
 } from '../kv/txn.js';
 import { type GrpcContext, header } from './context.js';
-import { Errors, toEtcdError, txnError } from './errors.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
+import { Errors, txnError } from './errors.js';
+import { type Msg, deadline, propose, unary } from './unary.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -194,11 +190,6 @@ function responseOut(r: ResponseOp): Msg {
   }
 }
 
-async function propose(ctx: GrpcContext, cmd: Command): Promise<ApplyResult> {
-  const signal = AbortSignal.timeout(ctx.options.requestTimeoutMs);
-  return (await ctx.consensus.propose(encodeCommand(cmd), signal)) as ApplyResult;
-}
-
 /** A txn command's result, its error result raised as etcd's error. */
 async function runTxn(ctx: GrpcContext, txn: TxnOp) {
   const r = await propose(ctx, txn);
@@ -207,28 +198,11 @@ async function runTxn(ctx: GrpcContext, txn: TxnOp) {
   return r;
 }
 
-function unary(
-  ctx: GrpcContext,
-  handle: (req: Msg) => Promise<Msg>,
-): (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => void {
-  return (call, cb) => {
-    handle(call.request).then(
-      (res) => cb(null, res),
-      (err: unknown) => {
-        const e = toEtcdError(err);
-        if (e.code === 2) ctx.logger.error({ err }, 'gRPC request failed');
-        cb(e);
-      },
-    );
-  };
-}
-
 export function kvService(ctx: GrpcContext): UntypedServiceImplementation {
   return {
     Range: unary(ctx, async (req) => {
       const op = toRangeOp(req);
-      if (req.serializable !== true)
-        await ctx.consensus.read(AbortSignal.timeout(ctx.options.requestTimeoutMs));
+      if (req.serializable !== true) await ctx.consensus.read(deadline(ctx));
       const r = await ctx.sm.rangeRequest(op);
       return {
         header: header(ctx, r.revision),

@@ -11,9 +11,8 @@ import { status } from '@grpc/grpc-js';
 import type { GrpcContext } from './context.js';
 import { EtcdError, Errors } from './errors.js';
 import { etcdServices } from './proto.js';
+import type { Msg } from './unary.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
 type LeaseClient = Client & {
   LeaseKeepAlive(opts: { deadline: number }): ClientDuplexStream<Msg, Msg>;
   LeaseTimeToLive(

@@ -3,23 +3,14 @@
 // the store. Deadlines are the leader's (lease-keeper.ts): a follower forwards keepalives and
 // TTL queries to it (lease-forward.ts), as etcd does.
 import { randomBytes } from 'node:crypto';
-import type {
-  ServerDuplexStream,
-  ServerUnaryCall,
-  UntypedServiceImplementation,
-  sendUnaryData,
-} from '@grpc/grpc-js';
+import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import { status } from '@grpc/grpc-js';
-import type { ApplyResult } from '../kv/apply-result.js';
 import { bytesOf } from '../kv/bytes.js';
-import { type Command, encodeCommand } from '../kv/command.js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError, Errors, toEtcdError, txnError } from './errors.js';
 import { LeaseForwarder } from './lease-forward.js';
 import { LeaseKeeper } from './lease-keeper.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
+import { type Msg, propose, unary } from './unary.js';
 
 /** etcd's MaxLeaseTTL (lease/lessor.go): 9,000,000,000 seconds. */
 export const MAX_LEASE_TTL = 9_000_000_000;
@@ -147,25 +138,4 @@ function leaseId(v: unknown): number {
 /** A fresh lease id below 2^53 (etcd's are 63-bit; JS numbers hold 53 exactly). */
 function newLeaseId(): number {
   return Number(randomBytes(8).readBigUInt64BE(0) >> 11n) || 1;
-}
-
-async function propose(ctx: GrpcContext, cmd: Command): Promise<ApplyResult> {
-  const signal = AbortSignal.timeout(ctx.options.requestTimeoutMs);
-  return (await ctx.consensus.propose(encodeCommand(cmd), signal)) as ApplyResult;
-}
-
-function unary(
-  ctx: GrpcContext,
-  handle: (req: Msg) => Promise<Msg>,
-): (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => void {
-  return (call, cb) => {
-    handle(call.request).then(
-      (res) => cb(null, res),
-      (err: unknown) => {
-        const e = toEtcdError(err);
-        if (e.code === status.UNKNOWN) ctx.logger.error({ err }, 'gRPC request failed');
-        cb(e);
-      },
-    );
-  };
 }

@@ -5,20 +5,16 @@ import { once } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  type ServerUnaryCall,
   type ServerWritableStream,
   type UntypedServiceImplementation,
-  type sendUnaryData,
   status,
 } from '@grpc/grpc-js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError, toEtcdError } from './errors.js';
+import { deadline, type Msg, unary } from './unary.js';
 
 /** The etcd API version raft-kv answers as (its protos are etcd 3.4's). */
 export const ETCD_VERSION = '3.4.0';
-
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
 
 /**
  * etcd's snapshot file is a bolt database (a whole number of 512-byte pages) followed by its
@@ -40,24 +36,13 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function unary(handle: (req: Msg) => Msg | Promise<Msg>) {
-  return (call: ServerUnaryCall<Msg, Msg>, cb: sendUnaryData<Msg>) => {
-    Promise.resolve()
-      .then(() => handle(call.request))
-      .then(
-        (res) => cb(null, res),
-        (err: unknown) => cb(toEtcdError(err)),
-      );
-  };
-}
-
 const notLeader = () => new EtcdError(status.FAILED_PRECONDITION, 'etcdserver: not leader');
 const badTransferee = () =>
   new EtcdError(status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee');
 
 export function maintenanceService(ctx: GrpcContext): UntypedServiceImplementation {
   return {
-    Status: unary(() => {
+    Status: unary(ctx, () => {
       const s = ctx.consensus.status();
       const size = dirBytes(ctx.storeDir);
       return {
@@ -74,16 +59,16 @@ export function maintenanceService(ctx: GrpcContext): UntypedServiceImplementati
       };
     }),
     // No alarms are raised (etcd's NOSPACE and CORRUPT have no counterpart yet).
-    Alarm: unary(() => ({ header: header(ctx), alarms: [] })),
-    Defragment: unary(async () => {
+    Alarm: unary(ctx, () => ({ header: header(ctx), alarms: [] })),
+    Defragment: unary(ctx, async () => {
       await ctx.sm.defragment();
       return { header: header(ctx) };
     }),
-    Hash: unary(async () => {
+    Hash: unary(ctx, async () => {
       const r = await ctx.sm.hash();
       return { header: header(ctx, r.revision), hash: r.hash };
     }),
-    HashKV: unary(async (req) => {
+    HashKV: unary(ctx, async (req) => {
       const r = await ctx.sm.hashKv(Number(req.revision ?? 0));
       return {
         header: header(ctx, r.revision),
@@ -93,16 +78,13 @@ export function maintenanceService(ctx: GrpcContext): UntypedServiceImplementati
       };
     }),
     // As etcd: only the leader moves leadership, to a voter.
-    MoveLeader: unary(async (req) => {
+    MoveLeader: unary(ctx, async (req) => {
       if (!ctx.consensus.isLeader()) throw notLeader();
       const to = Number(req.targetID ?? 0);
       const target = ctx.consensus.members().find((m) => m.id === to);
       if (target === undefined || target.isLearner) throw badTransferee();
       if (to !== ctx.memberId) {
-        await ctx.consensus.transferLeadership(
-          to,
-          AbortSignal.timeout(ctx.options.requestTimeoutMs),
-        );
+        await ctx.consensus.transferLeadership(to, deadline(ctx));
       }
       return { header: header(ctx) };
     }),

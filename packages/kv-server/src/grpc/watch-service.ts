@@ -11,9 +11,8 @@ import { type ByteRange, inRange, keySpan, rangeOp, toByteRange } from '../kv/tx
 import { type GrpcContext, header } from './context.js';
 import { kvOut } from './kv-service.js';
 import { type SizedEvent, fragments } from './watch-fragment.js';
+import type { Msg } from './unary.js';
 
-// biome-ignore lint/suspicious/noExplicitAny: proto-loader's messages are plain objects
-type Msg = Record<string, any>;
 type Stream = ServerDuplexStream<Msg, Msg>;
 /** An event as sent: etcd's Event, sized for fragmentation by its kv and prev_kv. */
 type WatchEvent = Msg & SizedEvent;
