@@ -5,20 +5,13 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, expect, it } from 'vitest';
 import { KvClient } from '../src/client.js';
-import { ProcessCluster } from '../src/process-cluster.js';
-import { waitFor } from './support/e2e.js';
+import { oneLoggedNode, waitFor } from './support/e2e.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsraft-kv-autocompact-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('periodic auto-compaction of 2 s: old revisions become compacted without a Compact call', async () => {
-  const logs: string[] = [];
-  const cluster = new ProcessCluster({
-    baseDir: dir,
-    logLevel: 'info',
-    onLine: (_, l) => logs.push(l),
-  });
-  const node = await cluster.define(1);
+  const { cluster, node, logs } = await oneLoggedNode(dir);
   const etcd = new Etcd3({ hosts: node.clientUrl.replace(/^http:\/\//, '') });
   try {
     node.spawn(['--auto-compaction-retention', '2s']);

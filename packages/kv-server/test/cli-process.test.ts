@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvClient } from '../src/client.js';
-import { ProcessCluster, cliCommand } from '../src/process-cluster.js';
-import { waitFor } from './support/e2e.js';
+import { cliCommand } from '../src/process-cluster.js';
+import { oneLoggedNode, waitFor } from './support/e2e.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsraft-kv-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,13 +29,7 @@ describe('raft-kv process', () => {
   });
 
   it('runs one node without cluster flags, stops on SIGTERM and restarts with its data', async () => {
-    const logs: string[] = [];
-    const cluster = new ProcessCluster({
-      baseDir: dir,
-      logLevel: 'info',
-      onLine: (_, l) => logs.push(l),
-    });
-    const node = await cluster.define(1);
+    const { cluster, node, logs } = await oneLoggedNode(dir);
     try {
       node.spawn([]);
       const c = new KvClient(node.clientUrl);

@@ -6,6 +6,18 @@ import { join } from 'node:path';
 import { KvClient, type KvClientTls, KvHttpError, type NodeStatusView } from '../../src/client.js';
 import { ProcessCluster } from '../../src/process-cluster.js';
 
+/** A cluster of one node (id 1) in `dir`, its lines (at info) collected in `logs`. */
+export async function oneLoggedNode(dir: string) {
+  const logs: string[] = [];
+  const cluster = new ProcessCluster({
+    baseDir: dir,
+    logLevel: 'info',
+    onLine: (_, l) => logs.push(l),
+  });
+  const node = await cluster.define(1);
+  return { cluster, node, logs };
+}
+
 export async function waitFor<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
