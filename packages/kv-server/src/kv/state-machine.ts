@@ -378,9 +378,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
    * count, sort and filters. Throws KvRevisionError for a compacted or future revision.
    */
   rangeRequest(o: RangeOp): Promise<RangeResponse & { revision: number }> {
-    if (o.rangeEnd.length === 0 && (o.revision === 0 || o.revision === this.rev)) {
-      return this.rangeOfKey(o);
-    }
+    // Only at revision 0: a revision named by the client may be passed by the time the read
+    // starts (it waits for a batch being written), and must then be read from the history.
+    if (o.rangeEnd.length === 0 && o.revision === 0) return this.rangeOfKey(o);
     return this.withView(async (view) => {
       const range = toByteRange(o);
       if (o.revision === 0 || o.revision === view.revision) {
@@ -406,7 +406,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   }
 
   /**
-   * A Range of one key at the current revision, as get() reads it (the cache, else one
+   * A Range of one key at the current revision (revision 0), as get() reads it (the cache, else one
    * LevelDB get): an iterator per request costs several times more.
    */
   private async rangeOfKey(o: RangeOp): Promise<RangeResponse & { revision: number }> {
