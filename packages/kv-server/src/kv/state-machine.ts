@@ -406,8 +406,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   }
 
   /**
-   * A Range of one key at the current revision (revision 0), as get() reads it (the cache, else one
-   * LevelDB get): an iterator per request costs several times more.
+   * A Range of one key at the current revision (revision 0), as get() reads it (the cache,
+   * else one LevelDB get): an iterator per request costs several times more.
    */
   private async rangeOfKey(o: RangeOp): Promise<RangeResponse & { revision: number }> {
     const bytes = Buffer.from(o.key);
