@@ -4,7 +4,7 @@
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { type GrpcContext, header } from './context.js';
 import { EtcdError } from './errors.js';
-import type { Msg, UnaryHandler as Handler } from './unary.js';
+import { type Msg, type UnaryHandler as Handler, unary } from './unary.js';
 
 /** The Auth methods for users and roles (etcd's rpc.proto). */
 const USERS_AND_ROLES = [
@@ -24,14 +24,11 @@ const USERS_AND_ROLES = [
 ];
 
 export function authService(ctx: GrpcContext): UntypedServiceImplementation {
-  const answer =
-    (res: () => Msg): Handler =>
-    (_call, cb) =>
-      cb(null, res());
-  const refuse =
-    (code: status, message: string): Handler =>
-    (_call, cb) =>
-      cb(new EtcdError(code, message));
+  const answer = (res: () => Msg): Handler => unary(ctx, res);
+  const refuse = (code: status, message: string): Handler =>
+    unary(ctx, () => {
+      throw new EtcdError(code, message);
+    });
   const impl: Record<string, Handler> = {
     AuthStatus: answer(() => ({ header: header(ctx), enabled: false, authRevision: 0 })),
     AuthDisable: answer(() => ({ header: header(ctx) })),

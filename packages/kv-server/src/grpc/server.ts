@@ -1,11 +1,18 @@
 // The gRPC server of etcd's v3 API. It never listens itself: the client port's listener
 // (client-port.ts) hands it the connections that speak HTTP/2, through grpc-js's connection
-// injector, and the rest to the HTTP/1.1 JSON API.
+// injector, and the rest to the HTTP/1.1 JSON API. Unary calls are answered on node:http2
+// directly (direct-unary.ts), streaming calls by grpc-js.
 import type { Duplex } from 'node:stream';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
 import { authService } from './auth-service.js';
 import { clusterService } from './cluster-service.js';
 import type { GrpcContext } from './context.js';
+import { DirectUnaryMethods, serveUnaryDirectly } from './direct-unary.js';
 import { kvService } from './kv-service.js';
 import { leaseService } from './lease-service.js';
 import { maintenanceService } from './maintenance-service.js';
@@ -26,15 +33,21 @@ export function createEtcdGrpcServer(ctx: GrpcContext): EtcdGrpcServer {
   const services = etcdServices();
   // No channelz service is served: its per-call and per-session tracking would cost for nothing.
   const server = new Server({ 'grpc.enable_channelz': 0 });
-  server.addService(services.KV, kvService(ctx));
-  server.addService(services.Maintenance, maintenanceService(ctx));
-  server.addService(services.Cluster, clusterService(ctx));
-  server.addService(services.Auth, authService(ctx));
+  const direct = new DirectUnaryMethods();
+  const add = (definition: ServiceDefinition, impl: UntypedServiceImplementation): void => {
+    server.addService(definition, impl);
+    direct.add(definition, impl);
+  };
+  add(services.KV, kvService(ctx));
+  add(services.Maintenance, maintenanceService(ctx));
+  add(services.Cluster, clusterService(ctx));
+  add(services.Auth, authService(ctx));
   const watch = watchService(ctx);
-  server.addService(services.Watch, watch.impl);
+  add(services.Watch, watch.impl);
   const lease = leaseService(ctx);
-  server.addService(services.Lease, lease.impl);
+  add(services.Lease, lease.impl);
   const injector = server.createConnectionInjector(ServerCredentials.createInsecure());
+  serveUnaryDirectly(server, direct);
   return {
     inject: (c) => injector.injectConnection(c),
     close: (graceMs = 0) =>
