@@ -468,6 +468,16 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private getRecord(key: ByteString): Promise<{ revision: number; kv: KvRecord | undefined }> {
     const cached = this.cache.get(key);
     if (cached !== undefined) return Promise.resolve({ revision: this.rev, kv: cached });
+    const handle = this.handle;
+    if (!this.writing && handle !== null && this.failed === null) {
+      // No batch in flight: LevelDB holds exactly revision this.rev, and a getSync reads it in
+      // microseconds (memtable, bloom filters, block cache) where get() takes two thread-pool
+      // hops; it blocks the loop only while a table block comes from disk.
+      const raw = handle.db.getSync(kvKey(key));
+      const rec = raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
+      if (rec !== undefined) this.cache.set(key, rec);
+      return Promise.resolve({ revision: this.rev, kv: rec });
+    }
     return this.withView(async (view) => {
       const raw = await view.handle.db.get(kvKey(key));
       if (raw === undefined) return { revision: view.revision, kv: undefined };
