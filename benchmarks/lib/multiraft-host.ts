@@ -5,6 +5,7 @@
 // clients proposing 16-byte values to random groups for `seconds`: committed writes and
 // latencies), stats (CPU, RSS, host metrics), heap (a heap snapshot into `dir`, to profile
 // memory per group), stop.
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import {
@@ -38,6 +39,40 @@ class Count implements StateMachine<number> {
 }
 
 let host: RaftHost | null = null;
+
+/** Read and write system calls so far (Linux; sockets, files, pipes alike), else none. */
+function syscalls(): Record<string, number> {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const n = (k: string): number => Number(new RegExp(`^${k}: (\\d+)`, 'm').exec(io)?.[1] ?? 0);
+    return { readCalls: n('syscr'), writeCalls: n('syscw') };
+  } catch {
+    return {};
+  }
+}
+
+/** Host counters whose growth over a load tells where its work goes. */
+function counters(): Record<string, number> {
+  const m = host!.metrics();
+  let messages = 0;
+  let bytes = 0;
+  for (const p of m.transport?.peers ?? []) {
+    messages += p.messagesSent;
+    bytes += p.bytesSent;
+  }
+  const cpu = process.cpuUsage();
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    ...syscalls(),
+    passes: m.readyPasses.passes,
+    passGroups: m.readyPasses.groups,
+    groupTicks: m.groupTicks,
+    syncedBatches: m.storage?.batches ?? 0,
+    storageWrites: m.storage?.writes ?? 0,
+    messagesSent: messages,
+    bytesSent: bytes,
+  };
+}
 const groups: RaftGroup<number>[] = [];
 
 async function handle(req: Request): Promise<unknown> {
@@ -99,6 +134,7 @@ async function handle(req: Request): Promise<unknown> {
       const lat: number[] = [];
       let failed = 0;
       const data = new Uint8Array(16);
+      const before = counters();
       const client = async (): Promise<void> => {
         while (performance.now() < until) {
           const g = groups[Math.floor(Math.random() * n)]!;
@@ -112,7 +148,10 @@ async function handle(req: Request): Promise<unknown> {
         }
       };
       await Promise.all(Array.from({ length: clients }, client));
-      return { latencies: lat, failed };
+      const after = counters();
+      const grew: Record<string, number> = {};
+      for (const k of Object.keys(after)) grew[k] = after[k]! - before[k]!;
+      return { latencies: lat, failed, counters: grew };
     }
     case 'touch': {
       // One write to every group, 256 at a time: each must commit (none lost after a failover).
@@ -165,3 +204,6 @@ process.on('message', (msg) => {
   );
 });
 process.on('disconnect', () => process.exit(1));
+// The suite stops a host with SIGTERM after its stop command: exit normally, so that a
+// --cpu-prof profile is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -7,6 +7,7 @@
 //   active    16-byte proposals from --clients (64; --quick 8) in-process clients per host,
 //             spread over 1, 10 and --active-groups (1,000; --quick 50) groups, --seconds (10;
 //             --quick 2) each in 5 windows: committed writes/s over all hosts, p99 ms.
+//             --active-sizes 1000,5000 runs those group counts instead of 1, 10, 1,000.
 //   failover  with G groups: SIGKILL the host leading the most groups, time until every group
 //             on the other two knows a live leader (then each commits a write: none lost);
 //   restart   the killed host back on its data directory: time until its G groups are open
@@ -14,6 +15,8 @@
 //
 //   npx -y pnpm@10 bench multiraft --quick
 //   npx -y pnpm@10 bench multiraft --only idle,failover --groups 1000
+//   npx -y pnpm@10 bench multiraft --only active --cpu-prof /tmp/prof   (a .cpuprofile per host
+//             process and cluster, written when the host stops)
 //
 // Heavy with the defaults (30,000 group replicas, minutes of load): the machine should be
 // otherwise idle for figures worth quoting.
@@ -37,6 +40,10 @@ interface Options {
   activeGroups: number;
   seconds: number;
   runs: number;
+  /** Group counts of the active part (1, 10 and activeGroups unless --active-sizes). */
+  activeSizes: number[] | null;
+  /** A directory for the host processes' --cpu-prof files, or null. */
+  cpuProf: string | null;
 }
 
 function parseArgs(args: readonly string[], quick: boolean): Options {
@@ -48,6 +55,8 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
     activeGroups: quick ? 50 : 1000,
     seconds: quick ? 2 : 10,
     runs: quick ? 1 : 5,
+    activeSizes: null,
+    cpuProf: null,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -67,7 +76,18 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
     else if (a === '--active-groups') o.activeGroups = num();
     else if (a === '--seconds') o.seconds = num();
     else if (a === '--runs') o.runs = num();
-    else throw new Error(`multiraft: unknown option ${a}`);
+    else if (a === '--active-sizes') {
+      const sizes = (v ?? '').split(',').map(Number);
+      if (!sizes.every((n) => Number.isSafeInteger(n) && n > 0)) {
+        throw new Error('--active-sizes wants positive integers, comma-separated');
+      }
+      o.activeSizes = sizes;
+      i++;
+    } else if (a === '--cpu-prof') {
+      if (v === undefined) throw new Error('--cpu-prof wants a directory');
+      o.cpuProf = v;
+      i++;
+    } else throw new Error(`multiraft: unknown option ${a}`);
   }
   return o;
 }
@@ -104,6 +124,8 @@ class HostProc {
     readonly id: number,
     readonly listen: string,
     readonly dataDir: string,
+    /** Node options added to the host process's (--cpu-prof). */
+    private readonly execArgv: readonly string[] = [],
   ) {}
 
   get pid(): number {
@@ -112,7 +134,7 @@ class HostProc {
 
   async spawn(peers: Record<number, string>): Promise<void> {
     const child = fork(HOST_MAIN, [], {
-      execArgv: ['--conditions=source', '--import', 'tsx'],
+      execArgv: ['--conditions=source', '--import', 'tsx', ...this.execArgv],
       detached: true, // its own process group: SIGKILLed with the suite if it fails
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -173,11 +195,15 @@ class Cluster {
   );
   peers: Record<number, string> = {};
 
+  constructor(private readonly o: Options) {}
+
   async start(): Promise<void> {
     const ports = await freePorts(3);
     for (let i = 1; i <= 3; i++) this.peers[i] = `127.0.0.1:${ports[i - 1]}`;
     for (let i = 1; i <= 3; i++) {
-      this.hosts.push(new HostProc(i, this.peers[i]!, join(this.base, `host-${i}`)));
+      const prof =
+        this.o.cpuProf === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${this.o.cpuProf}`];
+      this.hosts.push(new HostProc(i, this.peers[i]!, join(this.base, `host-${i}`), prof));
     }
     await Promise.all(this.hosts.map((h) => h.spawn(this.peers)));
   }
@@ -218,7 +244,7 @@ async function balanced(c: Cluster, groups: number): Promise<number> {
 }
 
 async function idle(ctx: SuiteContext, o: Options): Promise<void> {
-  const c = new Cluster();
+  const c = new Cluster(o);
   try {
     await c.start();
     await c.open(o.groups);
@@ -249,8 +275,8 @@ async function idle(ctx: SuiteContext, o: Options): Promise<void> {
 }
 
 async function active(ctx: SuiteContext, o: Options): Promise<void> {
-  for (const groups of new Set([1, 10, o.activeGroups])) {
-    const c = new Cluster();
+  for (const groups of new Set(o.activeSizes ?? [1, 10, o.activeGroups])) {
+    const c = new Cluster(o);
     try {
       await c.start();
       await c.open(groups);
@@ -262,11 +288,14 @@ async function active(ctx: SuiteContext, o: Options): Promise<void> {
         const t0 = performance.now();
         const rs = await Promise.all(
           c.hosts.map((h) =>
-            h.call<{ latencies: number[]; failed: number }>('load', {
-              groups,
-              clients: o.clients,
-              seconds,
-            }),
+            h.call<{ latencies: number[]; failed: number; counters: Record<string, number> }>(
+              'load',
+              {
+                groups,
+                clients: o.clients,
+                seconds,
+              },
+            ),
           ),
         );
         const secs = (performance.now() - t0) / 1000;
@@ -277,6 +306,12 @@ async function active(ctx: SuiteContext, o: Options): Promise<void> {
         ctx.log(
           `active ${groups} groups: ${(lat.length / secs).toFixed(0)} writes/s, p99 ${p99(lat).toFixed(1)} ms, ${failed} failed`,
         );
+        // Per committed write, summed over the hosts: where the work goes.
+        const per = Object.keys(rs[0]!.counters).map((k) => {
+          const sum = rs.reduce((n, r) => n + r.counters[k]!, 0);
+          return `${k} ${(sum / Math.max(1, lat.length)).toFixed(2)}`;
+        });
+        ctx.log(`  per write: ${per.join(', ')}`);
       }
       const params = { groups, clients: 3 * o.clients, bytes: 16 };
       ctx.record({ name: 'active writes', params, unit: 'writes/s', samples: rates });
@@ -288,7 +323,7 @@ async function active(ctx: SuiteContext, o: Options): Promise<void> {
 }
 
 async function failoverAndRestart(ctx: SuiteContext, o: Options): Promise<void> {
-  const c = new Cluster();
+  const c = new Cluster(o);
   const failover: number[] = [];
   const reopen: number[] = [];
   const rss: number[] = [];

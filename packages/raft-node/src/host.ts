@@ -21,6 +21,7 @@ import {
 import { balanceLeaders } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
 import { lazyChild } from './host-logger.js';
+import { ReadyPass } from './host-pass.js';
 import { HostTransport } from './host-transport.js';
 import { RaftGroup } from './raft-group.js';
 import type { GroupHooks, GroupTicker, TransportFactory } from './seams.js';
@@ -47,6 +48,8 @@ export interface HostMetrics {
   groupTicks: number;
   /** Messages and snapshots for groups not open here, dropped. */
   droppedUnknownGroup: number;
+  /** Ready passes run (one per event-loop turn with work), and group Ready loops they ran. */
+  readyPasses: { passes: number; groups: number };
   /** Plain heartbeats and responses folded into coalesced messages, and those messages. */
   coalescedHeartbeats: { folded: number; messages: number };
   /** Messages from replicas their group removed, answered with a removal notice. */
@@ -106,6 +109,8 @@ export class RaftHost {
   /** Ticks between leader balancing rounds (0: off). */
   private readonly balanceEvery: number;
   private transfers = 0;
+  /** Every group's Ready loop, run in one pass per event-loop turn. */
+  private readonly pass = new ReadyPass();
 
   constructor(private readonly opts: RaftHostOptions) {
     this.cfg = resolveHostOptions(opts);
@@ -246,6 +251,7 @@ export class RaftHost {
       deadPeers: this.liveness?.dead() ?? [],
       ticks: this.ticks,
       groupTicks: this.groupTicks,
+      readyPasses: { passes: this.pass.passes, groups: this.pass.processed },
       droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
       removalNotices: this.net?.removalNotices ?? 0,
       coalescedHeartbeats: {
@@ -305,7 +311,7 @@ export class RaftHost {
   private async openGroup<R>(gid: number, o: GroupOptions<R>): Promise<RaftGroup<R>> {
     const h = this.opts;
     const peers = o.members.map((m) => [m, this.cfg.peers.get(m)!] as const);
-    const hooks: GroupHooks = { groupId: gid, addTicker: this.addTicker };
+    const hooks: GroupHooks = { groupId: gid, addTicker: this.addTicker, pass: this.pass };
     const net = this.net!;
     const store = this.store!;
     const node = new RaftGroup<R>(

@@ -91,11 +91,16 @@ export class ReadyLoop {
     this.schedule();
   }
 
-  /** Runs the loop once the current turn of the event loop is done (batching its events). */
+  /**
+   * Runs the loop once the current turn of the event loop is done (batching its events): in
+   * the host's pass for a RaftHost's group, else in a setImmediate of its own.
+   */
   schedule(): void {
     if (this.scheduled || !this.ctx.running) return;
     this.scheduled = true;
-    setImmediate(this.processFn);
+    const pass = this.ctx.group?.pass;
+    if (pass !== undefined) pass.add(this);
+    else setImmediate(this.processFn);
   }
 
   /** Delivers the responses of a finished storage write or apply. */
@@ -115,7 +120,8 @@ export class ReadyLoop {
     this.schedule();
   }
 
-  private process(): void {
+  /** The loop's work for this turn (run by schedule()). */
+  process(): void {
     const ctx = this.ctx;
     this.scheduled = false;
     if (!ctx.running) return;

@@ -12,6 +12,7 @@ import type {
   Storage,
 } from '@tsraft/raft-core';
 import type { SnapshotStatus, SnapshotStreams, TransportStats } from '@tsraft/raft-transport-tcp';
+import type { ReadyPass } from './host-pass.js';
 
 /** Raft's durable state: raft-core's read side plus the writes RaftNode makes. */
 export interface NodeStorage extends Storage {
@@ -87,6 +88,8 @@ export interface GroupHooks {
    * host finds a peer host dead (host liveness).
    */
   addTicker(tick: () => void, onPeerDown: (peer: NodeId) => void): GroupTicker;
+  /** Runs the group's Ready loop in the host's one pass per event-loop turn (host-pass.ts). */
+  readonly pass?: ReadyPass;
 }
 
 /** @internal A group's place on the host's timer. */
