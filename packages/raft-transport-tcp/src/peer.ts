@@ -100,6 +100,12 @@ export interface PeerHost {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Bytes of a batch snapshot frames may fill (appends: maxBatchBytes). Written at once to a
+ * local socket this is well under a millisecond, so heartbeats behind it do not wait long.
+ */
+const SNAPSHOT_BATCH_BYTES = 1 << 20;
+
 /** Groups whose snapshot may wait for the stream in flight; more fail at once (raft retries). */
 const MAX_WAITING_SNAPSHOTS = 64;
 
@@ -388,6 +394,12 @@ export class Peer {
       } else {
         sent += this.queue.fillBulk(batch, room);
         if (snapPending && batch.bytes - before < room) snap.addNextFrame(batch);
+      }
+      // More snapshot frames already read from the source, up to SNAPSHOT_BATCH_BYTES, so a
+      // stream is not held to one frame per write.
+      const snapRoom = Math.min(limits.sendWindow - this.inflight, SNAPSHOT_BATCH_BYTES);
+      while (snap?.ready === true && batch.bytes - before < snapRoom) {
+        snap.addNextFrame(batch);
       }
       this.snapFirst = !this.snapFirst;
     }

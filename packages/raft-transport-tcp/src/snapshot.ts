@@ -59,6 +59,8 @@ export const SnapAckStatus = { Delivered: 0, Failed: 1 } as const;
 const EndStatus = { Complete: 0, Aborted: 1 } as const;
 
 const ID_HEAD = 4;
+/** Bytes read from a snapshot source ahead of the socket (see OutgoingSnapshot.chunks). */
+export const PREFETCH_BYTES = 1 << 20;
 const CHUNK_HEAD = 8;
 const END_BODY = 17;
 
@@ -93,8 +95,13 @@ export class OutgoingSnapshot {
   private readonly header: Uint8Array;
   private source: AsyncIterator<Uint8Array> | null = null;
   private closeSource: (() => void) | undefined;
-  /** The current chunk from the source and how far it has been framed. */
-  private chunk: Uint8Array | null = null;
+  /**
+   * Chunks pulled from the source ahead of the socket (the first framed up to `offset`), at
+   * most PREFETCH_BYTES: a flush can then fill its batch with several frames instead of one
+   * per turn of the event loop, and the next read of the source overlaps the socket writes.
+   */
+  private readonly chunks: Uint8Array[] = [];
+  private queuedBytes = 0;
   private offset = 0;
   private pulling = false;
   private ended = false;
@@ -102,7 +109,7 @@ export class OutgoingSnapshot {
   private begun = false;
   private finished = false;
   private bytes = 0;
-  private chunks = 0;
+  private frames = 0;
 
   constructor(
     readonly streamId: number,
@@ -135,7 +142,7 @@ export class OutgoingSnapshot {
   /** Whether addNextFrame would add a frame now (false while the source is being read). */
   get ready(): boolean {
     if (this.finished) return false;
-    return !this.begun || this.chunk !== null || this.ended || this.failed;
+    return !this.begun || this.chunks.length > 0 || this.ended || this.failed;
   }
 
   /** Adds the next frame (begin, a chunk, or end) to `batch` if one is ready. */
@@ -151,8 +158,8 @@ export class OutgoingSnapshot {
       return;
     }
     if (this.finished) return;
-    const c = this.chunk;
-    if (c !== null) {
+    const c = this.chunks[0];
+    if (c !== undefined) {
       const end = Math.min(c.length, this.offset + this.chunkSize);
       const data = c.subarray(this.offset, end);
       const head = Buffer.allocUnsafe(CHUNK_HEAD);
@@ -160,10 +167,12 @@ export class OutgoingSnapshot {
       head.writeUInt32BE(crc32(data), 4);
       batch.add(FrameKind.SnapChunk, head, data);
       this.bytes += data.length;
-      this.chunks++;
+      this.frames++;
+      this.queuedBytes -= end - this.offset;
       this.offset = end;
       if (end >= c.length) {
-        this.chunk = null;
+        this.chunks.shift();
+        this.offset = 0;
         this.pull();
       }
       return;
@@ -172,7 +181,7 @@ export class OutgoingSnapshot {
       batch.add(
         FrameKind.SnapEnd,
         null,
-        encodeEnd(this.streamId, this.failed, this.bytes, this.chunks),
+        encodeEnd(this.streamId, this.failed, this.bytes, this.frames),
       );
       this.finished = true;
       this.close();
@@ -184,6 +193,8 @@ export class OutgoingSnapshot {
     const close = this.closeSource;
     this.closeSource = undefined;
     this.source = null;
+    this.chunks.length = 0;
+    this.queuedBytes = 0;
     try {
       close?.();
     } catch {
@@ -192,15 +203,16 @@ export class OutgoingSnapshot {
   }
 
   private pull(): void {
-    if (this.pulling || this.ended || this.failed) return;
+    if (this.pulling || this.ended || this.failed || this.queuedBytes >= PREFETCH_BYTES) return;
     this.pulling = true;
     void this.next().then(
       (c) => {
         this.pulling = false;
         if (c === null) this.ended = true;
         else {
-          this.chunk = c;
-          this.offset = 0;
+          this.chunks.push(c);
+          this.queuedBytes += c.length;
+          this.pull();
         }
         this.onReady();
       },
