@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Command } from '../src/kv/command.js';
 import { KvSnapshotError } from '../src/kv/errors.js';
 import type { KvStateMachine } from '../src/kv/state-machine.js';
+import { SNAPSHOT_CHUNK_BYTES } from '../src/kv/snapshot-stream.js';
 import {
   applyBatch,
   chunked,
@@ -76,8 +77,9 @@ describe('snapshot and restore', () => {
     const a = await populated(5000);
     const chunks: number[] = [];
     for await (const c of a.snapshot()) chunks.push(c.length);
-    expect(chunks.length).toBeGreaterThan(10);
-    expect(Math.max(...chunks)).toBeLessThan(400_000); // a chunk holds whole records
+    expect(chunks.length).toBeGreaterThan(4);
+    // A chunk is cut once it reaches SNAPSHOT_CHUNK_BYTES and holds whole records.
+    expect(Math.max(...chunks)).toBeLessThan(SNAPSHOT_CHUNK_BYTES + 310_000);
     const snap = await snapshotBytes(a);
     for (const size of [1 << 20, 65_536, 1000, 3]) {
       const b = await store();
@@ -142,6 +144,60 @@ describe('snapshot and restore', () => {
     // The old generation is gone once nothing reads it.
     await b.close();
     expect(fs.readdirSync(b.options.dir).sort()).toEqual(['CURRENT', 'g2']);
+  });
+});
+
+describe('a restore prepared while the stream arrives (prepareRestore)', () => {
+  it('leaves the live store serving and applying until install swaps it in', async () => {
+    const a = await populated(2000);
+    const b = await populated(10);
+    const fromA = await snapshotBytes(a);
+    const prepared = await b.prepareRestore(chunked(fromA, 50_000));
+    expect(prepared.appliedIndex).toBe(a.appliedIndex());
+    // The live store still applies meanwhile.
+    await exec(b, { op: 'put', key: 'while-prepared', value: 'x' });
+    expect((await b.get('while-prepared')).kv?.value).toBe('x');
+    await prepared.install();
+    expect(b.appliedIndex()).toBe(a.appliedIndex());
+    expect(await contentOf(b)).toEqual(await contentOf(a));
+    await prepared.discard(); // nothing once installed
+    expect(await contentOf(b)).toEqual(await contentOf(a));
+    await b.close();
+    expect(fs.readdirSync(b.options.dir).sort()).toEqual(['CURRENT', 'g2']);
+  });
+
+  it('discard removes it and leaves the live store as it was; one at a time', async () => {
+    const a = await populated(500);
+    const b = await populated(10);
+    const before = await contentOf(b);
+    const fromA = await snapshotBytes(a);
+    const prepared = await b.prepareRestore(chunked(fromA, 7_000));
+    const second = await b.prepareRestore(chunked(fromA, 7_000)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(second).toMatchObject({ code: 'KV_STORE_BUSY' });
+    await prepared.discard();
+    await expect(prepared.install()).rejects.toMatchObject({ code: 'KV_STORE_BUSY' });
+    expect(await contentOf(b)).toEqual(before);
+    expect(fs.readdirSync(b.options.dir).sort()).toEqual(['CURRENT', 'g1']);
+    // Another may be prepared now.
+    await (await b.prepareRestore(chunked(fromA, 7_000))).install();
+    expect(await contentOf(b)).toEqual(await contentOf(a));
+  });
+
+  it('a stream that fails midway rejects it and leaves nothing behind', async () => {
+    const a = await populated(500);
+    const b = await populated(10);
+    const before = await contentOf(b);
+    const fromA = await snapshotBytes(a);
+    async function* cut(): AsyncGenerator<Uint8Array> {
+      yield fromA.subarray(0, fromA.length >> 1);
+      throw new Error('connection lost');
+    }
+    await expect(b.prepareRestore(cut())).rejects.toThrow('connection lost');
+    expect(await contentOf(b)).toEqual(before);
+    expect(fs.readdirSync(b.options.dir).sort()).toEqual(['CURRENT', 'g1']);
   });
 });
 

@@ -1,9 +1,10 @@
 // Streamed snapshots between real raft-kv processes on 127.0.0.1: a new member catches up by a
-// snapshot streamed file to file; SIGKILL of the receiver, and then of the sender, in the
-// middle of a transfer leaves both consistent, and the transfer completes after the restart.
-// "In the middle" is observed, not guessed: the receiver's temp file of the incoming snapshot
-// (dataDir/sm-snap/*.tmp) exists and grows when the kill is sent.
-import { readdirSync, statSync } from 'node:fs';
+// snapshot streamed from the leader's store into its own (restored while it arrives); SIGKILL
+// of the receiver, and then of the sender, in the middle of a transfer leaves both
+// consistent, and the transfer completes after the restart. "In the middle" is observed, not
+// guessed: the receiver's store generation being restored (dataDir/kv/g<n> beside the live
+// one) holds bytes when the kill is sent.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ledger, TestCluster } from './support/e2e.js';
@@ -28,24 +29,42 @@ afterAll(async () => {
   await tc?.stop();
 }, 30_000);
 
-/** Bytes of the incoming snapshot's temp file(s) in node `id`'s data dir (0: none). */
+/**
+ * Bytes of the incoming snapshot in node `id`'s data dir (0: none): the store generation
+ * being restored while the stream arrives (dataDir/kv/g<n> that CURRENT does not name), or a
+ * snapshot file being received (dataDir/sm-snap/*.tmp).
+ */
 function receiving(id: number): number {
-  const dir = join(tc.cluster.node(id).spec.dataDir, 'sm-snap');
+  const data = tc.cluster.node(id).spec.dataDir;
+  let n = 0;
   try {
-    let n = 0;
+    const kv = join(data, 'kv');
+    const live = readFileSync(join(kv, 'CURRENT'), 'utf8').trim();
+    for (const g of readdirSync(kv))
+      if (/^g[0-9]+$/.test(g) && g !== live) n += dirBytes(join(kv, g));
+  } catch {}
+  try {
+    const dir = join(data, 'sm-snap');
     for (const f of readdirSync(dir)) if (f.endsWith('.tmp')) n += statSync(join(dir, f)).size;
-    return n;
-  } catch {
-    return 0;
-  }
+  } catch {}
+  return n;
 }
 
-/** Polls every 2 ms until node `id` is receiving a snapshot (some bytes written). */
+function dirBytes(dir: string): number {
+  let n = 0;
+  for (const f of readdirSync(dir)) n += statSync(join(dir, f)).size;
+  return n;
+}
+
+/** Bytes of the incoming snapshot that show it in the middle (an empty LevelDB is ~10 KiB). */
+const MID_BYTES = 256 << 10;
+
+/** Polls every 2 ms until node `id` is receiving a snapshot (MID_BYTES written). */
 async function midTransfer(id: number, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const n = receiving(id);
-    if (n > 0) return n;
+    if (n > MID_BYTES) return n;
     if (Date.now() > deadline) throw new Error(`node ${id} never received a snapshot`);
     await new Promise((r) => setTimeout(r, 2));
   }

@@ -15,6 +15,8 @@ export class ApplyWorker extends QueueWorker {
   private applying = false;
   /** What waits for the apply in flight to end (see between). */
   private readonly betweens: (() => void)[] = [];
+  /** Held by exclusive(): no apply starts, and between() waits, until it settles. */
+  private gate: Promise<void> | null = null;
 
   /**
    * Runs `fn` while no apply is in flight: now if none is, else as soon as the current one
@@ -23,6 +25,10 @@ export class ApplyWorker extends QueueWorker {
   between<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const run = () => {
+        if (this.gate !== null) {
+          void this.gate.then(run);
+          return;
+        }
         try {
           resolve(fn());
         } catch (err) {
@@ -32,6 +38,26 @@ export class ApplyWorker extends QueueWorker {
       if (this.applying) this.betweens.push(run);
       else run();
     });
+  }
+
+  /**
+   * Runs `fn` (async: a snapshot received while applies went on being swapped in) once the
+   * apply in flight ended; no apply starts until it settles. Entries it made the state
+   * machine hold already (ctx.smApplied) are then skipped, never applied twice.
+   */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.gate !== null) await this.gate;
+    let open = () => {};
+    this.gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    try {
+      if (this.applying) await new Promise<void>((resolve) => this.betweens.push(resolve));
+      return await fn();
+    } finally {
+      this.gate = null;
+      open();
+    }
   }
 
   /** Takes a snapshot if one is due, between two applies and not during an install. */
@@ -95,13 +121,19 @@ export class ApplyWorker extends QueueWorker {
   }
 
   /** Applies a batch of normal entries, the last entry handled being `upTo`. */
-  private async applyBatch(batch: AppliedEntry[], seqs: number[], upTo: number): Promise<void> {
+  private async applyBatch(
+    entries: AppliedEntry[],
+    ownSeqs: number[],
+    upTo: number,
+  ): Promise<void> {
     const ctx = this.ctx;
+    while (this.gate !== null) await this.gate;
+    const { batch, seqs } = this.notYetHeld(entries, ownSeqs);
     const t0 = performance.now();
     this.applying = true;
     let results: readonly unknown[];
     try {
-      results = await ctx.sm.apply(batch);
+      results = batch.length > 0 ? await ctx.sm.apply(batch) : [];
     } finally {
       this.applying = false;
     }
@@ -112,5 +144,28 @@ export class ApplyWorker extends QueueWorker {
       if (seqs[i]! >= 0) ctx.proposals.applied(seqs[i]!, results[i]);
     }
     for (const run of this.betweens.splice(0)) run();
+  }
+
+  /**
+   * The entries the state machine does not hold yet: an exclusive() run (a snapshot swapped
+   * in) may have moved it past some since the batch was put together.
+   */
+  private notYetHeld(
+    batch: AppliedEntry[],
+    seqs: number[],
+  ): { batch: AppliedEntry[]; seqs: number[] } {
+    const held = this.ctx.smApplied;
+    if (batch.length === 0 || batch[0]!.index > held) return { batch, seqs };
+    const keep = batch.findIndex((e) => e.index > held);
+    const from = keep < 0 ? batch.length : keep;
+    for (const seq of seqs.slice(0, from)) {
+      if (seq >= 0) {
+        this.ctx.proposals.reject(
+          seq,
+          new ErrProposalIndeterminate('applied by a snapshot; its result is not known here'),
+        );
+      }
+    }
+    return { batch: batch.slice(from), seqs: seqs.slice(from) };
   }
 }

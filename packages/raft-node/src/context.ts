@@ -80,6 +80,8 @@ export class NodeContext<R = unknown> {
   recheckSnapshot: () => void = () => {};
   /** Runs `fn` between two applies of the apply worker (set by RaftNode). */
   applyBetween: <T>(fn: () => T) => Promise<T> = (fn) => Promise.resolve().then(fn);
+  /** Runs `fn` while no apply is in flight, none starting until it settles (apply-worker.ts). */
+  applyExclusive: <T>(fn: () => Promise<T>) => Promise<T> = (fn) => fn();
 
   constructor(
     options: RaftNodeOptions<R>,

@@ -19,6 +19,7 @@ export {
   type AppliedEntry,
   type AnyStateMachine,
   type OnDiskStateMachine,
+  type PreparedRestore,
   type SnapshotSource,
   type StateMachine,
   isOnDisk,
@@ -34,6 +35,7 @@ export type {
 } from './seams.js';
 export { MemoryNetwork } from './memory-transport.js';
 export { ErrSnapshotFile } from './snapshot-files.js';
+export { ErrSnapshotNotInstalled } from './snapshot-receive.js';
 export type { CommittedEntry } from './committed.js';
 export type { Member, MemberRole } from './membership.js';
 export type { NodeMetrics, HistogramSnapshot } from './metrics.js';

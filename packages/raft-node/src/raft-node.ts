@@ -66,6 +66,7 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     ctx.schedule = () => loop.schedule();
     ctx.stop = () => this.stop();
     ctx.applyBetween = (fn) => applies.between(fn);
+    ctx.applyExclusive = (fn) => applies.exclusive(fn);
     ctx.recheckSnapshot = () => applies.checkSnapshot();
     this.runner = new NodeRunner({ ctx: c, loop, appends, applies });
   }

@@ -57,12 +57,30 @@ export interface OnDiskStateMachine<R = unknown> {
   apply(entries: readonly AppliedEntry[]): Promise<readonly R[]>;
   snapshot(): SnapshotSource;
   restore(from: AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * Optional, so that a follower restores while the leader's stream is still arriving (and
+   * not after a whole copy of it was received into a file): consumes the stream into temp
+   * space, checked and durable, without touching the live state, and resolves once it ended.
+   * Rejects (and leaves nothing behind) when the stream is refused or fails. RaftNode then
+   * calls `install()` between two applies, or `discard()`.
+   */
+  prepareRestore?(from: AsyncIterable<Uint8Array>): Promise<PreparedRestore>;
   /** The index `open()` would return now (the last applied batch's). */
   appliedIndex(): number;
   /** Makes every applied batch durable (fsync). */
   sync(): Promise<void>;
   /** Closes the data (RaftNode calls it at stop, after the last apply). */
   close(): Promise<void>;
+}
+
+/** A restore filled beside the live state (OnDiskStateMachine.prepareRestore). */
+export interface PreparedRestore {
+  /** The applied index of the state it holds. */
+  readonly appliedIndex: number;
+  /** Swaps it in atomically: the state machine's state and applied index become its. */
+  install(): Promise<void>;
+  /** Removes it (nothing once installed). */
+  discard(): Promise<void>;
 }
 
 export type AnyStateMachine<R = unknown> = StateMachine<R> | OnDiskStateMachine<R>;

@@ -1,14 +1,16 @@
 // The state machine's side of snapshots: taking one (with the address book RaftNode keeps
 // beside it), installing one received from the leader, restoring one at start, and the
 // transport's snapshot streams (what a MsgSnap carries, and where a received one goes).
+import { performance } from 'node:perf_hooks';
 import { type Message, type Snapshot, cloneConfState } from '@tsraft/raft-core';
 import type { SnapshotSink, SnapshotStreams } from '@tsraft/raft-transport-tcp';
 import type { NodeContext } from './context.js';
 import { type SnapshotMeta, decodeSnapshotData, encodeSnapshotData } from './envelope.js';
 import { updatePeers } from './peers.js';
 import { ErrSnapshotFile } from './snapshot-files.js';
+import { restoringSink } from './snapshot-receive.js';
 import type { TakenSnapshot } from './snapshotter.js';
-import { isOnDisk } from './state-machine.js';
+import { type SnapshotSource, isOnDisk } from './state-machine.js';
 
 /** The snapshot as of `applied` (called between two applies; synchronous and cheap). */
 export function takeSnapshot(ctx: NodeContext): TakenSnapshot {
@@ -29,11 +31,19 @@ export function takeSnapshot(ctx: NodeContext): TakenSnapshot {
 
 /** A snapshot from the leader is durable in storage: replace the state machine with it. */
 export async function installSnapshot(ctx: NodeContext, snap: Snapshot): Promise<void> {
+  const t0 = performance.now();
   await restoreSnapshot(ctx, snap, true);
   // Our own requests at or below what the state machine now holds get no result here.
   ctx.proposals.onSnapshot(Math.max(snap.metadata.index, ctx.smApplied));
   ctx.stats.snapshotsRestored++;
-  ctx.logger.info({ index: snap.metadata.index, term: snap.metadata.term }, 'snapshot installed');
+  ctx.logger.info(
+    {
+      index: snap.metadata.index,
+      term: snap.metadata.term,
+      ms: Math.round(performance.now() - t0),
+    },
+    'snapshot installed',
+  );
   ctx.publishApplied();
 }
 
@@ -51,7 +61,10 @@ export async function restoreSnapshot(
   const sm = ctx.sm;
   const files = ctx.files;
   const onDisk = isOnDisk(sm);
-  if (!onDisk || replace || sm.appliedIndex() < (meta.smIndex ?? index)) {
+  // From the leader (`replace`), an on-disk state machine may hold it already: it restored
+  // it while it was received (snapshot-receive.ts), or applied past it meanwhile.
+  const behind = onDisk && sm.appliedIndex() < (meta.smIndex ?? index);
+  if (!onDisk || behind || (replace && (await ctx.files.list()).includes(index))) {
     if (!(await files.list()).includes(index)) {
       const at = onDisk ? `the state machine is at ${sm.appliedIndex()}, behind it` : 'needed';
       throw new ErrSnapshotFile(files.path(index), `missing: ${at} (snapshot at ${index})`);
@@ -77,22 +90,50 @@ export function snapshotStreams(ctx: NodeContext): SnapshotStreams {
   return {
     open: (m: Message) => {
       ctx.snapshotSends.opened(m.to, m.snapshot!.metadata.index);
+      ctx.logger.info({ to: m.to, index: m.snapshot!.metadata.index }, 'snapshot stream opened');
       const sm = ctx.sm;
       // An on-disk state machine streams a view taken now (at or after the snapshot's index:
       // the follower then skips the entries its state already holds).
-      if (isOnDisk(sm)) return ctx.applyBetween(() => sm.snapshot());
-      return ctx.files.read(m.snapshot!.metadata.index);
+      const logged = (src: SnapshotSource) => loggedSource(ctx, m, src);
+      if (isOnDisk(sm)) return ctx.applyBetween(() => logged(sm.snapshot()));
+      return logged(ctx.files.read(m.snapshot!.metadata.index));
     },
     receive: (m: Message): SnapshotSink => {
-      const sink = ctx.files.sink(m.snapshot!.metadata.index);
+      const sm = ctx.sm;
+      if (isOnDisk(sm) && sm.prepareRestore !== undefined) {
+        return restoringSink(ctx, m, sm as Parameters<typeof restoringSink>[2]);
+      }
+      const index = m.snapshot!.metadata.index;
+      const sink = ctx.files.sink(index);
+      const t0 = performance.now();
+      ctx.logger.info({ from: m.from, index }, 'snapshot stream receiving');
       return {
         write: (chunk) => sink.write(chunk),
         finish: async () => {
           await sink.finish();
+          const ms = Math.round(performance.now() - t0);
+          ctx.logger.info({ from: m.from, index, bytes: sink.bytes, ms }, 'snapshot received');
           return m;
         },
         abort: () => sink.abort(),
       };
     },
+  };
+}
+
+/** `src` read to its end is logged with its size and duration (the sending phase's timing). */
+function loggedSource(ctx: NodeContext, m: Message, src: SnapshotSource): SnapshotSource {
+  const t0 = performance.now();
+  return {
+    async *[Symbol.asyncIterator]() {
+      let bytes = 0;
+      for await (const chunk of src) {
+        bytes += chunk.length;
+        yield chunk;
+      }
+      const ms = Math.round(performance.now() - t0);
+      ctx.logger.info({ to: m.to, index: m.snapshot!.metadata.index, bytes, ms }, 'snapshot read');
+    },
+    close: () => src.close?.(),
   };
 }

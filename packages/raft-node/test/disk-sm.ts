@@ -1,11 +1,12 @@
 // An on-disk state machine for tests: every applied number in order, and the applied index,
 // kept in one JSON file replaced atomically (temp file + rename) with each batch, so a crash
 // leaves either the whole batch or none of it. Small by design: its snapshot is one buffer.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   type AppliedEntry,
   type OnDiskStateMachine,
+  type PreparedRestore,
   type SnapshotSource,
   readAll,
   snapshotOf,
@@ -84,6 +85,11 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
     const s = JSON.parse(dec.decode(await readAll(from))) as State;
     if (this.restoreMs > 0) await new Promise((r) => setTimeout(r, this.restoreMs));
     await this.save(s);
+    this.adopt(s);
+  }
+
+  /** Takes a restored state as its own. */
+  protected adopt(s: State): void {
     this.values = s.values;
     this.applied = s.applied;
     this.restores++;
@@ -101,5 +107,51 @@ export class DiskRecorder implements OnDiskStateMachine<number> {
     const tmp = `${this.file}.tmp`;
     await writeFile(tmp, JSON.stringify(s));
     await rename(tmp, this.file);
+  }
+}
+
+/**
+ * A DiskRecorder that restores while the stream arrives (prepareRestore): into a temp file,
+ * renamed over the live one at install. `pieceMs` slows the reading of each received piece.
+ */
+export class PreparingDiskRecorder extends DiskRecorder {
+  prepared = 0;
+  installs = 0;
+  discards = 0;
+
+  constructor(
+    dir: string,
+    private readonly pieceMs = 0,
+  ) {
+    super(dir);
+  }
+
+  async prepareRestore(from: AsyncIterable<Uint8Array>): Promise<PreparedRestore> {
+    const parts: Uint8Array[] = [];
+    for await (const c of from) {
+      if (this.pieceMs > 0) await new Promise((r) => setTimeout(r, this.pieceMs));
+      parts.push(c);
+    }
+    const s = JSON.parse(dec.decode(Buffer.concat(parts))) as State;
+    const tmp = path.join(this.dir, 'prepared.json');
+    await writeFile(tmp, JSON.stringify(s));
+    this.prepared++;
+    let done = false;
+    return {
+      appliedIndex: s.applied,
+      install: async () => {
+        if (done) throw new Error('already installed or discarded');
+        done = true;
+        await rename(tmp, path.join(this.dir, 'state.json'));
+        this.adopt(s);
+        this.installs++;
+      },
+      discard: async () => {
+        if (done) return;
+        done = true;
+        await rm(tmp, { force: true });
+        this.discards++;
+      },
+    };
   }
 }

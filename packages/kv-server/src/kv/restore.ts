@@ -13,14 +13,18 @@ import {
   leaseKey,
   memberKey,
 } from './records.js';
-import { SnapshotDecoder } from './snapshot-stream.js';
+import { SnapshotDecoder, type SnapshotSummary } from './snapshot-stream.js';
 
 /** Bytes of records written per batch while restoring. */
 const BATCH_BYTES = 4 << 20;
 
 type PutOp = { type: 'put'; key: Buffer; value: Buffer };
 
-export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Promise<void> {
+/** Resolves with the stream's header and counts once the database holds it durably. */
+export async function restoreInto(
+  db: Db,
+  from: AsyncIterable<Uint8Array>,
+): Promise<SnapshotSummary> {
   let ops: PutOp[] = [];
   let bytes = 0;
   const decoder = new SnapshotDecoder({
@@ -71,4 +75,5 @@ export async function restoreInto(db: Db, from: AsyncIterable<Uint8Array>): Prom
   };
   ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
   await db.batch(ops, { sync: true });
+  return s;
 }

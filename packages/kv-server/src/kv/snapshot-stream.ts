@@ -35,7 +35,7 @@ const TAG_MEMBER = 2;
 const TAG_EVENT = 3;
 const TAG_LEASE = 4;
 /** Chunks are cut once they reach this size (a record is never split across writers). */
-export const SNAPSHOT_CHUNK_BYTES = 64 << 10;
+export const SNAPSHOT_CHUNK_BYTES = 256 << 10;
 /** The largest key, value or URL a stream may declare; more is refused as malformed. */
 export const MAX_FIELD_BYTES = 64 << 20;
 

@@ -23,7 +23,7 @@
 // leader's lease keeper (grpc/lease-keeper.ts) proposes its revoke, so apply stays
 // deterministic.
 import * as fsp from 'node:fs/promises';
-import type { OnDiskStateMachine } from '@tsraft/raft-node';
+import type { OnDiskStateMachine, PreparedRestore } from '@tsraft/raft-node';
 import { type ApplyResult, decodeEntries, keyOf } from './apply-result.js';
 
 export type { ApplyResult } from './apply-result.js';
@@ -82,6 +82,7 @@ import {
 } from './txn.js';
 import { TxnApply, checkRevision } from './txn-apply.js';
 import { restoreInto } from './restore.js';
+import type { SnapshotSummary } from './snapshot-stream.js';
 import { hashHistory, hashStore } from './store-hash.js';
 import { type SnapshotSource, snapshotSource } from './snapshot-source.js';
 import { StoreDir } from './store-dir.js';
@@ -204,6 +205,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private dirty = false;
   /** apply() or restore() is running (raft-node never runs them concurrently). */
   private busy = false;
+  /** A restore is being prepared or waits to be installed (prepareRestore). */
+  private preparing = false;
   /** Database writes run one at a time, in call order. */
   private writes: Promise<unknown> = Promise.resolve();
   private failed: KvStoreStateError | null = null;
@@ -317,27 +320,62 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
    * failure or a crash before the swap leave the old state and applied index as they were.
    */
   async restore(from: AsyncIterable<Uint8Array>): Promise<void> {
-    const old = this.live();
+    this.live();
     if (this.busy)
       throw new KvStoreStateError('KV_STORE_BUSY', 'restore while applying or restoring');
-    this.busy = true;
+    const prepared = await this.prepareRestore(from);
+    await prepared.install();
+  }
+
+  /**
+   * The first half of restore(): fills a new database beside the live one from the stream
+   * while applies go on on the live one; install() swaps it in (between two applies),
+   * discard() removes it. One at a time.
+   */
+  async prepareRestore(from: AsyncIterable<Uint8Array>): Promise<PreparedRestore> {
+    this.live();
+    if (this.preparing)
+      throw new KvStoreStateError('KV_STORE_BUSY', 'a restore is already being prepared');
+    this.preparing = true;
+    let db: Db | null = null;
+    let path = '';
+    let summary: SnapshotSummary;
     try {
-      await this.exclusive(async () => {
-        const dir = this.dir!;
-        const path = await dir.prepareNext();
-        const db = await openLevel(path, this.tuning);
-        try {
-          await restoreInto(db, from);
-        } catch (err) {
-          await db.close().catch(() => {});
-          await fsp.rm(path, { recursive: true, force: true }).catch(() => {}); // open removes it
-          throw err;
-        }
-        await this.swap(old, new DbHandle(db, path));
-      });
-    } finally {
-      this.busy = false;
+      path = await this.dir!.prepareNext();
+      db = await openLevel(path, this.tuning);
+      summary = await restoreInto(db, from);
+    } catch (err) {
+      await db?.close().catch(() => {});
+      if (path !== '') await fsp.rm(path, { recursive: true, force: true }).catch(() => {}); // open removes it
+      this.preparing = false;
+      throw err;
     }
+    const next = new DbHandle(db, path);
+    let state: 'ready' | 'installed' | 'discarded' = 'ready';
+    return {
+      appliedIndex: summary.appliedIndex,
+      install: async () => {
+        if (state !== 'ready') throw new KvStoreStateError('KV_STORE_BUSY', `restore ${state}`);
+        const old = this.live();
+        if (this.busy)
+          throw new KvStoreStateError('KV_STORE_BUSY', 'restore while applying or restoring');
+        state = 'installed';
+        this.busy = true;
+        try {
+          await this.exclusive(() => this.swap(old, next));
+        } finally {
+          this.busy = false;
+          this.preparing = false;
+        }
+      },
+      discard: async () => {
+        if (state !== 'ready') return;
+        state = 'discarded';
+        await next.retire().catch(() => {});
+        await fsp.rm(path, { recursive: true, force: true }).catch(() => {});
+        this.preparing = false;
+      },
+    };
   }
 
   /** Makes every applied batch durable. */
