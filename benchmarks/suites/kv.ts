@@ -22,6 +22,7 @@
 // - join: on that cluster (or one loaded to --join-keys), a 4th member joins while 16
 //   clients put: time until its applied index reaches the leader's, peak RSS of the leader
 //   and the new member meanwhile (VmHWM reset at the join), put latency before and during.
+//   --join-log-level info: raft-kv's log (in the run's output) times the snapshot's phases.
 //
 // Everything shares this machine's cores: the figures are the whole system's on one box.
 import { onEmergencyExit } from '../lib/cleanup.js';
@@ -67,6 +68,7 @@ const OPTIONS = [
   'join-keys',
   'join-clients',
   'join-timeout',
+  'join-log-level',
 ];
 
 function settings(ctx: SuiteContext): Settings {
@@ -212,8 +214,12 @@ async function memoryAndJoin(env: Env): Promise<void> {
     string,
     { catchUp: number | null; p99: number; leaderPeak: number; newPeak: number }
   >();
+  // raft-kv's log level for the join (e.g. info: the snapshot phases' timestamps in the log).
+  const at = ctx.args.indexOf('--join-log-level');
+  const logArgs = (impl: string) =>
+    doJoin && impl === OURS && at >= 0 ? ['--log-level', ctx.args[at + 1]!] : [];
   for (const impl of env.impls) {
-    await withSystems(env, [{ impl, args: [] }], async ([sys]) => {
+    await withSystems(env, [{ impl, args: logArgs(impl) }], async ([sys]) => {
       ctx.note(`${tag}: loading ${impl}: ${env.client.fillNote}`);
       const deadline = Date.now() + s.loadSeconds * 1000;
       let loaded = 0;
