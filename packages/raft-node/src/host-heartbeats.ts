@@ -26,6 +26,8 @@ export class HeartbeatCoalescer {
   /** Heartbeats and responses folded, and the messages they travelled in. */
   folded = 0;
   messages = 0;
+  /** Heartbeats not sent: the group had sent that peer an append since (host-transport.ts). */
+  skipped = 0;
 
   constructor(
     private readonly self: NodeId,

@@ -177,6 +177,15 @@ function isRelayed(m: Message): boolean {
 }
 
 class GroupChannel implements NodeTransport {
+  /**
+   * Peers this group sent an append since its last heartbeat to them. A plain heartbeat to
+   * one of them is skipped: the append already reset the follower's election clock and told
+   * it the commit index, and its response counts as the follower's activity, as the heartbeat
+   * response would. Busy groups then send no heartbeats at all; a lost append is still
+   * retried a heartbeat interval later (the next heartbeat goes, and its response resends).
+   */
+  private appendedTo: Set<NodeId> | null = null;
+
   constructor(
     private readonly host: HostTransport,
     private readonly gid: number,
@@ -202,8 +211,14 @@ class GroupChannel implements NodeTransport {
       const m = messages[i]!;
       if (coalescible(m)) {
         rest ??= messages.slice(0, i);
-        this.host.heartbeats.add(this.gid, m);
+        if (m.type === MessageType.MsgHeartbeat && this.appendedTo?.delete(m.to)) {
+          this.host.heartbeats.skipped++;
+        } else this.host.heartbeats.add(this.gid, m);
       } else {
+        if (m.type === MessageType.MsgApp) {
+          this.appendedTo ??= new Set();
+          this.appendedTo.add(m.to);
+        }
         this.host.noteSent(m.to, this.gid);
         rest?.push(m);
       }

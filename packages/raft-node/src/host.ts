@@ -50,8 +50,11 @@ export interface HostMetrics {
   droppedUnknownGroup: number;
   /** Ready passes run (one per event-loop turn with work), and group Ready loops they ran. */
   readyPasses: { passes: number; groups: number };
-  /** Plain heartbeats and responses folded into coalesced messages, and those messages. */
-  coalescedHeartbeats: { folded: number; messages: number };
+  /**
+   * Plain heartbeats and responses folded into coalesced messages, those messages, and
+   * heartbeats skipped because the group had just sent that peer an append.
+   */
+  coalescedHeartbeats: { folded: number; messages: number; skipped: number };
   /** Messages from replicas their group removed, answered with a removal notice. */
   removalNotices: number;
   storage: LevelStoreStats | null;
@@ -257,6 +260,7 @@ export class RaftHost {
       coalescedHeartbeats: {
         folded: this.net?.heartbeats.folded ?? 0,
         messages: this.net?.heartbeats.messages ?? 0,
+        skipped: this.net?.heartbeats.skipped ?? 0,
       },
       storage: this.store?.stats() ?? null,
       transport: this.net?.transport.stats() ?? null,

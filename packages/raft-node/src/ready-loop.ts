@@ -67,7 +67,8 @@ export class ReadyLoop {
     for (const c of ctx.reads.resend(ctx.ticks, ctx.ticks - ctx.cfg.electionTick)) {
       ctx.raw.readIndex(c);
     }
-    this.schedule();
+    // Most ticks of a follower, and a leader's between heartbeats, leave nothing to do.
+    if (ctx.raw.hasReady()) this.schedule();
   }
 
   onPeerDown(peer: NodeId): void {

@@ -4,7 +4,7 @@
 // and bad input is refused with typed errors. MemoryNetwork first, then real TCP.
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type Message, MessageType, newMessage } from '@tsraft/raft-core';
+import { type Message, MessageType, ReadOnlyOption, newMessage } from '@tsraft/raft-core';
 import { LevelStore } from '@tsraft/raft-storage-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -295,8 +295,14 @@ describe('RaftHost per-group removal', () => {
 describe('RaftHost coalesced heartbeats', () => {
   it('active groups heartbeat in one message per peer host per turn, and keep their leaders', async () => {
     const net = new MemoryNetwork();
+    // Lease-based reads keep groups from quiescing: 20 idle groups that heartbeat every tick.
     const hs = await Promise.all(
-      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+      [1, 2, 3].map((id) =>
+        startHost(id, memPeers, {
+          transport: net.transport,
+          readOnlyOption: ReadOnlyOption.LeaseBased,
+        }),
+      ),
     );
     const gids = Array.from({ length: 20 }, (_, i) => i + 1);
     const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
@@ -305,24 +311,55 @@ describe('RaftHost coalesced heartbeats', () => {
     const elections = () => groups.flat().reduce((n, g) => n + g.metrics().elections, 0);
     const before = elections();
     const folded0 = hs.map((h) => h.host.metrics().coalescedHeartbeats);
-    // Busy groups do not quiesce: 300 ms of proposals to all of them.
-    const until = Date.now() + 300;
-    await Promise.all(
-      groups[0]!.map(async (g) => {
-        while (Date.now() < until) await g.propose(op(1));
-      }),
-    );
-    let folded = 0;
-    let messages = 0;
-    for (const [i, h] of hs.entries()) {
-      const m = h.host.metrics().coalescedHeartbeats;
-      folded += m.folded - folded0[i]!.folded;
-      messages += m.messages - folded0[i]!.messages;
-    }
-    expect(folded).toBeGreaterThan(100);
+    const grown = () => {
+      let folded = 0;
+      let messages = 0;
+      for (const [i, h] of hs.entries()) {
+        const m = h.host.metrics().coalescedHeartbeats;
+        folded += m.folded - folded0[i]!.folded;
+        messages += m.messages - folded0[i]!.messages;
+      }
+      return { folded, messages };
+    };
+    await until(() => grown().folded > 300, 10_000, '300 heartbeats and responses');
+    const { folded, messages } = grown();
     // 20 groups, about 7 led per host: several heartbeats (or responses) per message.
     expect(folded / messages).toBeGreaterThan(2);
     expect(elections()).toBe(before); // heartbeats arrived: nobody campaigned
+  });
+
+  it('busy groups skip the heartbeats of peers they just sent appends to, and keep their leaders', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const gids = Array.from({ length: 10 }, (_, i) => i + 1);
+    const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
+    await Promise.all(groups[0]!.map((g) => g.waitForLeader()));
+    const elections = () => groups.flat().reduce((n, g) => n + g.metrics().elections, 0);
+    const before = elections();
+    const skipped = () => hs.reduce((n, h) => n + h.host.metrics().coalescedHeartbeats.skipped, 0);
+    const skipped0 = skipped();
+    // Proposals to every group until 50 heartbeats were skipped (busy groups do not quiesce).
+    let busy = true;
+    const load = Promise.all(
+      groups[0]!.map(async (g) => {
+        while (busy) await g.propose(op(1));
+      }),
+    );
+    try {
+      await until(() => skipped() - skipped0 >= 50, 10_000, '50 skipped heartbeats');
+    } finally {
+      busy = false;
+      await load;
+    }
+    expect(elections()).toBe(before); // the appends kept the followers' clocks reset
+    // Once idle, the groups quiesce again: their followers had every entry.
+    await until(
+      () => hs.every((h) => h.host.metrics().quiesced === gids.length),
+      10_000,
+      'the groups to quiesce',
+    );
   });
 
   it('a coalesced message carries each group its own heartbeat', async () => {
