@@ -14,6 +14,7 @@
 import { type Logger, type Message, MessageType, type NodeId, newMessage } from '@tsraft/raft-core';
 import type { SnapshotSink, TransportStats } from '@tsraft/raft-transport-tcp';
 import { HeartbeatCoalescer, coalescible, expand } from './host-heartbeats.js';
+import { mergeProposals } from './host-proposals.js';
 import type { NodeTransport, TransportFactory, TransportHooks } from './seams.js';
 
 export interface HostTransportOptions {
@@ -204,7 +205,8 @@ class GroupChannel implements NodeTransport {
     this.host.detach(this.gid, this.hooks);
   }
 
-  send(messages: readonly Message[]): void {
+  send(all: readonly Message[]): void {
+    const messages = mergeProposals(all);
     // Plain heartbeats and responses are coalesced per peer host; the rest go as they are.
     let rest: Message[] | null = null;
     for (let i = 0; i < messages.length; i++) {
