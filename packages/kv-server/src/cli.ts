@@ -7,11 +7,13 @@ import { writeNodeFile } from './cli/node-file.js';
 import { describeStartError } from './cli/start-errors.js';
 import { waitForLeader } from './cli/wait-leader.js';
 import { KvServer } from './server.js';
+import { boundHeapGrowth } from './heap.js';
 
 /** Peers that are not up yet are expected for this long after start (log-policy.ts). */
 const STARTUP_GRACE_MS = 30_000;
 
 async function main(): Promise<number> {
+  boundHeapGrowth();
   let cfg: CliConfig | 'help';
   try {
     cfg = parseCli(process.argv.slice(2));
