@@ -6,8 +6,12 @@
 //             host in % of one core over --idle-seconds (60; --quick 5, in 5 windows), RSS.
 //   active    16-byte proposals from --clients (64; --quick 8) in-process clients per host,
 //             spread over 1, 10 and --active-groups (1,000; --quick 50) groups, --seconds (10;
-//             --quick 2) each in 5 windows: committed writes/s over all hosts, p99 ms.
-//             --active-sizes 1000,5000 runs those group counts instead of 1, 10, 1,000.
+//             --quick 2) each in 5 windows: committed writes/s over all hosts, p99 ms, and CPU
+//             ms per committed write (all hosts). --clients 64,1000 runs each count on the same
+//             cluster (throughput = writes in flight / latency: few clients can cap it);
+//             --active-sizes 1000,5000 runs those group counts instead of 1, 10, 1,000. Each
+//             window also logs per-write counters: CPU, syscalls, Ready passes and group loops,
+//             ticks, synced batches, storage writes, messages and bytes sent.
 //   failover  with G groups: SIGKILL the host leading the most groups, time until every group
 //             on the other two knows a live leader (then each commits a write: none lost);
 //   restart   the killed host back on its data directory: time until its G groups are open
@@ -36,7 +40,8 @@ interface Options {
   only: Set<string>;
   groups: number;
   idleSeconds: number;
-  clients: number;
+  /** In-process clients per host, one active run per count. */
+  clients: number[];
   activeGroups: number;
   seconds: number;
   runs: number;
@@ -51,7 +56,7 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
     only: new Set(['idle', 'active', 'failover', 'restart']),
     groups: quick ? 100 : 10_000,
     idleSeconds: quick ? 5 : 60,
-    clients: quick ? 8 : 64,
+    clients: [quick ? 8 : 64],
     activeGroups: quick ? 50 : 1000,
     seconds: quick ? 2 : 10,
     runs: quick ? 1 : 5,
@@ -72,8 +77,14 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
       i++;
     } else if (a === '--groups') o.groups = num();
     else if (a === '--idle-seconds') o.idleSeconds = num();
-    else if (a === '--clients') o.clients = num();
-    else if (a === '--active-groups') o.activeGroups = num();
+    else if (a === '--clients') {
+      const counts = (v ?? '').split(',').map(Number);
+      if (!counts.every((n) => Number.isSafeInteger(n) && n > 0)) {
+        throw new Error('--clients wants positive integers, comma-separated');
+      }
+      o.clients = counts;
+      i++;
+    } else if (a === '--active-groups') o.activeGroups = num();
     else if (a === '--seconds') o.seconds = num();
     else if (a === '--runs') o.runs = num();
     else if (a === '--active-sizes') {
@@ -280,46 +291,56 @@ async function active(ctx: SuiteContext, o: Options): Promise<void> {
     try {
       await c.start();
       await c.open(groups);
-      const rates: number[] = [];
-      const tails: number[] = [];
-      const windows = o.runs === 1 ? 1 : 5;
-      for (let w = 0; w < windows; w++) {
-        const seconds = o.seconds / windows;
-        const t0 = performance.now();
-        const rs = await Promise.all(
-          c.hosts.map((h) =>
-            h.call<{ latencies: number[]; failed: number; counters: Record<string, number> }>(
-              'load',
-              {
-                groups,
-                clients: o.clients,
-                seconds,
-              },
-            ),
-          ),
-        );
-        const secs = (performance.now() - t0) / 1000;
-        const lat = rs.flatMap((r) => r.latencies);
-        rates.push(lat.length / secs);
-        tails.push(p99(lat));
-        const failed = rs.reduce((n, r) => n + r.failed, 0);
-        ctx.log(
-          `active ${groups} groups: ${(lat.length / secs).toFixed(0)} writes/s, p99 ${p99(lat).toFixed(1)} ms, ${failed} failed`,
-        );
-        // Per committed write, summed over the hosts: where the work goes.
-        const per = Object.keys(rs[0]!.counters).map((k) => {
-          const sum = rs.reduce((n, r) => n + r.counters[k]!, 0);
-          return `${k} ${(sum / Math.max(1, lat.length)).toFixed(2)}`;
-        });
-        ctx.log(`  per write: ${per.join(', ')}`);
-      }
-      const params = { groups, clients: 3 * o.clients, bytes: 16 };
-      ctx.record({ name: 'active writes', params, unit: 'writes/s', samples: rates });
-      ctx.record({ name: 'active p99', params, unit: 'ms', samples: tails });
+      for (const clients of o.clients) await activeRun(ctx, o, c, groups, clients);
     } finally {
       await c.stop();
     }
   }
+}
+
+/** One active figure: `clients` per host writing to `groups` groups, in 5 windows. */
+async function activeRun(
+  ctx: SuiteContext,
+  o: Options,
+  c: Cluster,
+  groups: number,
+  clients: number,
+): Promise<void> {
+  const rates: number[] = [];
+  const tails: number[] = [];
+  const cpu: number[] = [];
+  const windows = o.runs === 1 ? 1 : 5;
+  for (let w = 0; w < windows; w++) {
+    const seconds = o.seconds / windows;
+    const t0 = performance.now();
+    const rs = await Promise.all(
+      c.hosts.map((h) =>
+        h.call<{ latencies: number[]; failed: number; counters: Record<string, number> }>('load', {
+          groups,
+          clients,
+          seconds,
+        }),
+      ),
+    );
+    const secs = (performance.now() - t0) / 1000;
+    const lat = rs.flatMap((r) => r.latencies);
+    rates.push(lat.length / secs);
+    tails.push(p99(lat));
+    // Per committed write, summed over the hosts: where the work goes.
+    const perWrite = (k: string): number =>
+      rs.reduce((n, r) => n + r.counters[k]!, 0) / Math.max(1, lat.length);
+    cpu.push(perWrite('cpuMs'));
+    const failed = rs.reduce((n, r) => n + r.failed, 0);
+    ctx.log(
+      `active ${groups} groups, ${3 * clients} clients: ${(lat.length / secs).toFixed(0)} writes/s, p99 ${p99(lat).toFixed(1)} ms, ${failed} failed`,
+    );
+    const per = Object.keys(rs[0]!.counters).map((k) => `${k} ${perWrite(k).toFixed(2)}`);
+    ctx.log(`  per write: ${per.join(', ')}`);
+  }
+  const params = { groups, clients: 3 * clients, bytes: 16 };
+  ctx.record({ name: 'active writes', params, unit: 'writes/s', samples: rates });
+  ctx.record({ name: 'active p99', params, unit: 'ms', samples: tails });
+  ctx.record({ name: 'active cpu per write', params, unit: 'ms', samples: cpu });
 }
 
 async function failoverAndRestart(ctx: SuiteContext, o: Options): Promise<void> {

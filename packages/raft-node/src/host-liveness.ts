@@ -1,6 +1,7 @@
 // Host liveness: each tick a host sends every peer host one small ping (group 0 on the shared
 // transport), and any message from a host counts as hearing from it. A peer not heard from
-// for an election timeout is down: the quiesced groups it led wake and elect (quiesce.ts).
+// for an election timeout is down (3 ticks if we hold no connection to it either): the
+// quiesced groups it led wake and elect (quiesce.ts).
 // Liveness is per host, not per group, so thousands of quiesced groups cost one ping per
 // peer host per tick. A ping also carries how many groups its sender leads (in `commit`), for
 // leader balancing (host-balance.ts).
@@ -8,6 +9,14 @@ import { MessageType, type NodeId, type Message, newMessage } from '@tsraft/raft
 
 /** Ticks between two counts of the groups we lead (balancing rounds are far apart). */
 const REFRESH = 10;
+
+/**
+ * Ticks without a word after which a peer host we hold no connection to is down (before the
+ * election timeout): a process that died on a live machine closes its sockets and refuses our
+ * dials at once, and its groups need not wait a whole timeout. A host we are still connected
+ * to (slow, or cut off without the connection noticing) gets the full timeout.
+ */
+const DISCONNECTED_TIMEOUT = 3;
 
 export class Liveness {
   private ticks = 0;
@@ -35,6 +44,8 @@ export class Liveness {
 
   /** A peer host found down is heard from again. */
   onUp: (peer: NodeId) => void = () => {};
+  /** Whether the transport holds an open connection to `peer` (asked of silent peers only). */
+  connected: (peer: NodeId) => boolean = () => true;
 
   heard(peer: NodeId): void {
     if (!this.lastHeard.has(peer)) return;
@@ -67,12 +78,17 @@ export class Liveness {
       pings.push(
         newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer, commit: leading }),
       );
-      if (this.ticks - at > this.timeout && !this.down.has(peer)) {
+      if (!this.down.has(peer) && this.silentTooLong(peer, this.ticks - at)) {
         this.down.add(peer);
         this.onDown(peer);
       }
     }
     this.send(pings);
+  }
+
+  private silentTooLong(peer: NodeId, silent: number): boolean {
+    if (silent > this.timeout) return true;
+    return silent > Math.min(DISCONNECTED_TIMEOUT, this.timeout) && !this.connected(peer);
   }
 
   dead(): NodeId[] {

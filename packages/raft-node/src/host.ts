@@ -161,6 +161,11 @@ export class RaftHost {
       this.liveness = liveness;
       liveness.leading = () => this.leading();
       liveness.onUp = (peer) => this.onPeerUp(peer);
+      // A transport that does not report its connections (in-memory) counts as connected.
+      liveness.connected = (peer) => {
+        const p = net.transport.stats().peers.find((s) => s.id === peer);
+        return p === undefined || p.connection === 'connected';
+      };
       net.onHeard = (peer) => liveness.heard(peer);
       net.onPing = (m) => liveness.ping(m.from, m.commit);
       await net.transport.start();
