@@ -64,6 +64,8 @@ describe('snapshot and restore', () => {
         expect(b.appliedIndex()).toBe(a.appliedIndex());
         expect(await contentOf(b)).toEqual(await contentOf(a));
         expect((await snapshotBytes(b)).equals(snap)).toBe(true);
+        // The history index (not in the stream, rebuilt from the history) too.
+        expect((await b.hash()).hash).toBe((await a.hash()).hash);
         // Both go on alike.
         const next: Command = { op: 'put', key: 'after', value: 'x' };
         expect(await exec(b, next)).toEqual(await exec(a, next));
@@ -85,6 +87,8 @@ describe('snapshot and restore', () => {
       const b = await store();
       await b.restore(chunked(snap, size));
       expect(await contentOf(b)).toEqual(await contentOf(a));
+      // Every record, the history and its index included (written in a second pass).
+      expect((await b.hash()).hash).toBe((await a.hash()).hash);
       expect((await b.get('big')).kv?.value).toHaveLength(300_000);
     }
   });
@@ -160,6 +164,7 @@ describe('a restore prepared while the stream arrives (prepareRestore)', () => {
     await prepared.install();
     expect(b.appliedIndex()).toBe(a.appliedIndex());
     expect(await contentOf(b)).toEqual(await contentOf(a));
+    expect((await b.hash()).hash).toBe((await a.hash()).hash);
     await prepared.discard(); // nothing once installed
     expect(await contentOf(b)).toEqual(await contentOf(a));
     await b.close();
