@@ -29,14 +29,18 @@ export class ApplyWorker extends QueueWorker {
           void this.gate.then(run);
           return;
         }
+        // An apply may have started when the gate opened (its wait was queued first).
+        if (this.applying) {
+          this.betweens.push(run);
+          return;
+        }
         try {
           resolve(fn());
         } catch (err) {
           reject(err);
         }
       };
-      if (this.applying) this.betweens.push(run);
-      else run();
+      run();
     });
   }
 

@@ -283,12 +283,12 @@ describe('ApplyWorker.exclusive (a received snapshot swapped in between applies)
     expect(between).toBe(false);
     open();
     await swap;
+    // The apply waiting for the gate went first: between() waits for it to end.
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(between).toBe(false);
+    release();
     await b;
     expect(between).toBe(true);
-    for (let i = 0; i < 20 && applied.length < 2; i++) {
-      await new Promise((r) => setImmediate(r));
-      release();
-    }
     await w.idle();
     expect(applied).toEqual([1, 2]);
   });
