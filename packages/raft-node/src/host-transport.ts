@@ -42,6 +42,10 @@ export class HostTransport {
   private readonly removed = new Map<number, Set<NodeId>>();
   /** Removal notices sent. */
   removalNotices = 0;
+  /** Whether host liveness finds `peer` down (host-liveness.ts). */
+  isDown: (peer: NodeId) => boolean = () => false;
+  /** Group messages not sent because their peer host was down. */
+  droppedToDeadHost = 0;
   /** By peer host: the groups that sent it messages since it was last reported unreachable. */
   private readonly sentTo = new Map<NodeId, Set<number>>();
 
@@ -211,6 +215,14 @@ class GroupChannel implements NodeTransport {
     let rest: Message[] | null = null;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      // Nothing goes to a host found dead (raft retries once it is back, as after any loss):
+      // after a failover thousands of groups would encode, queue and have reported unreachable
+      // every message of theirs to it. Snapshots still go, so that raft hears of their failure.
+      if (m.type !== MessageType.MsgSnap && this.host.isDown(m.to)) {
+        rest ??= messages.slice(0, i);
+        this.host.droppedToDeadHost++;
+        continue;
+      }
       if (coalescible(m)) {
         rest ??= messages.slice(0, i);
         if (m.type === MessageType.MsgHeartbeat && this.appendedTo?.delete(m.to)) {

@@ -48,6 +48,8 @@ export interface HostMetrics {
   groupTicks: number;
   /** Messages and snapshots for groups not open here, dropped. */
   droppedUnknownGroup: number;
+  /** Messages of groups to peer hosts found dead, not sent (raft retries once they are back). */
+  droppedToDeadHosts: number;
   /** Ready passes run (one per event-loop turn with work), and group Ready loops they ran. */
   readyPasses: { passes: number; groups: number };
   /**
@@ -167,6 +169,7 @@ export class RaftHost {
         return p === undefined || p.connection === 'connected';
       };
       net.onHeard = (peer) => liveness.heard(peer);
+      net.isDown = (peer) => liveness.isDown(peer);
       net.onPing = (m) => liveness.ping(m.from, m.commit);
       await net.transport.start();
     } catch (err) {
@@ -261,6 +264,7 @@ export class RaftHost {
       groupTicks: this.groupTicks,
       readyPasses: { passes: this.pass.passes, groups: this.pass.processed },
       droppedUnknownGroup: this.net?.droppedUnknownGroup ?? 0,
+      droppedToDeadHosts: this.net?.droppedToDeadHost ?? 0,
       removalNotices: this.net?.removalNotices ?? 0,
       coalescedHeartbeats: {
         folded: this.net?.heartbeats.folded ?? 0,

@@ -147,6 +147,8 @@ describe('RaftHost quiescence', () => {
     // for a loaded machine.
     expect(elapsed).toBeLessThan(15 * ELECTION * TICK);
     expect(rest.every((h) => h.host.metrics().deadPeers.includes(victimId))).toBe(true);
+    // The elections' votes for the dead host were not sent.
+    expect(rest.some((h) => h.host.metrics().droppedToDeadHosts > 0)).toBe(true);
     // None lost: each group still commits.
     for (const g of victimGroups) {
       const total = await rest[0]!.groups.get(g)!.propose(op(1));
