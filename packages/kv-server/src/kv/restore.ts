@@ -2,12 +2,12 @@
 // record as it arrives (snapshot-stream.ts); the last batch carries the meta record and is
 // synced, so a database this resolves for is complete and durable.
 //
-// The history index ("h" records, by key then revision) is written in a second pass over the
-// restored history, not beside it: the stream's keys and its history each arrive in key
-// order, so LevelDB's tables of either do not overlap and move down the levels without being
-// rewritten; index records interleaved with the history made every table span both ranges,
-// and compaction rewrote them again and again.
-import { REV_RANGE, encodeHistValue, histKey, parseRevKey, revKey } from './history.js';
+// The history index is written beside the history, not in a second pass after it: a second
+// pass (tried) left the tables of the keys and of the history unrewritten by compaction, at
+// the memtable's size (4 MiB) rather than maxFileSize (1 MiB), so reading them mapped 4x the
+// bytes level-handle.ts bounds (64 open tables): a member restoring 1M keys of 1 KiB peaked
+// at 532 MiB, for ~10% of restore time.
+import { encodeHistValue, histKey, revKey } from './history.js';
 import type { Db } from './level-handle.js';
 import {
   META_KEY,
@@ -18,61 +18,21 @@ import {
   kvKeyFromBytes,
   leaseKey,
   memberKey,
-  readVarint,
 } from './records.js';
 import { SnapshotDecoder, type SnapshotSummary } from './snapshot-stream.js';
-import { KvSnapshotError } from './errors.js';
 
 /** Bytes of records written per batch while restoring. */
 const BATCH_BYTES = 4 << 20;
-/** History records read per step of the index pass, and their bytes at most. */
-const STEP = 4096;
-const STEP_BYTES = 4 << 20;
 
 type PutOp = { type: 'put'; key: Buffer; value: Buffer };
-
-/** Writes batches of puts, one on LevelDB's thread while the next is put together. */
-class BatchWriter {
-  private ops: PutOp[] = [];
-  private bytes = 0;
-  private writing: Promise<void> = Promise.resolve();
-
-  constructor(private readonly db: Db) {}
-
-  put(key: Buffer, value: Buffer): void {
-    this.ops.push({ type: 'put', key, value });
-    this.bytes += key.length + value.length + 16;
-  }
-
-  /** Starts writing what is pending once it is a batch's worth (waits for the previous). */
-  async maybeFlush(): Promise<void> {
-    if (this.bytes >= BATCH_BYTES) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    const batch = this.ops;
-    this.ops = [];
-    this.bytes = 0;
-    await this.writing;
-    this.writing = this.db.batch(batch);
-    this.writing.catch(() => {}); // awaited (and thrown) before the next batch or at the end
-  }
-
-  /** Writes what is pending, the last batch synced. */
-  async end(sync: boolean): Promise<void> {
-    await this.writing;
-    await this.db.batch(this.ops, { sync });
-    this.ops = [];
-    this.bytes = 0;
-  }
-}
 
 /** Resolves with the stream's header and counts once the database holds it durably. */
 export async function restoreInto(
   db: Db,
   from: AsyncIterable<Uint8Array>,
 ): Promise<SnapshotSummary> {
-  const w = new BatchWriter(db);
+  let ops: PutOp[] = [];
+  let bytes = 0;
   const decoder = new SnapshotDecoder({
     kv(r) {
       const value = encodeKvRecordBytes(
@@ -82,52 +42,44 @@ export async function restoreInto(
         r.lease,
         r.value,
       );
-      w.put(kvKeyFromBytes(r.key), value);
+      ops.push({ type: 'put', key: kvKeyFromBytes(r.key), value });
+      bytes += r.key.length + value.length + 16;
     },
     event(e) {
-      w.put(revKey(e.main, e.sub), Buffer.from(e.value));
+      // The history index is rebuilt from the history itself.
+      ops.push({ type: 'put', key: revKey(e.main, e.sub), value: Buffer.from(e.value) });
+      ops.push({ type: 'put', key: histKey(e.key, e.main), value: encodeHistValue(e.sub, e.type) });
+      bytes += e.value.length + e.key.length + 48;
     },
     member(m) {
-      w.put(memberKey(m.id), encodeMemberRecord(m));
+      ops.push({ type: 'put', key: memberKey(m.id), value: encodeMemberRecord(m) });
     },
     lease(l) {
-      w.put(leaseKey(l.id), encodeLeaseRecord(l));
+      ops.push({ type: 'put', key: leaseKey(l.id), value: encodeLeaseRecord(l) });
     },
   });
+  // One batch is written (on LevelDB's thread) while the next is decoded.
+  let writing: Promise<void> = Promise.resolve();
   for await (const chunk of from) {
     decoder.push(chunk);
-    await w.maybeFlush();
+    if (bytes >= BATCH_BYTES) {
+      const batch = ops;
+      ops = [];
+      bytes = 0;
+      await writing;
+      writing = db.batch(batch);
+      writing.catch(() => {}); // awaited (and thrown) before the next batch or at the end
+    }
   }
+  await writing;
   const s = decoder.finish();
-  await w.end(false);
-  await indexHistory(db, w);
   const meta = {
     appliedIndex: s.appliedIndex,
     revision: s.revision,
     keyCount: s.keyCount,
     compactRevision: s.compactRevision,
   };
-  w.put(Buffer.from(META_KEY), encodeMeta(meta));
-  await w.end(true);
+  ops.push({ type: 'put', key: Buffer.from(META_KEY), value: encodeMeta(meta) });
+  await db.batch(ops, { sync: true });
   return s;
-}
-
-/** Writes the history index from the restored history (its records were checked in the stream). */
-async function indexHistory(db: Db, w: BatchWriter): Promise<void> {
-  const events = db.iterator({ ...REV_RANGE, highWaterMarkBytes: STEP_BYTES });
-  try {
-    for (;;) {
-      const entries = await events.nextv(STEP);
-      if (entries.length === 0) break;
-      for (const [k, v] of entries) {
-        const { main, sub } = parseRevKey(k);
-        const kl = readVarint(v, 1, v.length);
-        if (kl === null) throw new KvSnapshotError(`history record ${main}.${sub} lost its key`);
-        w.put(histKey(v.subarray(kl[1], kl[1] + kl[0]), main), encodeHistValue(sub, v[0]!));
-      }
-      await w.maybeFlush();
-    }
-  } finally {
-    await events.close();
-  }
 }
