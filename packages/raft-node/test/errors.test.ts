@@ -1,4 +1,5 @@
 // How requests fail: each rejection is typed and says whether the request may still apply.
+import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ErrAborted,
@@ -12,10 +13,19 @@ import {
 import { Cluster, Counter, freePorts, makeNode, op, tempDir } from './helpers.js';
 
 let cluster: Cluster | null = null;
+/** The data dirs of the nodes a test makes outside a Cluster (which removes its own). */
+const dirs: string[] = [];
 afterEach(async () => {
   await cluster?.stopAll();
   cluster = null;
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
+
+async function nodeDir(): Promise<string> {
+  const d = await tempDir();
+  dirs.push(d);
+  return d;
+}
 
 /** A 3-node cluster whose followers are stopped: the leader can append but not commit. */
 async function leaderWithoutQuorum() {
@@ -29,7 +39,7 @@ async function leaderWithoutQuorum() {
 describe('request errors', () => {
   it('rejects before start and after stop as dropped', async () => {
     const [port] = await freePorts(1);
-    const n = makeNode(1, `127.0.0.1:${port}`, await tempDir(), {});
+    const n = makeNode(1, `127.0.0.1:${port}`, await nodeDir(), {});
     await expect(n.propose(op(1))).rejects.toBeInstanceOf(ErrStopped);
     await n.start();
     await n.waitForLeader({ signal: AbortSignal.timeout(5000) }); // a single node elects itself
@@ -50,7 +60,7 @@ describe('request errors', () => {
       2: `127.0.0.1:${ports[1]}`,
       3: `127.0.0.1:${ports[2]}`,
     };
-    const n = makeNode(1, peers[1], await tempDir(), peers);
+    const n = makeNode(1, peers[1], await nodeDir(), peers);
     await n.start();
     try {
       const err = await n
@@ -135,7 +145,7 @@ describe('request errors', () => {
 
   it('start() fails cleanly when the data dir is in use', async () => {
     const [p1, p2] = await freePorts(2);
-    const dir = await tempDir();
+    const dir = await nodeDir();
     const a = makeNode(1, `127.0.0.1:${p1}`, dir, {});
     const b = makeNode(1, `127.0.0.1:${p2}`, dir, {});
     await a.start();
@@ -154,7 +164,7 @@ describe('request errors', () => {
     sm.apply = () => {
       throw new Error('disk full');
     };
-    const n = makeNode(1, `127.0.0.1:${port}`, await tempDir(), {}, {}, sm);
+    const n = makeNode(1, `127.0.0.1:${port}`, await nodeDir(), {}, {}, sm);
     const errors: Error[] = [];
     n.on('error', (e) => errors.push(e));
     await n.start();
