@@ -107,7 +107,7 @@ function serveCall(
       const encoding = headers['grpc-encoding'];
       req = method.decode(requestMessage(chunks, size, String(encoding ?? 'identity')));
     } catch (err) {
-      respond(stream, method, { ok: false, err: asEtcdError(err) });
+      respondError(stream, asEtcdError(err));
       return;
     }
     const a = method.answer(req);
@@ -150,29 +150,35 @@ function asEtcdError(err: unknown): EtcdError {
 
 function respond(stream: http2.ServerHttp2Stream, method: DirectMethod, a: Answer): void {
   if (stream.closed || stream.destroyed) return; // cancelled by the client meanwhile
+  if (!a.ok) {
+    respondError(stream, a.err);
+    return;
+  }
   let frame: Buffer;
   try {
-    frame = a.ok ? lengthPrefixed(method.encode(a.res)) : Buffer.alloc(0);
+    frame = lengthPrefixed(method.encode(a.res));
   } catch (err) {
-    a = { ok: false, err: new EtcdError(status.INTERNAL, `raft-kv: ${(err as Error).message}`) };
-    frame = Buffer.alloc(0);
-  }
-  if (!a.ok) {
-    // A trailers-only response: the status in the one HEADERS frame.
-    stream.respond(
-      {
-        ...RESPONSE_HEADERS,
-        'grpc-status': a.err.code,
-        'grpc-message': encodeURI(a.err.details),
-        ...a.err.metadata.toHttp2Headers(),
-      },
-      { endStream: true },
-    );
+    respondError(stream, new EtcdError(status.INTERNAL, `raft-kv: ${(err as Error).message}`));
     return;
   }
   stream.respond(RESPONSE_HEADERS, { waitForTrailers: true });
-  stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': status.OK }));
+  stream.once('wantTrailers', () => stream.sendTrailers(OK_TRAILERS));
   stream.end(frame);
+}
+
+const OK_TRAILERS = { 'grpc-status': status.OK };
+
+/** A trailers-only response: the status in the one HEADERS frame. */
+function respondError(stream: http2.ServerHttp2Stream, err: EtcdError): void {
+  stream.respond(
+    {
+      ...RESPONSE_HEADERS,
+      'grpc-status': err.code,
+      'grpc-message': encodeURI(err.details),
+      ...err.metadata.toHttp2Headers(),
+    },
+    { endStream: true },
+  );
 }
 
 function lengthPrefixed(message: Buffer): Buffer {
