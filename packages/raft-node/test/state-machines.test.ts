@@ -123,27 +123,38 @@ describe('in-memory state machine', () => {
   });
 });
 
+/**
+ * A 3-node cluster of on-disk state machines (from `make`, in each node's `sm` dir) whose
+ * leader took 100 proposals and compacted past index 50 while one follower was stopped.
+ */
+async function compactedPastAFollower<S extends DiskRecorder>(make: (dir: string) => S) {
+  const sms = new Map<number, S>();
+  const smFor = (dir: string, id: number) => {
+    const sm = make(path.join(dir, 'sm'));
+    sms.set(id, sm);
+    return sm;
+  };
+  const net = new MemoryNetwork();
+  const c = await Cluster.start(3, {
+    snapshotInterval: 20,
+    snapshotCatchUpEntries: 5,
+    transport: net.transport,
+    stateMachineFor: smFor,
+  });
+  cleanup.push(() => c.stopAll());
+  const leader = await c.leader();
+  const lagging = c.followers(leader.id)[0]!;
+  await lagging.stop();
+  for (let i = 1; i <= 100; i++) await leader.propose(op(i));
+  await until(() => leader.status().firstIndex > 50, 5000, 'the leader to compact');
+  return { sms, smFor, net, c, leader, lagging };
+}
+
 describe('on-disk state machine', () => {
   it('compacts without a snapshot file and catches a follower up by a streamed view', async () => {
-    const sms = new Map<number, DiskRecorder>();
-    const smFor = (dir: string, id: number) => {
-      const sm = new DiskRecorder(path.join(dir, 'sm'));
-      sms.set(id, sm);
-      return sm;
-    };
-    const net = new MemoryNetwork();
-    const c = await Cluster.start(3, {
-      snapshotInterval: 20,
-      snapshotCatchUpEntries: 5,
-      transport: net.transport,
-      stateMachineFor: smFor,
-    });
-    cleanup.push(() => c.stopAll());
-    const leader = await c.leader();
-    const lagging = c.followers(leader.id)[0]!;
-    await lagging.stop();
-    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
-    await until(() => leader.status().firstIndex > 50, 5000, 'the leader to compact');
+    const { sms, smFor, net, c, leader, lagging } = await compactedPastAFollower(
+      (dir) => new DiskRecorder(dir),
+    );
     // Compaction recorded raft's metadata only: the data is the state machine's own.
     expect(await readdir(path.join(leader.dir, 'sm-snap'))).toEqual([]);
 
@@ -223,25 +234,9 @@ describe('on-disk state machine, a long install', () => {
 
 describe('on-disk state machine restoring while it receives (prepareRestore)', () => {
   it('catches a follower up without a snapshot file; each entry applied once', async () => {
-    const sms = new Map<number, PreparingDiskRecorder>();
-    const smFor = (dir: string, id: number) => {
-      const sm = new PreparingDiskRecorder(path.join(dir, 'sm'));
-      sms.set(id, sm);
-      return sm;
-    };
-    const net = new MemoryNetwork();
-    const c = await Cluster.start(3, {
-      snapshotInterval: 20,
-      snapshotCatchUpEntries: 5,
-      transport: net.transport,
-      stateMachineFor: smFor,
-    });
-    cleanup.push(() => c.stopAll());
-    const leader = await c.leader();
-    const lagging = c.followers(leader.id)[0]!;
-    await lagging.stop();
-    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
-    await until(() => leader.status().firstIndex > 50, 5000, 'the leader to compact');
+    const { sms, smFor, net, c, leader, lagging } = await compactedPastAFollower(
+      (dir) => new PreparingDiskRecorder(dir),
+    );
     const back = await c.restart(lagging.id, { transport: net.transport, stateMachineFor: smFor });
     const sm = sms.get(back.id)!;
     // Proposals go on while it receives: the view may be ahead of raft's snapshot index.
