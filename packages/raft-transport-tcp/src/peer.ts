@@ -106,6 +106,14 @@ const EMPTY = Buffer.alloc(0);
  */
 const SNAPSHOT_BATCH_BYTES = 1 << 20;
 
+/**
+ * Credit below a quarter of our window rides on the next batch to the peer (a follower's
+ * append response, usually a few ms later) instead of costing a socket write, and a wake-up of
+ * the peer, of its own; it waits at most CREDIT_DELAY_MS, so a peer whose window is smaller
+ * than ours is slowed, never stalled.
+ */
+const CREDIT_DELAY_MS = 5;
+
 /** Groups whose snapshot may wait for the stream in flight; more fail at once (raft retries). */
 const MAX_WAITING_SNAPSHOTS = 64;
 
@@ -136,6 +144,11 @@ export class Peer {
   private readonly batch = new FrameBatch();
   private flushQueued = false;
   private immediate: NodeJS.Immediate | null = null;
+  private creditTimer: NodeJS.Timeout | null = null;
+  private readonly creditFn = (): void => {
+    this.creditTimer = null;
+    if (this.creditOwed > 0 && this.conn !== null) this.scheduleFlush();
+  };
   private readonly flushFn = (): void => this.flush();
   private readonly immediateFn = (): void => {
     this.immediate = null;
@@ -742,7 +755,12 @@ export class Peer {
   /** We consumed a bulk frame: the peer may send that many more bytes. */
   private credit(size: number): void {
     this.creditOwed += size;
-    this.scheduleFlush();
+    if (this.creditOwed >= this.host.limits.sendWindow >> 2) {
+      this.scheduleFlush();
+    } else if (this.creditTimer === null) {
+      this.creditTimer = setTimeout(this.creditFn, CREDIT_DELAY_MS);
+      this.creditTimer.unref();
+    }
   }
 
   private beginIncoming(body: Buffer, grouped: boolean): void {
@@ -836,6 +854,7 @@ export class Peer {
     this.closed = true;
     if (this.retryTimer !== null) clearTimeout(this.retryTimer);
     if (this.immediate !== null) clearImmediate(this.immediate);
+    if (this.creditTimer !== null) clearTimeout(this.creditTimer);
     this.clearPing();
     this.retryTimer = null;
     this.immediate = null;

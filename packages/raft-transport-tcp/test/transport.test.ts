@@ -272,6 +272,56 @@ describe('TcpTransport: coalescing', () => {
   });
 });
 
+describe('TcpTransport: window credit', () => {
+  it('credit for an append rides on the receiver\'s next batch instead of a write of its own', async () => {
+    let b: Node | undefined;
+    const a = makeNode(1);
+    // b answers the append in the next turn of the event loop (check phase), before any timer.
+    b = makeNode(2, {
+      onMessage: (m) => {
+        b!.got.push(m);
+        if (m.type === MessageType.MsgApp) setImmediate(() => b!.t.send([heartbeat(2, 1, 7)]));
+      },
+    });
+    nodes = [a, b];
+    await Promise.all(nodes.map((n) => n.t.start()));
+    a.t.addPeer(2, b.t.addr!);
+    b.t.addPeer(1, a.t.addr!);
+    await waitFor(() => connected(a, 2) && connected(b!, 1), 'connection');
+    await sleep(20); // let handshake-time traffic settle
+    // Socket writes as the kernel sees them: one buffer (_write) or a corked batch (_writev).
+    const single = vi.spyOn(net.Socket.prototype, '_write');
+    const vector = vi.spyOn(net.Socket.prototype, '_writev');
+    try {
+      a.t.send([app(1, 2, 1)]);
+      await waitFor(() => a.got.length === 1, 'the answer');
+      const fromB = [single, vector]
+        .flatMap((w) => w.mock.contexts)
+        .filter((s) => s === writesOf(b!)).length;
+      expect(fromB).toBe(1); // the heartbeat, carrying the credit
+    } finally {
+      single.mockRestore();
+      vector.mockRestore();
+    }
+    await waitFor(
+      () => peerStats(a, 2).bytesSent === peerStats(b!, 1).bytesReceived,
+      'byte counts to agree',
+    );
+  });
+
+  it('a sender whose window is far smaller than the receiver\'s is not stalled by held credit', async () => {
+    // b holds back credit below a quarter of its own 4 MiB window; a may have only 8 KiB in
+    // flight, so without b's credit timer a would stop after eight appends.
+    nodes = await cluster([1, 2], (id) => (id === 1 ? { sendWindow: 8 << 10 } : {}));
+    const [a, b] = nodes as [Node, Node];
+    await waitFor(() => connected(a, 2) && connected(b, 1), 'connection');
+    const N = 200;
+    for (let i = 1; i <= N; i++) a.t.send([app(1, 2, i, 1024)]);
+    await waitFor(() => b.got.length === N, 'all appends', 10_000);
+    expect(b.got.map((m) => m.index)).toEqual(seq(N));
+  });
+});
+
 /** The socket node `n` uses for its only peer. */
 function writesOf(n: Node): net.Socket {
   // biome-ignore lint/suspicious/noExplicitAny: test-only peek at the peer's connection
