@@ -149,5 +149,5 @@ function openStorage(ctx: NodeContext): Promise<NodeStorage> {
   const o = ctx.opts.storage;
   if (typeof o === 'function') return o(ctx.opts.dataDir);
   // Bound the memory of entry payloads: older ones are read back from LevelDB.
-  return LevelStorage.open(ctx.opts.dataDir, { entryCacheBytes: 16 << 20, ...o });
+  return LevelStorage.open(ctx.opts.dataDir, { entryCacheBytes: 4 << 20, ...o });
 }

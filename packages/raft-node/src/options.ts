@@ -90,7 +90,7 @@ export interface RaftNodeOptions<R = unknown> {
    */
   transport?: TransportTuning | TransportFactory;
   /**
-   * Further LevelStorage options (default entryCacheBytes here: 16 MiB), or a factory of your
+   * Further LevelStorage options (default entryCacheBytes here: 4 MiB), or a factory of your
    * own storage for raft's log and hard state.
    */
   storage?: LevelStorageOptions | StorageFactory;

@@ -139,6 +139,9 @@ export class LevelStorage implements Storage {
       // LevelDB maps each open table into memory; the log's tables are few and short-lived,
       // and its fewest open files (74) bound the mapped pages without costing reads.
       maxOpenFiles: 74,
+      // Entries are read back only by followers far behind and at restart, once each: LevelDB's
+      // 8 MiB default block cache would mostly hold blocks nobody reads again.
+      cacheSize: 1 << 20,
     });
     try {
       await db.open();

@@ -96,7 +96,7 @@ export interface AppliedEntry {
 export interface KvStateMachineOptions {
   /** The store's directory (raft-kv: <data-dir>/kv). */
   dir: string;
-  /** Bytes of records the read cache holds (estimated, LRU). Default 16 MiB. */
+  /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
   cacheBytes?: number;
   /** LevelDB's block cache. Default 8 MiB. */
   blockCacheBytes?: number;
@@ -217,7 +217,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   constructor(readonly options: KvStateMachineOptions) {
     this.cache = new LruCache<KvRecord>(
-      options.cacheBytes ?? 16 << 20,
+      options.cacheBytes ?? 8 << 20,
       // Byte strings take a byte per character; ~100 bytes of objects and map entry.
       (key, r) => key.length + r.value.length + 100,
     );
