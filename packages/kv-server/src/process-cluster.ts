@@ -4,6 +4,7 @@
 // sources (rebuilt whenever one changes), installed it runs dist/cli.js; so what runs here is
 // exactly what a user runs.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -13,9 +14,16 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 /** bin/raft-kv.mjs, from src/ and from dist/ alike. */
 export const RAFT_KV_BIN = join(HERE, '..', 'bin', 'raft-kv.mjs');
 
-/** The command line that runs the raft-kv CLI of this package. */
+/** The command line that runs the raft-kv CLI of this package, as its installed bin runs it. */
 export function cliCommand(): { cmd: string; args: string[]; cwd: string } {
-  return { cmd: process.execPath, args: [RAFT_KV_BIN], cwd: process.cwd() };
+  return { cmd: process.execPath, args: [...binNodeFlags(), RAFT_KV_BIN], cwd: process.cwd() };
+}
+
+/** The node flags on the bin's first line (`#!/usr/bin/env -S node <flags>`). */
+export function binNodeFlags(): string[] {
+  const first = readFileSync(RAFT_KV_BIN, 'utf8').split('\n', 1)[0]!;
+  const flags = /^#!.*\bnode((?:\s+--\S+)*)\s*$/.exec(first)?.[1]?.trim();
+  return flags ? flags.split(/\s+/) : [];
 }
 
 /** Free TCP ports on 127.0.0.1 (bound and released; another process could take them, rarely). */

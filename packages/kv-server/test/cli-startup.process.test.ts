@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KvClient } from '../src/client.js';
-import { ProcessCluster, cliCommand, freePorts } from '../src/process-cluster.js';
+import {
+  ProcessCluster,
+  RAFT_KV_BIN,
+  binNodeFlags,
+  cliCommand,
+  freePorts,
+} from '../src/process-cluster.js';
 import { waitFor } from './support/e2e.js';
 import { REPO } from './support/local-cluster-run.js';
 
@@ -37,6 +43,15 @@ describe('raft-kv start-up', () => {
     });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/usage: raft-kv \[options\]/);
+  });
+
+  it('the bin runs node with the flags on its first line, and spawned members get them too', () => {
+    expect(binNodeFlags()).toEqual(['--max-semi-space-size=8']);
+    expect(cliCommand().args).toEqual([...binNodeFlags(), RAFT_KV_BIN]);
+    // Executed directly (as npm's symlinked bin is), the kernel runs the shebang's `env -S`.
+    const r = spawnSync(RAFT_KV_BIN, ['--help'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^raft-kv/);
   });
 
   it('restarts from its data dir alone, on its own id and addresses', async () => {
