@@ -11,7 +11,8 @@
 //             cluster (throughput = writes in flight / latency: few clients can cap it);
 //             --active-sizes 1000,5000 runs those group counts instead of 1, 10, 1,000. Each
 //             window also logs per-write counters: CPU, syscalls, Ready passes and group loops,
-//             ticks, synced batches, storage writes, messages and bytes sent.
+//             ticks, synced batches, storage writes, messages and bytes sent. --warmup S runs
+//             S seconds of the same load first, not recorded (the first seconds cost more).
 //   failover  with G groups: SIGKILL the host leading the most groups, time until every group
 //             on the other two knows a live leader (then each commits a write: none lost);
 //   restart   the killed host back on its data directory: time until its G groups are open
@@ -49,6 +50,8 @@ interface Options {
   activeSizes: number[] | null;
   /** A directory for the host processes' --cpu-prof files, or null. */
   cpuProf: string | null;
+  /** Seconds of load, not measured, before each active figure (0: none). */
+  warmup: number;
 }
 
 function parseArgs(args: readonly string[], quick: boolean): Options {
@@ -62,6 +65,7 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
     runs: quick ? 1 : 5,
     activeSizes: null,
     cpuProf: null,
+    warmup: 0,
   };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -93,6 +97,11 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
         throw new Error('--active-sizes wants positive integers, comma-separated');
       }
       o.activeSizes = sizes;
+      i++;
+    } else if (a === '--warmup') {
+      const n = Number(v);
+      if (!Number.isFinite(n) || n < 0) throw new Error('--warmup wants seconds (>= 0)');
+      o.warmup = n;
       i++;
     } else if (a === '--cpu-prof') {
       if (v === undefined) throw new Error('--cpu-prof wants a directory');
@@ -310,6 +319,17 @@ async function activeRun(
   const tails: number[] = [];
   const cpu: number[] = [];
   const windows = o.runs === 1 ? 1 : 5;
+  if (o.warmup > 0) {
+    // The hosts' first seconds of load cost several times what later ones do (JIT, heap
+    // sizing): a warm-up, not recorded, keeps that out of the figures.
+    const rs = await Promise.all(
+      c.hosts.map((h) =>
+        h.call<{ latencies: number[] }>('load', { groups, clients, seconds: o.warmup }),
+      ),
+    );
+    const n = rs.reduce((k, r) => k + r.latencies.length, 0);
+    ctx.log(`active ${groups} groups, warm-up: ${(n / o.warmup).toFixed(0)} writes/s`);
+  }
   for (let w = 0; w < windows; w++) {
     const seconds = o.seconds / windows;
     const t0 = performance.now();
