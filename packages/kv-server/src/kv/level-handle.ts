@@ -9,7 +9,7 @@ export type Db = Level<Buffer, Buffer>;
 export interface LevelTuning {
   /** LevelDB's block cache, bytes (LevelDB's default: 8 MiB). */
   blockCacheBytes: number;
-  /** LevelDB's memtable, bytes (default 4 MiB); flushed to a table when full. */
+  /** LevelDB's memtable, bytes; flushed to a table when full. */
   writeBufferBytes: number;
 }
 
