@@ -121,6 +121,13 @@ describe('HTTP API over one in-memory node', () => {
     expect(text).toMatch(/^kv_proposals_total\{outcome="applied"\} 1$/m);
     expect(text).toMatch(/^kv_keys 1$/m);
     expect(text).toMatch(/^# TYPE kv_proposal_duration_seconds histogram$/m);
+    // The process, as every Prometheus client exports it.
+    const rss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+    expect(rss).toBeGreaterThan(10 << 20);
+    expect(rss).toBeLessThan(100 * 2 ** 30);
+    expect(text).toMatch(/^# TYPE process_cpu_seconds_total counter$/m);
+    expect(Number(/^process_cpu_seconds_total ([\d.]+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+    expect(Number(/^nodejs_heap_size_used_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   });
 
   it('redirects writes to the leader in redirect mode', async () => {

@@ -4,6 +4,7 @@
 import { Counter, Histogram, Registry } from 'prom-client';
 import type { KvStateMachine } from '../kv/state-machine.js';
 import { collected } from './collected.js';
+import { watchProcess } from './process-metrics.js';
 
 /** Latency buckets in seconds: 100 µs to 10 s. */
 export const LATENCY_BUCKETS = [
@@ -65,6 +66,7 @@ export class KvMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
+    watchProcess(this.registry);
   }
 
   /** Gauges read from the state machine at scrape time. */
