@@ -22,6 +22,9 @@ import type { GroupTicker } from './seams.js';
 
 export class ReadyLoop {
   private scheduled = false;
+  /** process() is running: schedule() asks it for another round (`again`) instead. */
+  private processing = false;
+  private again = false;
   /** Messages for peers, sent at the end of each loop turn. */
   private outbox: Message[] = [];
   private readonly processFn = (): void => this.process();
@@ -89,7 +92,10 @@ export class ReadyLoop {
       this.ctx.logger.debug({ err, from: m.from, type: m.type }, 'message not stepped');
     }
     if (quiesce) q!.afterQuiesceHeartbeat(m);
-    this.schedule();
+    // Most responses (a leader's MsgAppResp for entries it had already counted, heartbeat
+    // responses) leave raft nothing to do: no Ready pass for them. Everything else the pass
+    // handles (outbox, storage queues, waiters) was scheduled when it was queued.
+    if (this.ctx.raw.hasReady()) this.schedule();
   }
 
   /**
@@ -98,6 +104,10 @@ export class ReadyLoop {
    */
   schedule(): void {
     if (this.scheduled || !this.ctx.running) return;
+    if (this.processing) {
+      this.again = true;
+      return;
+    }
     this.scheduled = true;
     const pass = this.ctx.group?.pass;
     if (pass !== undefined) pass.add(this);
@@ -107,9 +117,11 @@ export class ReadyLoop {
   /** Delivers the responses of a finished storage write or apply. */
   deliver(responses: readonly Message[]): void {
     const ctx = this.ctx;
+    let send = false;
     for (const r of responses) {
       if (r.to !== ctx.id) {
         this.outbox.push(r);
+        send = true;
         continue;
       }
       try {
@@ -118,13 +130,36 @@ export class ReadyLoop {
         ctx.logger.debug({ err, type: r.type }, 'local response not stepped');
       }
     }
-    this.schedule();
+    // A write's or apply's own acknowledgement often changes nothing raft hands out (a
+    // follower's, or an apply that releases no more entries): then no pass is needed.
+    if (send || ctx.raw.hasReady()) this.schedule();
   }
 
-  /** The loop's work for this turn (run by schedule()). */
+  /**
+   * The loop's work for this turn (run by schedule()). What it starts that answers at once (a
+   * commit-only write's acknowledgement, an in-memory apply's, a waiting proposal) is handled
+   * by a second round now, not by a run of its own in the next pass.
+   */
   process(): void {
-    const ctx = this.ctx;
     this.scheduled = false;
+    this.processing = true;
+    let rounds = 0;
+    try {
+      do {
+        this.again = false;
+        this.processOnce();
+      } while (this.again && ++rounds < 2);
+    } finally {
+      this.processing = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.schedule();
+    }
+  }
+
+  private processOnce(): void {
+    const ctx = this.ctx;
     if (!ctx.running) return;
     try {
       while (ctx.raw.hasReady()) this.handleReady(ctx.raw.ready());
