@@ -67,18 +67,32 @@ export class ApplyWorker extends QueueWorker {
   /** Takes a snapshot if one is due, between two applies and not during an install. */
   checkSnapshot(): void {
     const ctx = this.ctx;
-    this.between(() => {
-      if (ctx.running && !ctx.installing) {
-        ctx.snapshots.afterApply(ctx.applied, () => takeSnapshot(ctx));
+    // Between two applies already (the common case, after every apply of every group): at
+    // once, as between() would, without its promise and closures.
+    if (this.gate === null && !this.applying) {
+      try {
+        this.snapshotIfDue();
+      } catch (err) {
+        ctx.fail(err); // the state machine's snapshot() threw
       }
-    }).catch((err: unknown) => ctx.fail(err)); // the state machine's snapshot() threw
+      return;
+    }
+    this.between(() => this.snapshotIfDue()).catch((err: unknown) => ctx.fail(err));
+  }
+
+  private readonly takeFn = (): ReturnType<typeof takeSnapshot> => takeSnapshot(this.ctx);
+
+  private snapshotIfDue(): void {
+    const ctx = this.ctx;
+    if (ctx.running && !ctx.installing) ctx.snapshots.afterApply(ctx.applied, this.takeFn);
   }
 
   protected async drainOnce(): Promise<void> {
     const ctx = this.ctx;
     const msgs = this.queue.splice(0);
     for (const m of msgs) {
-      await this.applyEntries(m.entries);
+      const applying = this.applyEntries(m.entries);
+      if (applying !== undefined) await applying;
       if (!ctx.running) break;
       this.deliver(m.responses);
     }
@@ -86,29 +100,70 @@ export class ApplyWorker extends QueueWorker {
     this.checkSnapshot();
   }
 
-  private async applyEntries(entries: readonly Entry[]): Promise<void> {
+  /**
+   * Applies `entries`: synchronously (undefined) when they are all normal entries and the
+   * state machine's apply returns its results, not a promise (an in-memory one, a RaftHost's
+   * thousands of groups each applying a few entries per round); else a promise.
+   */
+  private applyEntries(entries: readonly Entry[]): Promise<void> | undefined {
+    for (let i = 0; i < entries.length; i++) {
+      if (entries[i]!.type !== EntryType.EntryNormal) return this.applyMixed(entries);
+    }
+    const ctx = this.ctx;
+    const batch: AppliedEntry[] = [];
+    const seqs: number[] = [];
+    const upTo = this.collect(entries, batch, seqs);
+    const done = (): void => {
+      if (upTo > ctx.applied) ctx.applied = upTo;
+    };
+    const applying = batch.length > 0 ? this.applyBatch(batch, seqs, upTo) : undefined;
+    if (applying !== undefined) return applying.then(done);
+    done();
+    return undefined;
+  }
+
+  /** Normal entries to apply into `batch` (their own proposals' seqs into `seqs`); the last index. */
+  private collect(entries: readonly Entry[], batch: AppliedEntry[], seqs: number[]): number {
+    const ctx = this.ctx;
+    let upTo = ctx.applied;
+    for (const e of entries) {
+      if (e.index <= ctx.applied) continue; // already in the restored snapshot
+      this.addNormal(e, batch, seqs);
+      upTo = e.index;
+      ctx.stats.entriesApplied++;
+    }
+    return upTo;
+  }
+
+  /** A normal entry: into `batch`, unless the state machine holds it already. */
+  private addNormal(e: Entry, batch: AppliedEntry[], seqs: number[]): void {
+    const ctx = this.ctx;
+    const env = decodeEntryData(e.data);
+    if (env !== null && e.index <= ctx.smApplied) {
+      // An on-disk state machine holds it already (its data came with a snapshot).
+      const seq = env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1;
+      if (seq >= 0) {
+        ctx.proposals.reject(
+          seq,
+          new ErrProposalIndeterminate('applied by a snapshot; its result is not known here'),
+        );
+      }
+    } else if (env !== null) {
+      batch.push({ index: e.index, term: e.term, data: env.payload, proposer: env.proposer });
+      seqs.push(env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1);
+    }
+  }
+
+  /** Entries with conf changes among them: batches of normal entries between them. */
+  private async applyMixed(entries: readonly Entry[]): Promise<void> {
     const ctx = this.ctx;
     let batch: AppliedEntry[] = [];
     let seqs: number[] = [];
     let upTo = ctx.applied;
     for (const e of entries) {
       if (e.index <= ctx.applied) continue; // already in the restored snapshot
-      if (e.type === EntryType.EntryNormal) {
-        const env = decodeEntryData(e.data);
-        if (env !== null && e.index <= ctx.smApplied) {
-          // An on-disk state machine holds it already (its data came with a snapshot).
-          const seq = env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1;
-          if (seq >= 0) {
-            ctx.proposals.reject(
-              seq,
-              new ErrProposalIndeterminate('applied by a snapshot; its result is not known here'),
-            );
-          }
-        } else if (env !== null) {
-          batch.push({ index: e.index, term: e.term, data: env.payload, proposer: env.proposer });
-          seqs.push(env.proposer === ctx.id ? ownSeq(e.data, ctx.session) : -1);
-        }
-      } else {
+      if (e.type === EntryType.EntryNormal) this.addNormal(e, batch, seqs);
+      else {
         if (batch.length > 0) {
           await this.applyBatch(batch, seqs, upTo);
           batch = [];
@@ -124,30 +179,62 @@ export class ApplyWorker extends QueueWorker {
     if (upTo > ctx.applied) ctx.applied = upTo;
   }
 
-  /** Applies a batch of normal entries, the last entry handled being `upTo`. */
-  private async applyBatch(
+  /**
+   * Applies a batch of normal entries, the last entry handled being `upTo`: synchronously
+   * (undefined) unless an exclusive() run holds the gate or the state machine answers with a
+   * promise.
+   */
+  private applyBatch(
+    entries: AppliedEntry[],
+    ownSeqs: number[],
+    upTo: number,
+  ): Promise<void> | undefined {
+    if (this.gate !== null) return this.applyBatchLater(entries, ownSeqs, upTo);
+    const { batch, seqs } = this.notYetHeld(entries, ownSeqs);
+    const t0 = performance.now();
+    this.applying = true;
+    let results: readonly unknown[] | Promise<readonly unknown[]>;
+    try {
+      results = batch.length > 0 ? this.ctx.sm.apply(batch) : [];
+    } catch (err) {
+      this.applying = false;
+      throw err;
+    }
+    if (!isPromiseLike(results)) {
+      this.applying = false;
+      this.afterBatch(results, seqs, upTo, t0);
+      return undefined;
+    }
+    return Promise.resolve(results).then(
+      (r) => {
+        this.applying = false;
+        this.afterBatch(r, seqs, upTo, t0);
+      },
+      (err: unknown) => {
+        this.applying = false;
+        throw err;
+      },
+    );
+  }
+
+  private async applyBatchLater(
     entries: AppliedEntry[],
     ownSeqs: number[],
     upTo: number,
   ): Promise<void> {
-    const ctx = this.ctx;
     while (this.gate !== null) await this.gate;
-    const { batch, seqs } = this.notYetHeld(entries, ownSeqs);
-    const t0 = performance.now();
-    this.applying = true;
-    let results: readonly unknown[];
-    try {
-      results = batch.length > 0 ? await ctx.sm.apply(batch) : [];
-    } finally {
-      this.applying = false;
-    }
+    await this.applyBatch(entries, ownSeqs, upTo);
+  }
+
+  private afterBatch(results: readonly unknown[], seqs: number[], upTo: number, t0: number): void {
+    const ctx = this.ctx;
     ctx.stats.apply.observe((performance.now() - t0) / 1000);
     // Applied before anyone hears of it: a resolved proposal implies appliedIndex() covers it.
     ctx.applied = upTo;
     for (let i = 0; i < seqs.length; i++) {
       if (seqs[i]! >= 0) ctx.proposals.applied(seqs[i]!, results[i]);
     }
-    for (const run of this.betweens.splice(0)) run();
+    if (this.betweens.length > 0) for (const run of this.betweens.splice(0)) run();
   }
 
   /**
@@ -172,4 +259,8 @@ export class ApplyWorker extends QueueWorker {
     }
     return { batch: batch.slice(from), seqs: seqs.slice(from) };
   }
+}
+
+function isPromiseLike<T>(x: T | PromiseLike<T>): x is PromiseLike<T> {
+  return typeof (x as { then?: unknown } | null)?.then === 'function';
 }
