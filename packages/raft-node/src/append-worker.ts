@@ -79,10 +79,7 @@ export class AppendWorker extends QueueWorker {
     if (commitOnly && !this.flushCommitNow) {
       if (hs !== null) {
         this.deferredCommit = hs;
-        this.deferredCommitTimer ??= setTimeout(
-          () => this.flushDeferredCommit(),
-          this.ctx.cfg.tickMs,
-        );
+        this.deferredCommitTimer ??= setTimeout(() => this.flushDeferredCommit(), this.holdMs());
       }
       if (b.responses.length > 0) this.deliver(b.responses);
       return true;
@@ -92,6 +89,18 @@ export class AppendWorker extends QueueWorker {
     if (this.deferredCommit !== null && hs === null) b.hardState = this.deferredCommit;
     this.deferredCommit = null;
     return false;
+  }
+
+  /**
+   * How long a commit index waits for a write to ride along: a tick for a standalone node (its
+   * write would be an fsync of its own). A RaftHost's group waits an election timeout: there it
+   * shares the turn's synced batch, but still costs a save, a storage write and a Ready pass,
+   * and with every group written a few times a second most such writes found a real one to
+   * join within that time (a restart learns the rest from the leader, as with etcd).
+   */
+  private holdMs(): number {
+    const cfg = this.ctx.cfg;
+    return this.ctx.group === null ? cfg.tickMs : cfg.tickMs * cfg.electionTick;
   }
 
   private flushDeferredCommit(): void {
