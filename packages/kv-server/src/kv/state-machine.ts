@@ -98,9 +98,9 @@ export interface KvStateMachineOptions {
   dir: string;
   /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
   cacheBytes?: number;
-  /** LevelDB's block cache. Default 4 MiB. */
+  /** LevelDB's block cache. Default 8 MiB. */
   blockCacheBytes?: number;
-  /** LevelDB's memtable. Default 2 MiB. */
+  /** LevelDB's memtable. Default 4 MiB. */
   writeBufferBytes?: number;
 }
 
@@ -222,8 +222,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       (key, r) => key.length + r.value.length + 100,
     );
     this.tuning = {
-      blockCacheBytes: options.blockCacheBytes ?? 4 << 20,
-      writeBufferBytes: options.writeBufferBytes ?? 2 << 20,
+      blockCacheBytes: options.blockCacheBytes ?? 8 << 20,
+      writeBufferBytes: options.writeBufferBytes ?? 4 << 20,
     };
   }
 
