@@ -273,7 +273,7 @@ describe('TcpTransport: coalescing', () => {
 });
 
 describe('TcpTransport: window credit', () => {
-  it('credit for an append rides on the receiver\'s next batch instead of a write of its own', async () => {
+  it("credit for an append rides on the receiver's next batch instead of a write of its own", async () => {
     let b: Node | undefined;
     const a = makeNode(1);
     // b answers the append in the next turn of the event loop (check phase), before any timer.
@@ -309,7 +309,7 @@ describe('TcpTransport: window credit', () => {
     );
   });
 
-  it('a sender whose window is far smaller than the receiver\'s is not stalled by held credit', async () => {
+  it("a sender whose window is far smaller than the receiver's is not stalled by held credit", async () => {
     // b holds back credit below a quarter of its own 4 MiB window; a may have only 8 KiB in
     // flight, so without b's credit timer a would stop after eight appends.
     nodes = await cluster([1, 2], (id) => (id === 1 ? { sendWindow: 8 << 10 } : {}));
