@@ -129,11 +129,13 @@ describe('in-memory state machine', () => {
  */
 async function compactedPastAFollower<S extends DiskRecorder>(make: (dir: string) => S) {
   const sms = new Map<number, S>();
-  const smFor = (dir: string, id: number) => {
-    const sm = make(path.join(dir, 'sm'));
+  /** A stateMachineFor that records each node's state machine in `sms`. */
+  const recording = (mk: (dir: string) => S) => (dir: string, id: number) => {
+    const sm = mk(path.join(dir, 'sm'));
     sms.set(id, sm);
     return sm;
   };
+  const smFor = recording(make);
   const net = new MemoryNetwork();
   const c = await Cluster.start(3, {
     snapshotInterval: 20,
@@ -147,7 +149,7 @@ async function compactedPastAFollower<S extends DiskRecorder>(make: (dir: string
   await lagging.stop();
   for (let i = 1; i <= 100; i++) await leader.propose(op(i));
   await until(() => leader.status().firstIndex > 50, 5000, 'the leader to compact');
-  return { sms, smFor, net, c, leader, lagging };
+  return { sms, smFor, recording, net, c, leader, lagging };
 }
 
 describe('on-disk state machine', () => {
@@ -257,24 +259,9 @@ describe('on-disk state machine restoring while it receives (prepareRestore)', (
   it('a view taken past the raft snapshot index: the entries it holds are not applied twice', async () => {
     // The leader's view streams in 20 pieces 40 ms apart and the follower reads them slowly,
     // while entries keep committing: the view is taken after the snapshot's index.
-    const sms = new Map<number, DiskRecorder>();
-    const recording = (make: (dir: string) => DiskRecorder) => (dir: string, id: number) => {
-      const sm = make(path.join(dir, 'sm'));
-      sms.set(id, sm);
-      return sm;
-    };
-    const net = new MemoryNetwork();
-    const c = await Cluster.start(3, {
-      snapshotInterval: 20,
-      snapshotCatchUpEntries: 5,
-      transport: net.transport,
-      stateMachineFor: recording((dir) => new DiskRecorder(dir, 40)),
-    });
-    cleanup.push(() => c.stopAll());
-    const leader = await c.leader();
-    const lagging = c.followers(leader.id)[0]!;
-    await lagging.stop();
-    for (let i = 1; i <= 100; i++) await leader.propose(op(i));
+    const { sms, recording, net, c, leader, lagging } = await compactedPastAFollower(
+      (dir): DiskRecorder => new DiskRecorder(dir, 40),
+    );
     const back = await c.restart(lagging.id, {
       transport: net.transport,
       stateMachineFor: recording((dir) => new PreparingDiskRecorder(dir, 10)),
