@@ -4,8 +4,10 @@
 // leader, optionally not `notLeader`, and optionally every group is quiesced), load (in-process
 // clients proposing 16-byte values to random groups for `seconds`: committed writes and
 // latencies), stats (CPU, RSS, host metrics), heap (a heap snapshot into `dir`, to profile
-// memory per group), stop.
-import { readFileSync } from 'node:fs';
+// memory per group), stop. With `allocProf` (a directory) at start, allocations are sampled
+// until stop, garbage included, into a .heapprofile there.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import {
@@ -39,6 +41,35 @@ class Count implements StateMachine<number> {
 }
 
 let host: RaftHost | null = null;
+
+/** Sampling every allocation's stack, garbage included (--alloc-prof), while the host runs. */
+let allocs: { session: Session; dir: string } | null = null;
+
+function post(s: Session, method: string, params: object = {}): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    s.post(method, params, (err, res) => (err ? reject(err) : resolve(res))),
+  );
+}
+
+async function startAllocProfile(dir: string): Promise<void> {
+  const session = new Session();
+  session.connect();
+  await post(session, 'HeapProfiler.startSampling', {
+    samplingInterval: 32 * 1024,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  allocs = { session, dir };
+}
+
+async function writeAllocProfile(): Promise<void> {
+  if (allocs === null) return;
+  const { session, dir } = allocs;
+  allocs = null;
+  const res = (await post(session, 'HeapProfiler.stopSampling')) as { profile: unknown };
+  writeFileSync(`${dir}/host-${host!.id}-${process.pid}.heapprofile`, JSON.stringify(res.profile));
+  session.disconnect();
+}
 
 /** Read and write system calls so far (Linux; sockets, files, pipes alike), else none. */
 function syscalls(): Record<string, number> {
@@ -87,6 +118,7 @@ async function handle(req: Request): Promise<unknown> {
         ...(typeof req.heartbeatTick === 'number' ? { heartbeatTick: req.heartbeatTick } : {}),
       });
       await host.start();
+      if (typeof req.allocProf === 'string') await startAllocProfile(req.allocProf);
       return { groups: host.groupIds().length };
     }
     case 'open': {
@@ -186,6 +218,7 @@ async function handle(req: Request): Promise<unknown> {
     case 'heap':
       return { file: writeHeapSnapshot(`${req.dir as string}/host-${host!.id}.heapsnapshot`) };
     case 'stop':
+      await writeAllocProfile();
       await host?.stop();
       return null;
   }

@@ -21,7 +21,8 @@
 //   npx -y pnpm@10 bench multiraft --quick
 //   npx -y pnpm@10 bench multiraft --only idle,failover --groups 1000
 //   npx -y pnpm@10 bench multiraft --only active --cpu-prof /tmp/prof   (a .cpuprofile per host
-//             process and cluster, written when the host stops)
+//             process and cluster, written when the host stops; --alloc-prof DIR: a
+//             .heapprofile per host of sampled allocations, garbage included: what the GC works on)
 //
 // Heavy with the defaults (30,000 group replicas, minutes of load): the machine should be
 // otherwise idle for figures worth quoting.
@@ -50,6 +51,8 @@ interface Options {
   activeSizes: number[] | null;
   /** A directory for the host processes' --cpu-prof files, or null. */
   cpuProf: string | null;
+  /** A directory for the host processes' allocation profiles, or null. */
+  allocProf: string | null;
   /** Seconds of load, not measured, before each active figure (0: none). */
   warmup: number;
 }
@@ -65,6 +68,7 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
     runs: quick ? 1 : 5,
     activeSizes: null,
     cpuProf: null,
+    allocProf: null,
     warmup: 0,
   };
   for (let i = 0; i < args.length; i++) {
@@ -107,6 +111,10 @@ function parseArgs(args: readonly string[], quick: boolean): Options {
       if (v === undefined) throw new Error('--cpu-prof wants a directory');
       o.cpuProf = v;
       i++;
+    } else if (a === '--alloc-prof') {
+      if (v === undefined) throw new Error('--alloc-prof wants a directory');
+      o.allocProf = v;
+      i++;
     } else throw new Error(`multiraft: unknown option ${a}`);
   }
   return o;
@@ -146,6 +154,8 @@ class HostProc {
     readonly dataDir: string,
     /** Node options added to the host process's (--cpu-prof). */
     private readonly execArgv: readonly string[] = [],
+    /** A directory for the host's allocation profile (written when it stops), or null. */
+    private readonly allocProf: string | null = null,
   ) {}
 
   get pid(): number {
@@ -179,6 +189,7 @@ class HostProc {
       listen: this.listen,
       dataDir: this.dataDir,
       peers,
+      allocProf: this.allocProf,
     });
   }
 
@@ -223,7 +234,8 @@ class Cluster {
     for (let i = 1; i <= 3; i++) {
       const prof =
         this.o.cpuProf === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${this.o.cpuProf}`];
-      this.hosts.push(new HostProc(i, this.peers[i]!, join(this.base, `host-${i}`), prof));
+      const dir = join(this.base, `host-${i}`);
+      this.hosts.push(new HostProc(i, this.peers[i]!, dir, prof, this.o.allocProf));
     }
     await Promise.all(this.hosts.map((h) => h.spawn(this.peers)));
   }
