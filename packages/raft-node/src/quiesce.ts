@@ -27,8 +27,11 @@ export function isQuiesceHeartbeat(m: Message): boolean {
   const c = m.context;
   return (
     m.type === MessageType.MsgHeartbeat &&
-    c.length === QUIESCE.length &&
-    c.every((b, i) => b === QUIESCE[i])
+    c.length === 4 &&
+    c[0] === QUIESCE[0] &&
+    c[1] === QUIESCE[1] &&
+    c[2] === QUIESCE[2] &&
+    c[3] === QUIESCE[3]
   );
 }
 
@@ -44,21 +47,28 @@ export class Quiescence {
 
   /**
    * After a leader's tick: quiesce if everything is replicated and applied and nothing is
-   * pending; returns the heartbeats that tell the followers so.
+   * pending; returns the heartbeats that tell the followers so, or null. Runs on every tick of
+   * every active leader: it reads raft's progress in place (status() would copy it, and the
+   * configuration, each time).
    */
-  maybeQuiesceLeader(): Message[] {
+  maybeQuiesceLeader(): Message[] | null {
     const ctx = this.ctx;
-    if (this.quiesced || ctx.raftState !== StateType.Leader) return [];
-    if (!this.nothingPending() || !this.loopIdle()) return [];
-    const st = ctx.raw.status();
-    const commit = st.hardState.commit;
-    if (st.leadTransferee !== 0 || commit !== ctx.applied || commit !== ctx.commit) return [];
+    if (this.quiesced || ctx.raftState !== StateType.Leader) return null;
+    if (!this.nothingPending() || !this.loopIdle()) return null;
+    const r = ctx.raw.raft;
+    const commit = r.raftLog.committed;
+    if (r.state !== StateType.Leader || r.leadTransferee !== 0) return null;
+    if (commit !== ctx.applied || commit !== ctx.commit) return null;
     // Followers on hosts found dead are left out (CockroachDB's): the leader quiesces without
     // them, provided the live voters are a majority, and wakes when one is back (onPeerUp).
+    const ids = r.trk.ids;
+    const progress = r.trk.progress;
     let voters = 0;
     let live = 0;
     let without = false;
-    for (const [id, pr] of st.progress) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      const pr = progress.get(id)!;
       const down = id !== ctx.id && this.ticker.isPeerDown(id);
       if (!pr.isLearner) {
         voters++;
@@ -66,19 +76,20 @@ export class Quiescence {
       }
       if (down) without = true;
       else if (pr.match !== commit || pr.next !== commit + 1 || pr.pendingSnapshot !== 0) {
-        return [];
+        return null;
       }
     }
-    if (2 * live <= voters) return [];
+    if (2 * live <= voters) return null;
     const out: Message[] = [];
-    for (const id of st.progress.keys()) {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
       if (id === ctx.id || this.ticker.isPeerDown(id)) continue;
       out.push(
         newMessage({
           type: MessageType.MsgHeartbeat,
           from: ctx.id,
           to: id,
-          term: st.hardState.term,
+          term: r.term,
           commit,
           index: commit, // the leader's last index: the follower checks it has the same
           context: QUIESCE,
@@ -92,7 +103,8 @@ export class Quiescence {
 
   /** A host this quiesced leader left behind is back: tick, so that it catches up. */
   private onPeerUp(peer: NodeId): void {
-    if (this.ctx.raw.status().progress.has(peer)) this.wake();
+    const r = this.ctx.raw.raft;
+    if (r.state === StateType.Leader && r.trk.progress.has(peer)) this.wake();
   }
 
   /**
@@ -102,12 +114,12 @@ export class Quiescence {
   afterQuiesceHeartbeat(m: Message): void {
     const ctx = this.ctx;
     if (this.quiesced || !this.nothingPending()) return;
-    const bs = ctx.raw.basicStatus();
+    const r = ctx.raw.raft;
     if (
-      bs.softState.raftState === StateType.Follower &&
-      bs.softState.lead === m.from &&
-      bs.hardState.term === m.term &&
-      bs.hardState.commit === m.commit &&
+      r.state === StateType.Follower &&
+      r.lead === m.from &&
+      r.term === m.term &&
+      r.raftLog.committed === m.commit &&
       ctx.storage.lastIndex() === m.index
     ) {
       this.setQuiesced(true);

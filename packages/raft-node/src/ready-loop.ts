@@ -58,17 +58,19 @@ export class ReadyLoop {
     const ctx = this.ctx;
     if (!ctx.running || this.q?.quiesced) return;
     // An idle leader quiesces instead of ticking (and heartbeating) again.
-    const hbs = this.q?.maybeQuiesceLeader() ?? [];
-    if (hbs.length > 0) {
-      this.outbox.push(...hbs);
+    const hbs = this.q?.maybeQuiesceLeader() ?? null;
+    if (hbs !== null && hbs.length > 0) {
+      for (const m of hbs) this.outbox.push(m);
       this.schedule();
       return;
     }
     ctx.ticks++;
     ctx.raw.tick();
     // Read requests dropped for want of a leader are sent again after an election timeout.
-    for (const c of ctx.reads.resend(ctx.ticks, ctx.ticks - ctx.cfg.electionTick)) {
-      ctx.raw.readIndex(c);
+    if (ctx.reads.size > 0) {
+      for (const c of ctx.reads.resend(ctx.ticks, ctx.ticks - ctx.cfg.electionTick)) {
+        ctx.raw.readIndex(c);
+      }
     }
     // Most ticks of a follower, and a leader's between heartbeats, leave nothing to do.
     if (ctx.raw.hasReady()) this.schedule();

@@ -2,7 +2,8 @@
 // and heartbeating, a proposal to a quiesced group commits, a dead host's groups elect again
 // once its hosts find it dead, and it comes back.
 import { rm } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { RawNode } from '@tsraft/raft-core';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryNetwork, type RaftGroup, RaftHost, ReadOnlyOption } from '../src/index.js';
 import { Counter, logger, op, tempDir, until } from './helpers.js';
 
@@ -102,6 +103,25 @@ describe('RaftHost quiescence', () => {
     expect(await follower.groups.get(g)!.read()).toBeGreaterThan(0);
     // Nothing else moved: leaders are where they were.
     expect(hs[0]!.groups.get(g)!.leader()).toBe(lead);
+  });
+
+  it('a leader checks whether it may quiesce without copying raft’s status on every tick', async () => {
+    const hs = await quiescedCluster();
+    // Woken by a proposal, group 4's leader ticks (and checks) until it quiesces again; raft's
+    // status() would copy its progress and configuration each time (thousands of groups).
+    const status = vi.spyOn(RawNode.prototype, 'status');
+    try {
+      const g = 4;
+      expect(await hs[0]!.groups.get(g)!.propose(op(1))).toBe(2);
+      await until(
+        () => hs.every((h) => h.host.metrics().quiesced === gids.length),
+        5000,
+        'group 4 to quiesce again',
+      );
+      expect(status).not.toHaveBeenCalled();
+    } finally {
+      status.mockRestore();
+    }
   });
 
   it('groups with lease-based reads do not quiesce (a stopped clock would stretch the lease)', async () => {
