@@ -98,9 +98,12 @@ export interface KvStateMachineOptions {
   dir: string;
   /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
   cacheBytes?: number;
-  /** LevelDB's block cache. Default 8 MiB. */
+  /** LevelDB's block cache. Default 4 MiB (heads are also in the record cache above). */
   blockCacheBytes?: number;
-  /** LevelDB's memtable. Default 4 MiB. */
+  /**
+   * LevelDB's memtable. Default 8 MiB: every level-0 table it flushes is merged with all of
+   * level 1 (random keys overlap it whole), so a larger memtable rewrites level 1 less often.
+   */
   writeBufferBytes?: number;
 }
 
@@ -222,8 +225,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       (key, r) => key.length + r.value.length + 100,
     );
     this.tuning = {
-      blockCacheBytes: options.blockCacheBytes ?? 8 << 20,
-      writeBufferBytes: options.writeBufferBytes ?? 4 << 20,
+      blockCacheBytes: options.blockCacheBytes ?? 4 << 20,
+      writeBufferBytes: options.writeBufferBytes ?? 8 << 20,
     };
   }
 
