@@ -37,6 +37,15 @@ export function isQuiesceHeartbeat(m: Message): boolean {
 
 export class Quiescence {
   quiesced = false;
+  /**
+   * The last (pre-)vote request another voter sent us while we followed a leader. Raft ignores
+   * one that comes while its leader's lease holds: after a host dies, the host that finds it
+   * dead first campaigns before the other has, and would wait an election timeout to retry.
+   * It is stepped again once we find the leader's host dead ourselves (onPeerDown).
+   */
+  private heldVote: Message | null = null;
+  /** Ticks left that a replica leaving an election to another stays out of it (onPeerDown). */
+  private standBy = 0;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -126,9 +135,20 @@ export class Quiescence {
     }
   }
 
-  /** An incoming message wakes a quiesced group, except a heartbeat response or a quiesce. */
+  /**
+   * An incoming message wakes a quiesced group, except a heartbeat response or a quiesce. A
+   * vote request from another replica than our leader's is kept (see heldVote).
+   */
   onIncoming(m: Message): void {
-    if (this.quiesced && m.type !== MessageType.MsgHeartbeatResp && !isQuiesceHeartbeat(m)) {
+    const t = m.type;
+    if (
+      (t === MessageType.MsgPreVote || t === MessageType.MsgVote) &&
+      this.ctx.lead !== 0 &&
+      m.from !== this.ctx.lead
+    ) {
+      this.heldVote = m;
+    }
+    if (this.quiesced && t !== MessageType.MsgHeartbeatResp && !isQuiesceHeartbeat(m)) {
       this.wake();
     }
   }
@@ -155,14 +175,45 @@ export class Quiescence {
    */
   onPeerDown(peer: NodeId): void {
     const ctx = this.ctx;
+    const held = this.heldVote;
+    this.heldVote = null;
     if (ctx.lead !== peer || ctx.raftState === StateType.Leader || !ctx.running) return;
     this.wake();
     for (let i = 0; i < ctx.cfg.electionTick; i++) ctx.raw.tickQuiesced();
     // One live voter, chosen by the group id, campaigns now; the others, out of the dead
     // leader's lease, grant it their votes and campaign only after their own random timeout.
-    // (All campaigning at once would split the votes of many groups.)
-    if (this.preferredAfter(peer) === ctx.id) ctx.raw.campaign();
+    // (All campaigning at once would split the votes of many groups.) Its request may have
+    // come before we found the host dead, and been ignored: it is answered now. The others'
+    // clocks stop for an election timeout: one that ran out a tick later (the advance above
+    // leaves some a tick or two from their randomized timeout) would campaign against it
+    // while it is still collecting votes, on a busy host, and split the vote.
+    const preferred = this.preferredAfter(peer);
+    if (preferred === ctx.id) ctx.raw.campaign();
+    else if (preferred !== 0) {
+      this.standBy = ctx.cfg.electionTick;
+      if (held !== null && !this.ticker.isPeerDown(held.from)) {
+        try {
+          ctx.raw.step(held);
+        } catch (err) {
+          ctx.logger.debug({ err, from: held.from }, 'held vote request not stepped');
+        }
+      }
+    }
     ctx.schedule();
+  }
+
+  /**
+   * Whether this tick is skipped: the replica leaves a dead leader's succession to another
+   * for an election timeout (onPeerDown). It still grants votes: its lease is over.
+   */
+  standingBy(): boolean {
+    if (this.standBy === 0) return false;
+    if (this.ctx.raftState === StateType.Leader) {
+      this.standBy = 0;
+      return false;
+    }
+    this.standBy--;
+    return true;
   }
 
   private preferredAfter(dead: NodeId): NodeId {

@@ -64,6 +64,7 @@ export class ReadyLoop {
       this.schedule();
       return;
     }
+    if (this.q?.standingBy()) return;
     ctx.ticks++;
     ctx.raw.tick();
     // Read requests dropped for want of a leader are sent again after an election timeout.

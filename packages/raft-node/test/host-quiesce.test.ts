@@ -34,6 +34,7 @@ async function startHost(
   gids: number[],
   leaseReads = false,
   dataDir?: string,
+  electionTick = ELECTION,
 ): Promise<TestHost> {
   const dir = dataDir ?? (await tempDir());
   if (dataDir === undefined) dirs.push(dir);
@@ -44,7 +45,7 @@ async function startHost(
     peers,
     logger,
     tickMs: TICK,
-    electionTick: ELECTION,
+    electionTick,
     heartbeatTick: 1,
     balanceLeaders: false, // the tests check that leaders stay where they are
     ...(leaseReads ? { readOnlyOption: ReadOnlyOption.LeaseBased } : {}),
@@ -174,6 +175,50 @@ describe('RaftHost quiescence', () => {
       const total = await rest[0]!.groups.get(g)!.propose(op(1));
       expect(total).toBe(2);
     }
+  });
+
+  it('a dead host’s groups elect at once although the others find it dead at different ticks', async () => {
+    // Each host finds a dead host at a tick of its own. The replica chosen to campaign may do
+    // so before the other host found the leader dead: that one, still in the leader's lease,
+    // ignores the pre-vote, and answers it once it finds the leader dead too. And the replica
+    // not chosen, its clock advanced past the lease, may be a tick from its own randomized
+    // timeout: it stays out of the election, or both would campaign and split the vote. Either
+    // way the group would wait a randomized election timeout (here 60 to 120 ticks).
+    const election = 60;
+    net = new MemoryNetwork();
+    const many = Array.from({ length: 30 }, (_, i) => i + 1);
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(net, id, many, false, undefined, election)),
+    );
+    await Promise.all(many.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
+    await until(
+      () => hs.every((h) => h.host.metrics().quiesced === many.length),
+      10_000,
+      'every group to quiesce',
+    );
+    const led = many.filter((g) => hs[0]!.groups.get(g)!.leader() === 3);
+    expect(led.length).toBeGreaterThan(4);
+    const rest = hs.slice(0, 2);
+    await hs[2]!.host.stop();
+    hosts = hosts.filter((h) => h !== hs[2]);
+    await until(
+      () => rest.every((h) => h.host.metrics().deadPeers.includes(3)),
+      10_000,
+      'hosts 1 and 2 to find host 3 dead',
+    );
+    const found = rest[0]!.host.metrics().ticks;
+    await until(
+      () =>
+        rest.every((h) =>
+          led.every((g) => {
+            const l = h.groups.get(g)!.leader();
+            return l === 1 || l === 2;
+          }),
+        ),
+      10_000,
+      'new leaders for host 3’s groups',
+    );
+    expect(rest[0]!.host.metrics().ticks - found).toBeLessThan(15);
   });
 
   it('leaders quiesce without a dead host’s replicas, and wake to bring it up to date when it is back', async () => {
