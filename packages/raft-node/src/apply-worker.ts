@@ -109,17 +109,18 @@ export class ApplyWorker extends QueueWorker {
     for (let i = 0; i < entries.length; i++) {
       if (entries[i]!.type !== EntryType.EntryNormal) return this.applyMixed(entries);
     }
-    const ctx = this.ctx;
     const batch: AppliedEntry[] = [];
     const seqs: number[] = [];
     const upTo = this.collect(entries, batch, seqs);
-    const done = (): void => {
-      if (upTo > ctx.applied) ctx.applied = upTo;
-    };
     const applying = batch.length > 0 ? this.applyBatch(batch, seqs, upTo) : undefined;
-    if (applying !== undefined) return applying.then(done);
-    done();
+    // (No closure for the common, synchronous case: one apply per group per round.)
+    if (applying !== undefined) return applying.then(() => this.appliedTo(upTo));
+    this.appliedTo(upTo);
     return undefined;
+  }
+
+  private appliedTo(upTo: number): void {
+    if (upTo > this.ctx.applied) this.ctx.applied = upTo;
   }
 
   /** Normal entries to apply into `batch` (their own proposals' seqs into `seqs`); the last index. */
