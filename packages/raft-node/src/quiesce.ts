@@ -141,12 +141,11 @@ export class Quiescence {
    */
   onIncoming(m: Message): void {
     const t = m.type;
-    if (
-      (t === MessageType.MsgPreVote || t === MessageType.MsgVote) &&
-      this.ctx.lead !== 0 &&
-      m.from !== this.ctx.lead
-    ) {
-      this.heldVote = m;
+    if (t === MessageType.MsgPreVote || t === MessageType.MsgVote) {
+      const ctx = this.ctx;
+      if (ctx.lead !== 0 && m.from !== ctx.lead) this.heldVote = m;
+      // Standing by for a replica whose log is behind ours: it cannot win, we campaign.
+      if (this.standBy > 0 && this.logNewerThan(m)) this.campaignNow();
     }
     if (this.quiesced && t !== MessageType.MsgHeartbeatResp && !isQuiesceHeartbeat(m)) {
       this.wake();
@@ -192,14 +191,31 @@ export class Quiescence {
     else if (preferred !== 0) {
       this.standBy = ctx.cfg.electionTick;
       if (held !== null && !this.ticker.isPeerDown(held.from)) {
-        try {
-          ctx.raw.step(held);
-        } catch (err) {
-          ctx.logger.debug({ err, from: held.from }, 'held vote request not stepped');
+        if (this.logNewerThan(held)) this.campaignNow();
+        else {
+          try {
+            ctx.raw.step(held);
+          } catch (err) {
+            ctx.logger.debug({ err, from: held.from }, 'held vote request not stepped');
+          }
         }
       }
     }
     ctx.schedule();
+  }
+
+  /** Whether our log is more up to date than that of the (pre-)candidate asking for `m`. */
+  private logNewerThan(m: Message): boolean {
+    const log = this.ctx.raw.raft.raftLog;
+    const term = log.lastTerm();
+    return m.logTerm < term || (m.logTerm === term && m.index < log.lastIndex());
+  }
+
+  /** Stops standing by and campaigns (the chosen replica cannot win: its log is behind). */
+  private campaignNow(): void {
+    this.standBy = 0;
+    this.ctx.raw.campaign();
+    this.ctx.schedule();
   }
 
   /**

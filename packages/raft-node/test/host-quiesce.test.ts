@@ -221,6 +221,51 @@ describe('RaftHost quiescence', () => {
     expect(rest[0]!.host.metrics().ticks - found).toBeLessThan(15);
   });
 
+  it('a replica standing by for the one chosen to campaign campaigns itself if that one’s log is behind', async () => {
+    // Host 1 is cut off from host 3, and writes to host 3's groups commit with host 2 alone;
+    // host 1 finds host 3 dead first, and its replicas, chosen to campaign for the groups with
+    // even ids (live voters [1, 2]), ask host 2 for votes it must refuse: their logs are
+    // behind. When host 2 finds host 3 dead it campaigns at once instead of standing by.
+    const election = 60;
+    net = new MemoryNetwork();
+    const many = Array.from({ length: 30 }, (_, i) => i + 1);
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(net, id, many, false, undefined, election)),
+    );
+    await Promise.all(many.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
+    await until(
+      () => hs.every((h) => h.host.metrics().quiesced === many.length),
+      10_000,
+      'every group to quiesce',
+    );
+    const led = many.filter((g) => g % 2 === 0 && hs[0]!.groups.get(g)!.leader() === 3);
+    expect(led.length).toBeGreaterThan(1);
+    net.cut(1, 3);
+    for (const g of led) expect(await hs[2]!.groups.get(g)!.propose(op(1))).toBe(2);
+    await until(
+      () => hs[0]!.host.metrics().deadPeers.includes(3),
+      10_000,
+      'host 1 to find host 3 dead',
+    );
+    await hs[2]!.host.stop();
+    hosts = hosts.filter((h) => h !== hs[2]);
+    const rest = hs.slice(0, 2);
+    await until(
+      () => rest[1]!.host.metrics().deadPeers.includes(3),
+      10_000,
+      'host 2 to find host 3 dead',
+    );
+    const found = rest[1]!.host.metrics().ticks;
+    await until(
+      () => rest.every((h) => led.every((g) => h.groups.get(g)!.leader() === 2)),
+      10_000,
+      'host 2 to lead host 3’s groups',
+    );
+    expect(rest[1]!.host.metrics().ticks - found).toBeLessThan(15);
+    // None lost: the write host 1 missed is there.
+    for (const g of led) expect(await rest[0]!.groups.get(g)!.propose(op(1))).toBe(3);
+  });
+
   it('leaders quiesce without a dead host’s replicas, and wake to bring it up to date when it is back', async () => {
     const hs = await quiescedCluster();
     const victim = hs[2]!;
