@@ -189,16 +189,23 @@ async function handle(req: Request): Promise<unknown> {
       // One write to every group, 256 at a time: each must commit (none lost after a failover).
       let failed = 0;
       const data = new Uint8Array(16);
+      // Why, for the first few: a timeout (no leader) or a leader change (indeterminate).
+      const why = new Map<string, number>();
       for (let i = 0; i < groups.length; i += 256) {
         await Promise.all(
           groups.slice(i, i + 256).map((g) =>
-            g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch(() => {
+            g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
               failed++;
+              const k = `${err instanceof Error ? err.name : 'error'}: ${String((err as Error)?.message ?? err)} (leader ${g.leader()})`;
+              if (why.size < 5 || why.has(k)) why.set(k, (why.get(k) ?? 0) + 1);
             }),
           ),
         );
       }
-      if (failed > 0) throw new Error(`${failed} of ${groups.length} groups did not commit`);
+      if (failed > 0) {
+        const reasons = [...why].map(([k, n]) => `${n}x ${k}`).join('; ');
+        throw new Error(`${failed} of ${groups.length} groups did not commit (${reasons})`);
+      }
       return { groups: groups.length };
     }
     case 'stats': {
