@@ -995,33 +995,21 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   /** Writes one batch of single-key commands, their history and the meta. */
   private async commit(handle: DbHandle, batch: ApplyBatch, appliedIndex: number): Promise<void> {
-    const ops: BatchOp[] = [];
+    // A chained batch: the operations go straight into LevelDB's native batch, where an array
+    // is first cloned and transcoded op by op by abstract-level (~1.6 against ~1 us per op).
+    const ops = handle.db.batch();
     for (const [k, rec] of batch.writes) {
-      ops.push(
-        rec === null
-          ? { type: 'del', key: kvKey(k) }
-          : { type: 'put', key: kvKey(k), value: encodeKvRecord(rec) },
-      );
+      if (rec === null) ops.del(kvKey(k));
+      else ops.put(kvKey(k), encodeKvRecord(rec));
     }
     for (const ev of batch.events) {
       const type = ev.record === null ? EVENT_DELETE : EVENT_PUT;
-      ops.push({
-        type: 'put',
-        key: revKey(ev.main, ev.sub),
-        value: encodeEvent(ev.key, ev.record),
-      });
-      ops.push({
-        type: 'put',
-        key: histKey(bytesOf(ev.key), ev.main),
-        value: encodeHistValue(ev.sub, type),
-      });
+      ops.put(revKey(ev.main, ev.sub), encodeEvent(ev.key, ev.record));
+      ops.put(histKey(bytesOf(ev.key), ev.main), encodeHistValue(ev.sub, type));
     }
     for (const [id, m] of batch.memberWrites) {
-      ops.push(
-        m === null
-          ? { type: 'del', key: memberKey(id) }
-          : { type: 'put', key: memberKey(id), value: encodeMemberRecord(m) },
-      );
+      if (m === null) ops.del(memberKey(id));
+      else ops.put(memberKey(id), encodeMemberRecord(m));
     }
     const meta: Meta = {
       appliedIndex,
