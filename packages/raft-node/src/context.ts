@@ -119,7 +119,7 @@ export class NodeContext<R = unknown> {
 
   /** The leader raft knows right now (the loop's `lead` may lag it by a turn). */
   rawLead(): NodeId {
-    return this.raw.basicStatus().softState.lead;
+    return this.raw.raft.lead;
   }
 
   notRunning(outcome: Outcome): Error {

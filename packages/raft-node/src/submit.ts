@@ -60,10 +60,13 @@ function submitNow(
     reject(new ErrAborted('indeterminate', signal?.reason));
   };
   // The epoch the request is submitted in. Stepping a proposal changes neither term nor role.
-  const { hardState, softState } = ctx.raw.basicStatus();
+  // Read from raft in place: basicStatus() would copy its hard and soft state per proposal.
+  const raft = ctx.raw.raft;
+  const term = raft.term;
+  const isLeader = raft.state === StateType.Leader;
   const seq = ctx.proposals.add(
-    hardState.term,
-    softState.lead,
+    term,
+    raft.lead,
     (v) => {
       signal?.removeEventListener('abort', onAbort);
       ctx.stats.proposalsApplied++;
@@ -86,9 +89,7 @@ function submitNow(
     return;
   }
   // As leader the entry is in our log now: remember where, to notice a refusal or overwrite.
-  if (softState.raftState === StateType.Leader) {
-    ctx.proposals.appendedAt(seq, ctx.raw.lastIndex(), hardState.term);
-  }
+  if (isLeader) ctx.proposals.appendedAt(seq, ctx.raw.lastIndex(), term);
   ctx.stats.proposalsSubmitted++;
   signal?.addEventListener('abort', onAbort, { once: true });
   ctx.schedule();
