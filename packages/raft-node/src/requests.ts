@@ -2,6 +2,7 @@
 // current configuration, then submitted as conf changes) and linearizable reads (ReadIndex).
 import { ConfChangeType, type NodeId } from '@tsraft/raft-core';
 import { parseAddress } from '@tsraft/raft-transport-tcp';
+import { unwatchAbort, watchAbort } from './abort-listeners.js';
 import type { NodeContext } from './context.js';
 import { encodeConfContext } from './envelope.js';
 import { ErrAborted, ErrBadMembership } from './errors.js';
@@ -111,15 +112,15 @@ export function read(ctx: NodeContext, options: RequestOptions): Promise<number>
     const { seq, ctx: readCtx } = ctx.reads.add(
       ctx.ticks,
       (index) => {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         resolve(index);
       },
       (e) => {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         reject(e);
       },
     );
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) watchAbort(signal, onAbort);
     ctx.stats.reads++;
     ctx.raw.readIndex(readCtx);
     ctx.schedule();

@@ -2,6 +2,7 @@
 // known (as etcd's Node.Propose does), step it into raft, and track it until its entry is
 // applied here or its fate is lost (proposals.ts). Abort signals are honoured throughout.
 import { ErrProposalDropped, StateType } from '@tsraft/raft-core';
+import { unwatchAbort, watchAbort } from './abort-listeners.js';
 import type { LeaderWaiter, NodeContext } from './context.js';
 import { ErrAborted } from './errors.js';
 import type { RequestOptions } from './node-types.js';
@@ -27,11 +28,11 @@ export function submit<T>(ctx: NodeContext, step: Step, options: RequestOptions)
     }
     const waiter: LeaderWaiter = {
       run: () => {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         go();
       },
       fail: (err) => {
-        signal?.removeEventListener('abort', onAbort);
+        if (signal !== undefined) unwatchAbort(signal, onAbort);
         reject(err);
       },
     };
@@ -39,7 +40,7 @@ export function submit<T>(ctx: NodeContext, step: Step, options: RequestOptions)
       if (ctx.leaderWaiters.delete(waiter)) reject(new ErrAborted('dropped', signal?.reason));
     };
     ctx.leaderWaiters.add(waiter);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal !== undefined) watchAbort(signal, onAbort);
   });
 }
 
@@ -68,12 +69,12 @@ function submitNow(
     term,
     raft.lead,
     (v) => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unwatchAbort(signal, onAbort);
       ctx.stats.proposalsApplied++;
       resolve(v);
     },
     (e) => {
-      signal?.removeEventListener('abort', onAbort);
+      if (signal !== undefined) unwatchAbort(signal, onAbort);
       // Refused by raft (e.g. a conf change while another is pending): dropped, not failed.
       if (e instanceof ErrProposalDropped) ctx.stats.proposalsDropped++;
       else ctx.stats.proposalsFailed++;
@@ -91,6 +92,6 @@ function submitNow(
   // As leader the entry is in our log now: remember where, to notice a refusal or overwrite.
   if (isLeader) ctx.proposals.appendedAt(seq, ctx.raw.lastIndex(), term);
   ctx.stats.proposalsSubmitted++;
-  signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal !== undefined) watchAbort(signal, onAbort);
   ctx.schedule();
 }

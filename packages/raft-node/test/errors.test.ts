@@ -1,4 +1,5 @@
 // How requests fail: each rejection is typed and says whether the request may still apply.
+import { getEventListeners } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -107,6 +108,22 @@ describe('request errors', () => {
     expect(err).toBeInstanceOf(ErrAborted);
     expect(outcomeOf(err)).toBe('indeterminate'); // it is in the leader's log
     expect((err as Error).cause).toMatchObject({ message: 'client went away' });
+  });
+
+  it('requests sharing one signal hold one listener on it, and its abort fails them all', async () => {
+    const leader = await leaderWithoutQuorum();
+    const ac = new AbortController();
+    const pending = [1, 2, 3].map((n) =>
+      leader.propose(op(n), { signal: ac.signal }).catch((e: unknown) => e),
+    );
+    const reads = [1, 2].map(() => leader.read({ signal: ac.signal }).catch((e: unknown) => e));
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    ac.abort(new Error('deadline'));
+    for (const err of await Promise.all(pending)) {
+      expect(err).toBeInstanceOf(ErrAborted);
+      expect(outcomeOf(err)).toBe('indeterminate');
+    }
+    for (const err of await Promise.all(reads)) expect(err).toBeInstanceOf(ErrAborted);
   });
 
   it('stop() rejects pending proposals as indeterminate and pending reads', async () => {
