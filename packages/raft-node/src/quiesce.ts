@@ -27,7 +27,7 @@ export function isQuiesceHeartbeat(m: Message): boolean {
   const c = m.context;
   return (
     m.type === MessageType.MsgHeartbeat &&
-    c.length === 4 &&
+    c.length === QUIESCE.length &&
     c[0] === QUIESCE[0] &&
     c[1] === QUIESCE[1] &&
     c[2] === QUIESCE[2] &&

@@ -66,13 +66,16 @@ const gids = Array.from({ length: 10 }, (_, i) => i + 1);
 
 let net = new MemoryNetwork();
 
-async function quiescedCluster(): Promise<TestHost[]> {
+/** Three hosts whose groups (`groupIds`) each committed a write and quiesced. */
+async function quiescedCluster(groupIds = gids, electionTick?: number): Promise<TestHost[]> {
   net = new MemoryNetwork();
-  const hs = await Promise.all([1, 2, 3].map((id) => startHost(net, id, gids)));
-  await Promise.all(gids.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
+  const hs = await Promise.all(
+    [1, 2, 3].map((id) => startHost(net, id, groupIds, false, undefined, electionTick)),
+  );
+  await Promise.all(groupIds.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
   await until(
-    () => hs.every((h) => h.host.metrics().quiesced === gids.length),
-    5000,
+    () => hs.every((h) => h.host.metrics().quiesced === groupIds.length),
+    10_000,
     'every group on every host to quiesce',
   );
   return hs;
@@ -184,18 +187,8 @@ describe('RaftHost quiescence', () => {
     // not chosen, its clock advanced past the lease, may be a tick from its own randomized
     // timeout: it stays out of the election, or both would campaign and split the vote. Either
     // way the group would wait a randomized election timeout (here 60 to 120 ticks).
-    const election = 60;
-    net = new MemoryNetwork();
     const many = Array.from({ length: 30 }, (_, i) => i + 1);
-    const hs = await Promise.all(
-      [1, 2, 3].map((id) => startHost(net, id, many, false, undefined, election)),
-    );
-    await Promise.all(many.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
-    await until(
-      () => hs.every((h) => h.host.metrics().quiesced === many.length),
-      10_000,
-      'every group to quiesce',
-    );
+    const hs = await quiescedCluster(many, 60);
     const led = many.filter((g) => hs[0]!.groups.get(g)!.leader() === 3);
     expect(led.length).toBeGreaterThan(4);
     const rest = hs.slice(0, 2);
@@ -226,18 +219,8 @@ describe('RaftHost quiescence', () => {
     // host 1 finds host 3 dead first, and its replicas, chosen to campaign for the groups with
     // even ids (live voters [1, 2]), ask host 2 for votes it must refuse: their logs are
     // behind. When host 2 finds host 3 dead it campaigns at once instead of standing by.
-    const election = 60;
-    net = new MemoryNetwork();
     const many = Array.from({ length: 30 }, (_, i) => i + 1);
-    const hs = await Promise.all(
-      [1, 2, 3].map((id) => startHost(net, id, many, false, undefined, election)),
-    );
-    await Promise.all(many.map((g) => hs[0]!.groups.get(g)!.propose(op(1))));
-    await until(
-      () => hs.every((h) => h.host.metrics().quiesced === many.length),
-      10_000,
-      'every group to quiesce',
-    );
+    const hs = await quiescedCluster(many, 60);
     const led = many.filter((g) => g % 2 === 0 && hs[0]!.groups.get(g)!.leader() === 3);
     expect(led.length).toBeGreaterThan(1);
     net.cut(1, 3);
