@@ -213,7 +213,8 @@ async function handle(req: Request): Promise<unknown> {
           groups.slice(i, i + 256).map((g) =>
             g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
               failed++;
-              const k = `${err instanceof Error ? err.name : 'error'}: ${String((err as Error)?.message ?? err)} (leader ${g.leader()})`;
+              const ls = g.leaderState();
+              const k = `${err instanceof Error ? err.name : 'error'}: ${String((err as Error)?.message ?? err)} (now ${ls.role}, leader ${ls.leader ?? 0})`;
               if (why.size < 5 || why.has(k)) why.set(k, (why.get(k) ?? 0) + 1);
             }),
           ),

@@ -27,7 +27,7 @@ export function publishLeader(ctx: NodeContext): void {
   ctx.leaderCell.set(state);
   if (cur.leader !== leader || cur.term !== ctx.term) {
     if (leader !== null && cur.leader !== leader) ctx.stats.leaderChanges++;
-    ctx.proposals.onEpoch(ctx.term, ctx.lead, ctx.commit);
+    ctx.proposals.onEpoch(ctx.term, ctx.lead, ctx.commit, ctx.id);
     // A new leader: reads still waiting for an index ask it at once.
     if (leader !== null) {
       for (const c of ctx.reads.resend(ctx.ticks, Number.POSITIVE_INFINITY)) ctx.raw.readIndex(c);

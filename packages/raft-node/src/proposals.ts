@@ -103,11 +103,15 @@ export class ProposalTracker {
 
   /**
    * Leadership changed (now `lead` in `term`): requests of other epochs not known to be
-   * committed (at or below `commit`) become indeterminate.
+   * committed (at or below `commit`) become indeterminate. Losing sight of another node's
+   * leadership within its term is no new epoch: a follower whose election clock ran out
+   * (a pre-vote, which fails while the leader holds its lease) still follows it in that term,
+   * and what it forwarded may yet commit; only a new term, or another leader, settles it.
+   * Our own leadership lost (`self` stepped down) is one: nothing of ours commits in that term.
    */
-  onEpoch(term: number, lead: number, commit: number): void {
+  onEpoch(term: number, lead: number, commit: number, self: number): void {
     for (const [seq, p] of this.pending) {
-      if (p.term0 === term && p.lead0 === lead) continue;
+      if (p.term0 === term && (p.lead0 === lead || (lead === 0 && p.lead0 !== self))) continue;
       if (p.index > 0 && p.index <= commit) continue; // committed: it will be applied
       this.drop(seq, p);
       p.reject(new ErrProposalIndeterminate());

@@ -151,14 +151,32 @@ describe('proposal tracking', () => {
     const b = add(2, 1);
     const c = add(2, 1); // forwarded, never seen
     t.onAppend([own(10, 2, a), own(11, 2, b)]);
-    t.onEpoch(2, 1, 10); // same epoch: nothing happens
+    t.onEpoch(2, 1, 10, 1); // same epoch: nothing happens
     expect(results).toEqual([]);
-    t.onEpoch(3, 0, 10);
+    t.onEpoch(3, 0, 10, 1);
     expect(results.sort()).toEqual(
       [`${b}:ErrProposalIndeterminate`, `${c}:ErrProposalIndeterminate`].sort(),
     );
     t.applied(a, 'x');
     expect(results).toContain(`${a}:ok:x`);
+  });
+
+  it("a follower losing sight of its leader within the term keeps what it forwarded; a leader's step-down does not", () => {
+    const { t, results, add } = setup();
+    // We are node 2; node 1 leads term 2. Our election clock runs out: a pre-vote, lead 0.
+    const forwarded = add(2, 1);
+    t.onEpoch(2, 0, 10, 2);
+    expect(results).toEqual([]);
+    // The leader is heard from again in the same term: the request is still pending.
+    t.onEpoch(2, 1, 10, 2);
+    expect(results).toEqual([]);
+    // A new term settles it.
+    t.onEpoch(3, 0, 10, 2);
+    expect(results).toEqual([`${forwarded}:ErrProposalIndeterminate`]);
+    // Our own leadership lost within its term (checkQuorum): nothing of ours commits in it.
+    const own = add(3, 2);
+    t.onEpoch(3, 0, 10, 2);
+    expect(results.at(-1)).toBe(`${own}:ErrProposalIndeterminate`);
   });
 
   it('an overwritten entry is indeterminate; a refused conf change is dropped', () => {
@@ -186,7 +204,7 @@ describe('proposal tracking', () => {
     const e: Entry = { index: 5, term: 1, type: EntryType.EntryConfChange, data: cc };
     expect(t.seqOf(e)).toBe(a);
     t.onAppend([e]);
-    t.onEpoch(2, 2, 5); // committed: survives the epoch change
+    t.onEpoch(2, 2, 5, 1); // committed: survives the epoch change
     expect(results).toEqual([]);
   });
 });
