@@ -43,6 +43,26 @@ function sharedDeadline(ms: number): AbortSignal {
   return signal;
 }
 
+/**
+ * Why requests failed, counted by kind (the first few kinds): the error, and what the replica
+ * knows now (a timeout without a leader, or a leader change: an indeterminate outcome).
+ */
+class Reasons {
+  private readonly counts = new Map<string, number>();
+
+  add(g: RaftGroup<number>, err: unknown): void {
+    const ls = g.leaderState();
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    const k = `${what} (now ${ls.role}, leader ${ls.leader ?? 0})`;
+    if (this.counts.size < 5 || this.counts.has(k))
+      this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+
+  toString(): string {
+    return [...this.counts].map(([k, n]) => `${n}x ${k}`).join('; ');
+  }
+}
+
 /** Counts applied entries; the smallest state machine that still applies every entry. */
 class Count implements StateMachine<number> {
   n = 0;
@@ -182,6 +202,7 @@ async function handle(req: Request): Promise<unknown> {
       const until = performance.now() + (req.seconds as number) * 1000;
       const lat: number[] = [];
       let failed = 0;
+      const why = new Reasons();
       const data = new Uint8Array(16);
       const before = counters();
       const client = async (): Promise<void> => {
@@ -191,8 +212,9 @@ async function handle(req: Request): Promise<unknown> {
           try {
             await g.propose(data, { signal: sharedDeadline(5000) });
             lat.push(performance.now() - t);
-          } catch {
+          } catch (err) {
             failed++;
+            why.add(g, err);
           }
         }
       };
@@ -200,29 +222,25 @@ async function handle(req: Request): Promise<unknown> {
       const after = counters();
       const grew: Record<string, number> = {};
       for (const k of Object.keys(after)) grew[k] = after[k]! - before[k]!;
-      return { latencies: lat, failed, counters: grew };
+      return { latencies: lat, failed, why: String(why), counters: grew };
     }
     case 'touch': {
       // One write to every group, 256 at a time: each must commit (none lost after a failover).
       let failed = 0;
       const data = new Uint8Array(16);
-      // Why, for the first few: a timeout (no leader) or a leader change (indeterminate).
-      const why = new Map<string, number>();
+      const why = new Reasons();
       for (let i = 0; i < groups.length; i += 256) {
         await Promise.all(
           groups.slice(i, i + 256).map((g) =>
             g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
               failed++;
-              const ls = g.leaderState();
-              const k = `${err instanceof Error ? err.name : 'error'}: ${String((err as Error)?.message ?? err)} (now ${ls.role}, leader ${ls.leader ?? 0})`;
-              if (why.size < 5 || why.has(k)) why.set(k, (why.get(k) ?? 0) + 1);
+              why.add(g, err);
             }),
           ),
         );
       }
       if (failed > 0) {
-        const reasons = [...why].map(([k, n]) => `${n}x ${k}`).join('; ');
-        throw new Error(`${failed} of ${groups.length} groups did not commit (${reasons})`);
+        throw new Error(`${failed} of ${groups.length} groups did not commit (${why})`);
       }
       return { groups: groups.length };
     }

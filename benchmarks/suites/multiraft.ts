@@ -360,7 +360,12 @@ async function activeRun(
     const t0 = performance.now();
     const rs = await Promise.all(
       c.hosts.map((h) =>
-        h.call<{ latencies: number[]; failed: number; counters: Record<string, number> }>('load', {
+        h.call<{
+          latencies: number[];
+          failed: number;
+          why: string;
+          counters: Record<string, number>;
+        }>('load', {
           groups,
           clients,
           seconds,
@@ -379,6 +384,9 @@ async function activeRun(
     ctx.log(
       `active ${groups} groups, ${3 * clients} clients: ${(lat.length / secs).toFixed(0)} writes/s, p99 ${p99(lat).toFixed(1)} ms, ${failed} failed`,
     );
+    for (const [i, r] of rs.entries()) {
+      if (r.failed > 0) ctx.log(`  host ${i + 1}: ${r.failed} failed: ${r.why}`);
+    }
     const per = Object.keys(rs[0]!.counters).map((k) => `${k} ${perWrite(k).toFixed(2)}`);
     ctx.log(`  per write: ${per.join(', ')}`);
   }
