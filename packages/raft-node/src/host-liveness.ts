@@ -23,6 +23,8 @@ export class Liveness {
   /** The tick each peer host was last heard from. */
   private readonly lastHeard = new Map<NodeId, number>();
   private readonly down = new Set<NodeId>();
+  /** Peers heard from since we started (one found down before is not up yet, not lost). */
+  private readonly seen = new Set<NodeId>();
   /** Leaderships each peer host reported in its last ping. */
   private readonly leads = new Map<NodeId, number>();
   /** What our pings report: the groups we lead. */
@@ -36,7 +38,8 @@ export class Liveness {
     /** Ticks without a word before a peer host is down. */
     private readonly timeout: number,
     private readonly send: (ms: Message[]) => void,
-    private readonly onDown: (peer: NodeId) => void,
+    /** `seen`: heard from since we started, so it went silent (else it is not up yet). */
+    private readonly onDown: (peer: NodeId, seen: boolean) => void,
   ) {
     // Every peer starts alive: a host that never answers is down after one timeout.
     for (const p of peers) if (p !== self) this.lastHeard.set(p, 0);
@@ -50,6 +53,7 @@ export class Liveness {
   heard(peer: NodeId): void {
     if (!this.lastHeard.has(peer)) return;
     this.lastHeard.set(peer, this.ticks);
+    this.seen.add(peer);
     if (this.down.delete(peer)) this.onUp(peer);
   }
 
@@ -80,7 +84,7 @@ export class Liveness {
       );
       if (!this.down.has(peer) && this.silentTooLong(peer, this.ticks - at)) {
         this.down.add(peer);
-        this.onDown(peer);
+        this.onDown(peer, this.seen.has(peer));
       }
     }
     this.send(pings);

@@ -158,7 +158,7 @@ export class RaftHost {
         [...this.cfg.peers.keys()],
         o.electionTick ?? 10,
         (ms) => net.transport.send(ms, 0),
-        (peer) => this.onPeerDown(peer),
+        (peer, seen) => this.onPeerDown(peer, seen),
       );
       this.liveness = liveness;
       liveness.leading = () => this.leading();
@@ -397,8 +397,11 @@ export class RaftHost {
     return n;
   }
 
-  private onPeerDown(peer: NodeId): void {
-    this.logger.warn({ peer }, 'peer host not heard from for an election timeout');
+  private onPeerDown(peer: NodeId, seen: boolean): void {
+    // A peer not up yet (hosts of a cluster start one after another) is no news: the
+    // transport warns if dialing it keeps failing.
+    if (seen) this.logger.warn({ peer }, 'peer host not heard from for an election timeout');
+    else this.logger.info({ peer }, 'peer host not up yet');
     for (const e of this.tickers) e.onPeerDown(peer);
   }
 

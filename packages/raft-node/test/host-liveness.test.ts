@@ -6,16 +6,20 @@ import { Liveness } from '../src/host-liveness.js';
 
 function liveness(connected: (peer: NodeId) => boolean) {
   const down: NodeId[] = [];
+  const seen: boolean[] = [];
   const pings: Message[] = [];
   const l = new Liveness(
     1,
     [1, 2, 3],
     10,
     (ms) => pings.push(...ms),
-    (p) => down.push(p),
+    (p, s) => {
+      down.push(p);
+      seen.push(s);
+    },
   );
   l.connected = connected;
-  return { l, down, pings };
+  return { l, down, seen, pings };
 }
 
 describe('Liveness', () => {
@@ -56,5 +60,21 @@ describe('Liveness', () => {
     l.heard(2);
     expect(up).toEqual([2]);
     expect(l.dead()).toEqual([]);
+  });
+
+  it('tells a peer host that went silent from one not up yet', () => {
+    const { l, down, seen } = liveness(() => false);
+    for (let t = 1; t <= 4; t++) {
+      l.heard(3);
+      l.tick();
+    }
+    expect(down).toEqual([2]);
+    expect(seen).toEqual([false]);
+    for (let t = 1; t <= 4; t++) {
+      l.heard(2);
+      l.tick();
+    }
+    expect(down).toEqual([2, 3]);
+    expect(seen).toEqual([false, true]);
   });
 });
