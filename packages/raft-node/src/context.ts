@@ -94,7 +94,11 @@ export class NodeContext<R = unknown> {
     this.id = options.id;
     this.sm = options.stateMachine;
     // A RaftHost's groups make their directory with their first snapshot file.
-    this.files = new SnapshotFiles(path.join(options.dataDir, 'sm-snap'), group !== null);
+    this.files = new SnapshotFiles(
+      path.join(options.dataDir, 'sm-snap'),
+      group !== null,
+      group?.noDataDir === true,
+    );
     const base = options.logger ?? pino({ name: 'raft-node', level: 'info' });
     this.logger = base.child({ node: options.id });
     this.snapshots = new Snapshotter(new SnapshotterLink(this as NodeContext));

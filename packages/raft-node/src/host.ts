@@ -3,7 +3,7 @@
 // synced batch per loop turn for all groups) and one timer. Each group is a RaftNode — the
 // same driver a standalone node runs — whose storage, transport and ticks come from the host
 // (seams.ts). See README, "Many groups: RaftHost".
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ErrUsage, type NodeId } from '@tsraft/raft-core';
 import { LevelStore, type LevelStoreStats } from '@tsraft/raft-storage-level';
@@ -144,6 +144,7 @@ export class RaftHost {
         entryCacheBytes: 1 << 20,
         ...o.storage,
       });
+      this.mayHaveDir = await listGroupDirs(o.dataDir);
       this.net = new HostTransport({
         id: this.id,
         clusterId: this.cfg.clusterId,
@@ -309,6 +310,13 @@ export class RaftHost {
     return path.join(this.opts.dataDir, 'groups', String(gid));
   }
 
+  /**
+   * The group directories found at start, and the groups opened since (whose directories
+   * this process may have made): a group in neither has none. Opening 10,000 groups, a
+   * failed directory listing each was 7% of a restart's CPU.
+   */
+  private mayHaveDir = new Set<string>();
+
   /** Groups whose open finished (a synchronous view for metrics). */
   private opened(): RaftGroup<unknown>[] {
     return [...this.openNow.values()];
@@ -324,7 +332,14 @@ export class RaftHost {
   private async openGroup<R>(gid: number, o: GroupOptions<R>): Promise<RaftGroup<R>> {
     const h = this.opts;
     const peers = o.members.map((m) => [m, this.cfg.peers.get(m)!] as const);
-    const hooks: GroupHooks = { groupId: gid, addTicker: this.addTicker, pass: this.pass };
+    const noDataDir = !this.mayHaveDir.has(String(gid));
+    this.mayHaveDir.add(String(gid));
+    const hooks: GroupHooks = {
+      groupId: gid,
+      addTicker: this.addTicker,
+      pass: this.pass,
+      noDataDir,
+    };
     const net = this.net!;
     const store = this.store!;
     const node = new RaftGroup<R>(
@@ -466,4 +481,14 @@ function knobs(o: object): Record<string, unknown> {
     if (v !== undefined) out[k] = v;
   }
   return out;
+}
+
+/** The names in `dataDir/groups` (group ids), none if it does not exist. */
+async function listGroupDirs(dataDir: string): Promise<Set<string>> {
+  try {
+    return new Set(await readdir(path.join(dataDir, 'groups')));
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ENOENT') return new Set();
+    throw err;
+  }
 }

@@ -90,6 +90,11 @@ export interface GroupHooks {
   addTicker(tick: () => void, onPeerDown: (peer: NodeId) => void): GroupTicker;
   /** Runs the group's Ready loop in the host's one pass per event-loop turn (host-pass.ts). */
   readonly pass?: ReadyPass;
+  /**
+   * The group's data directory is known not to exist (the host listed them all at start):
+   * its snapshot files need no directory listing to find there are none.
+   */
+  readonly noDataDir?: boolean;
 }
 
 /** @internal A group's place on the host's timer. */

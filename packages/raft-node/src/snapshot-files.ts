@@ -53,10 +53,16 @@ export class SnapshotFiles {
     readonly dir: string,
     /** Make the directory with the first file rather than at init. */
     private readonly lazyDir = false,
+    /** With lazyDir: the directory is known not to exist (init need not look). */
+    private readonly knownMissing = false,
   ) {}
 
   /** Creates the directory (or, lazyDir, not yet) and removes temp files a crash left behind. */
   async init(): Promise<void> {
+    if (this.lazyDir && this.knownMissing) {
+      this.missing = true;
+      return;
+    }
     if (!this.lazyDir) await mkdir(this.dir, { recursive: true });
     let names: string[];
     try {
