@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { writeHeapSnapshot } from 'node:v8';
 import {
   type AppliedEntry,
+  ErrProposalDropped,
   type RaftGroup,
   RaftHost,
   type SnapshotSource,
@@ -226,13 +227,26 @@ async function handle(req: Request): Promise<unknown> {
     }
     case 'touch': {
       // One write to every group, 256 at a time: each must commit (none lost after a failover).
+      // A proposal dropped (a leadership transfer of leader balancing in progress, say) was
+      // never accepted: it is retried, as a client would, within the same 10 s.
       let failed = 0;
       const data = new Uint8Array(16);
       const why = new Reasons();
+      const write = async (g: RaftGroup<number>, signal: AbortSignal): Promise<void> => {
+        for (;;) {
+          try {
+            await g.propose(data, { signal });
+            return;
+          } catch (err) {
+            if (!(err instanceof ErrProposalDropped) || signal.aborted) throw err;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+        }
+      };
       for (let i = 0; i < groups.length; i += 256) {
         await Promise.all(
           groups.slice(i, i + 256).map((g) =>
-            g.propose(data, { signal: AbortSignal.timeout(10_000) }).catch((err: unknown) => {
+            write(g, AbortSignal.timeout(10_000)).catch((err: unknown) => {
               failed++;
               why.add(g, err);
             }),
