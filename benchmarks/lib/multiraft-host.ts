@@ -18,6 +18,7 @@ import {
   type SnapshotSource,
   type StateMachine,
   readAll,
+  sharedDeadline,
   snapshotOf,
 } from '../../packages/raft-node/src/index.js';
 
@@ -25,23 +26,6 @@ interface Request {
   id: number;
   cmd: 'start' | 'open' | 'wait' | 'load' | 'touch' | 'stats' | 'heap' | 'stop';
   [k: string]: unknown;
-}
-
-/**
- * An abort signal that fires `ms` (up to 100 ms more) from now, shared by the requests of the
- * same 100 ms, as a server gives its clients' deadlines (kv-server does): a timer and a signal
- * per proposal were 3-5% of a busy host's CPU.
- */
-const deadlines = new Map<number, AbortSignal>();
-function sharedDeadline(ms: number): AbortSignal {
-  const at = Math.ceil((performance.now() + ms) / 100) * 100;
-  let signal = deadlines.get(at);
-  if (signal === undefined) {
-    signal = AbortSignal.timeout(Math.max(1, Math.round(at - performance.now())));
-    deadlines.set(at, signal);
-    signal.addEventListener('abort', () => deadlines.delete(at), { once: true });
-  }
-  return signal;
 }
 
 /**

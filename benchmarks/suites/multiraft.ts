@@ -45,13 +45,14 @@ import type { SuiteContext } from '../lib/suite.js';
  * users run compiled code. Under tsx (esbuild's keepNames) every closure got its name by a
  * defineProperty: 13% of a RaftHost's heap, and a property dictionary per closure made.
  */
-const hostMain = async (): Promise<string> =>
-  fileURLToPath(
-    await bundleOf({
-      entry: fileURLToPath(new URL('../lib/multiraft-host.ts', import.meta.url)),
-      cache: fileURLToPath(new URL('../node_modules/.cache/multiraft-host', import.meta.url)),
-    }),
-  );
+let hostBundle: Promise<string> | null = null;
+const hostMain = (): Promise<string> => {
+  hostBundle ??= bundleOf({
+    entry: fileURLToPath(new URL('../lib/multiraft-host.ts', import.meta.url)),
+    cache: fileURLToPath(new URL('../node_modules/.cache/multiraft-host', import.meta.url)),
+  }).then(fileURLToPath);
+  return hostBundle;
+};
 const MiB = 2 ** 20;
 
 interface Options {

@@ -18,13 +18,14 @@ const REFRESH = 10;
  */
 const DISCONNECTED_TIMEOUT = 3;
 
+/** lastHeard of a peer not heard from since we started. */
+const NEVER = -1;
+
 export class Liveness {
   private ticks = 0;
-  /** The tick each peer host was last heard from. */
+  /** The tick each peer host was last heard from; NEVER until it is (it is not up yet). */
   private readonly lastHeard = new Map<NodeId, number>();
   private readonly down = new Set<NodeId>();
-  /** Peers heard from since we started (one found down before is not up yet, not lost). */
-  private readonly seen = new Set<NodeId>();
   /** Leaderships each peer host reported in its last ping. */
   private readonly leads = new Map<NodeId, number>();
   /** What our pings report: the groups we lead. */
@@ -42,7 +43,7 @@ export class Liveness {
     private readonly onDown: (peer: NodeId, seen: boolean) => void,
   ) {
     // Every peer starts alive: a host that never answers is down after one timeout.
-    for (const p of peers) if (p !== self) this.lastHeard.set(p, 0);
+    for (const p of peers) if (p !== self) this.lastHeard.set(p, NEVER);
   }
 
   /** A peer host found down is heard from again. */
@@ -53,7 +54,6 @@ export class Liveness {
   heard(peer: NodeId): void {
     if (!this.lastHeard.has(peer)) return;
     this.lastHeard.set(peer, this.ticks);
-    this.seen.add(peer);
     if (this.down.delete(peer)) this.onUp(peer);
   }
 
@@ -82,9 +82,9 @@ export class Liveness {
       pings.push(
         newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer, commit: leading }),
       );
-      if (!this.down.has(peer) && this.silentTooLong(peer, this.ticks - at)) {
+      if (!this.down.has(peer) && this.silentTooLong(peer, this.ticks - Math.max(at, 0))) {
         this.down.add(peer);
-        this.onDown(peer, this.seen.has(peer));
+        this.onDown(peer, at !== NEVER);
       }
     }
     this.send(pings);

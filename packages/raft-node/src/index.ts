@@ -33,6 +33,7 @@ export type {
   TransportFactory,
   TransportHooks,
 } from './seams.js';
+export { sharedDeadline } from './abort-listeners.js';
 export { MemoryNetwork } from './memory-transport.js';
 export { ErrSnapshotFile } from './snapshot-files.js';
 export { ErrSnapshotNotInstalled } from './snapshot-receive.js';

@@ -53,13 +53,13 @@ export class SnapshotFiles {
     readonly dir: string,
     /** Make the directory with the first file rather than at init. */
     private readonly lazyDir = false,
-    /** With lazyDir: the directory is known not to exist (init need not look). */
+    /** The directory is known not to exist: init need not look (the first file makes it). */
     private readonly knownMissing = false,
   ) {}
 
   /** Creates the directory (or, lazyDir, not yet) and removes temp files a crash left behind. */
   async init(): Promise<void> {
-    if (this.lazyDir && this.knownMissing) {
+    if (this.knownMissing) {
       this.missing = true;
       return;
     }

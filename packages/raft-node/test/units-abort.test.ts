@@ -1,7 +1,9 @@
-// abort-listeners.ts: one real listener per signal, whatever the number of requests on it.
+// abort-listeners.ts: one real listener per signal, whatever the number of requests on it, and
+// deadline signals shared by the requests that start close together.
 import { getEventListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
-import { unwatchAbort, watchAbort } from '../src/abort-listeners.js';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { sharedDeadline, unwatchAbort, watchAbort } from '../src/abort-listeners.js';
 
 describe('abort listeners', () => {
   it('calls every watcher still registered, once, when the signal aborts', () => {
@@ -31,5 +33,22 @@ describe('abort listeners', () => {
     expect(fired).toBe('b');
     a.abort();
     expect(fired).toBe('ba');
+  });
+});
+
+describe('shared deadlines', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('one signal per timeout and 100 ms of requests, a new one after', () => {
+    let now = 1_000_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const a = sharedDeadline(5000);
+    now += 99;
+    expect(sharedDeadline(5000)).toBe(a);
+    expect(sharedDeadline(2000)).not.toBe(a);
+    now += 1;
+    const b = sharedDeadline(5000);
+    expect(b).not.toBe(a);
+    expect(b.aborted).toBe(false);
   });
 });

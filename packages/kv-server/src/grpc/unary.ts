@@ -2,8 +2,8 @@
 // as etcd's error (an unexpected one is logged); the request deadline; and a store command
 // proposed under it. A handler made by unary() is served two ways: by grpc-js through its
 // callback, and directly on node:http2 (direct-unary.ts) through its `answer`.
-import { setMaxListeners } from 'node:events';
 import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import { sharedDeadline } from '@tsraft/raft-node';
 import type { ApplyResult } from '../kv/apply-result.js';
 import { type Command, encodeCommand } from '../kv/command.js';
 import type { GrpcContext } from './context.js';
@@ -49,23 +49,12 @@ export function unary(ctx: GrpcContext, handle: (req: Msg) => Msg | Promise<Msg>
   return Object.assign(handler, { answer });
 }
 
-/** How far apart shared deadlines are: a request's fires up to this much late. */
-const DEADLINE_GRAIN_MS = 100;
-const deadlines = new Map<number, { until: number; signal: AbortSignal }>();
-
 /**
- * The signal of a request's deadline (raft-kv's --request-timeout). Requests that start within
- * the same 100 ms share one: a timer and a signal per request were ~3% of a put's CPU.
+ * The signal of a request's deadline (raft-kv's --request-timeout), shared by the requests that
+ * start within the same 100 ms (raft-node's sharedDeadline).
  */
 export function deadline(ctx: GrpcContext): AbortSignal {
-  const ms = ctx.options.requestTimeoutMs;
-  const now = performance.now();
-  const d = deadlines.get(ms);
-  if (d !== undefined && now < d.until) return d.signal;
-  const signal = AbortSignal.timeout(ms + DEADLINE_GRAIN_MS);
-  setMaxListeners(0, signal); // one listener per request in flight, each removed when it ends
-  deadlines.set(ms, { until: now + DEADLINE_GRAIN_MS, signal });
-  return signal;
+  return sharedDeadline(ctx.options.requestTimeoutMs);
 }
 
 /** Proposes a store command; resolves with its result once applied on this member. */
