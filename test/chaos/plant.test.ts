@@ -27,3 +27,12 @@ it('a planted lost write is caught by lincheck and by the lost-write check', () 
   const lost = findLostWrites(planted.history, planted.finals);
   expect(lost.map((l) => l.write.value)).toEqual(['planted-lost-write']);
 });
+
+it('plants into a history as long as a 15-minute soak (273,242 operations)', () => {
+  // Spreading every operation's time into Math.max overflowed the stack past ~120,000.
+  const h = syntheticHistory({ ops: 300_000, keys: 5, clients: 8, seed: 3 });
+  const planted = plantStaleRead(h);
+  expect(planted?.length).toBe(h.length + 1);
+  const lost = plantLostWrite(h, new Map([['k1', null]]));
+  expect(lost.history.length).toBe(h.length + 2);
+});

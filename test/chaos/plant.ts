@@ -10,8 +10,14 @@ function target(history: readonly Operation[]): { key: string; end: number } | n
   }
   const best = [...counts].sort((a, b) => b[1] - a[1])[0];
   if (best === undefined || best[1] < 2) return null;
-  const end = Math.max(...history.map((o) => o.return ?? o.call));
-  return { key: best[0], end };
+  return { key: best[0], end: endOf(history) };
+}
+
+/** When the last operation returned (or was called). A loop: a long run has too many to spread. */
+function endOf(history: readonly Operation[]): number {
+  let end = 0;
+  for (const o of history) end = Math.max(end, o.return ?? o.call);
+  return end;
 }
 
 /**
@@ -49,7 +55,7 @@ export function plantLostWrite(
   const unsure = new Set(history.filter((o) => o.ok === null && o.op !== 'get').map((o) => o.key));
   const key = [...finals.keys()].find((k) => !unsure.has(k)) ?? 'planted-key';
   const before = finals.get(key) ?? null;
-  const end = Math.max(0, ...history.map((o) => o.return ?? o.call));
+  const end = endOf(history);
   const at = (t: number) => ({ client: 9999, key, call: end + t, return: end + t + 500 });
   const put = operation({ ...at(1_000), op: 'put', value: 'planted-lost-write', ok: true });
   const get = operation({ ...at(3_000), op: 'get', ok: true, output: before });

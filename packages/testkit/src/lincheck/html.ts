@@ -11,10 +11,15 @@ const WIDTH = 1400;
 export function renderHtml(history: readonly Operation[], result: CheckResult): string {
   const v = result.violation;
   const key = v?.key ?? result.gaveUp[0]?.key ?? history[0]?.key ?? '';
-  const ops = history.filter((o) => o.key === key);
+  const all = history.filter((o) => o.key === key);
   const marked = new Set(v?.ops ?? []);
-  const t0 = Math.min(...ops.map((o) => o.call));
-  const t1 = Math.max(...ops.map((o) => o.return ?? o.call)) || t0 + 1;
+  const ops = shown(all, marked);
+  let t0 = Number.POSITIVE_INFINITY;
+  let t1 = Number.NEGATIVE_INFINITY;
+  for (const o of ops) {
+    t0 = Math.min(t0, o.call);
+    t1 = Math.max(t1, o.return ?? o.call);
+  }
   const span = Math.max(1, t1 - t0) * 1.02;
   const x = (t: number) => LEFT + ((t - t0) / span) * (WIDTH - LEFT - 10);
   const clients = [...new Set(ops.map((o) => o.client))].sort((a, b) => a - b);
@@ -44,11 +49,34 @@ export function renderHtml(history: readonly Operation[], result: CheckResult): 
 <style>body{font-family:system-ui,sans-serif;margin:1em}svg{border:1px solid #ccc}</style></head>
 <body><h1>Key ${esc(JSON.stringify(key))}</h1>
 <p>${esc(v === undefined ? `verdict: ${result.verdict}` : `${v.kind}: ${v.detail}`)}</p>
-<p>Bars run from call to return; green: a write that took effect, blue: a get, orange: failed, grey: unknown outcome (open-ended). Outlined in red: the operations involved.</p>
+${ops.length < all.length ? `<p>${ops.length} of the key's ${all.length} operations: ${marked.size > 0 ? 'those around the ones involved' : 'the first ones'}.</p>\n` : ''}<p>Bars run from call to return; green: a write that took effect, blue: a get, orange: failed, grey: unknown outcome (open-ended). Outlined in red: the operations involved.</p>
 <ul>${involved}</ul>
 <svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}">${labels.join('')}${bars.join('')}</svg>
 </body></html>
 `;
+}
+
+/** Bars a page shows at most: a key of a long run has hundreds of thousands of operations. */
+export const MAX_BARS = 2000;
+
+/**
+ * The operations to draw: all of them, or, on a key with more than MAX_BARS, the ones
+ * closest in time to the operations involved (without any, the first ones).
+ */
+function shown(ops: readonly Operation[], marked: ReadonlySet<Operation>): readonly Operation[] {
+  if (ops.length <= MAX_BARS) return ops;
+  if (marked.size === 0) return ops.slice(0, MAX_BARS);
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const o of marked) {
+    from = Math.min(from, o.call);
+    to = Math.max(to, o.return ?? o.call);
+  }
+  // Distance in time from an operation's interval to the violation's.
+  const gap = (o: Operation) => Math.max(0, from - (o.return ?? Infinity), o.call - to);
+  const others = ops.filter((o) => !marked.has(o)).sort((a, b) => gap(a) - gap(b));
+  const keep = new Set([...marked, ...others.slice(0, Math.max(0, MAX_BARS - marked.size))]);
+  return ops.filter((o) => keep.has(o));
 }
 
 function esc(s: string): string {
