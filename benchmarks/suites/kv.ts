@@ -462,6 +462,9 @@ export default async function run(ctx: SuiteContext): Promise<void> {
         ctx.note(`peers: etcd skipped: ${noEtcd}`);
       }
     }
+    // A preloaded allocator (kv-server README, "Allocator") reaches every process of the run.
+    if (process.env.LD_PRELOAD)
+      ctx.note(`every process runs with LD_PRELOAD=${process.env.LD_PRELOAD}`);
     const env: Env = {
       ctx,
       s,
