@@ -14,12 +14,7 @@ export function renderHtml(history: readonly Operation[], result: CheckResult): 
   const all = history.filter((o) => o.key === key);
   const marked = new Set(v?.ops ?? []);
   const ops = shown(all, marked);
-  let t0 = Number.POSITIVE_INFINITY;
-  let t1 = Number.NEGATIVE_INFINITY;
-  for (const o of ops) {
-    t0 = Math.min(t0, o.call);
-    t1 = Math.max(t1, o.return ?? o.call);
-  }
+  const { from: t0, to: t1 } = timeSpan(ops);
   const span = Math.max(1, t1 - t0) * 1.02;
   const x = (t: number) => LEFT + ((t - t0) / span) * (WIDTH - LEFT - 10);
   const clients = [...new Set(ops.map((o) => o.client))].sort((a, b) => a - b);
@@ -66,17 +61,23 @@ export const MAX_BARS = 2000;
 function shown(ops: readonly Operation[], marked: ReadonlySet<Operation>): readonly Operation[] {
   if (ops.length <= MAX_BARS) return ops;
   if (marked.size === 0) return ops.slice(0, MAX_BARS);
-  let from = Number.POSITIVE_INFINITY;
-  let to = Number.NEGATIVE_INFINITY;
-  for (const o of marked) {
-    from = Math.min(from, o.call);
-    to = Math.max(to, o.return ?? o.call);
-  }
+  const { from, to } = timeSpan(marked);
   // Distance in time from an operation's interval to the violation's.
   const gap = (o: Operation) => Math.max(0, from - (o.return ?? Infinity), o.call - to);
   const others = ops.filter((o) => !marked.has(o)).sort((a, b) => gap(a) - gap(b));
   const keep = new Set([...marked, ...others.slice(0, Math.max(0, MAX_BARS - marked.size))]);
   return ops.filter((o) => keep.has(o));
+}
+
+/** From the first call to the last return (or call) of `ops`. A loop: they may be too many to spread. */
+function timeSpan(ops: Iterable<Operation>): { from: number; to: number } {
+  let from = Number.POSITIVE_INFINITY;
+  let to = Number.NEGATIVE_INFINITY;
+  for (const o of ops) {
+    from = Math.min(from, o.call);
+    to = Math.max(to, o.return ?? o.call);
+  }
+  return { from, to };
 }
 
 function esc(s: string): string {
