@@ -14,19 +14,22 @@ import type { RaftGroup } from './raft-group.js';
  */
 const MIN_PER_ROUND = 32;
 
+/** Whether a group takes part in balancing: running, with another member to lead it. */
+export function balanced(g: RaftGroup<unknown>): boolean {
+  return g.state === 'running' && g.memberCount() >= 2;
+}
+
+/**
+ * One round: `total` groups of this host take part (balanced()), `mine` of them led here.
+ * Returns the transfers started.
+ */
 export function balanceLeaders(
   self: NodeId,
   hosts: number,
-  groups: readonly RaftGroup<unknown>[],
+  total: number,
+  mine: readonly RaftGroup<unknown>[],
   liveness: Liveness,
 ): number {
-  let total = 0;
-  const mine: RaftGroup<unknown>[] = [];
-  for (const g of groups) {
-    if (g.state !== 'running' || g.members().length < 2) continue;
-    total++;
-    if (g.isLeader()) mine.push(g);
-  }
   const target = Math.ceil(total / hosts);
   let excess = mine.length - target;
   if (excess <= 0) return 0;

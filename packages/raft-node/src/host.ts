@@ -18,7 +18,7 @@ import {
   isId,
   resolveHostOptions,
 } from './host-options.js';
-import { balanceLeaders } from './host-balance.js';
+import { balanceLeaders, balanced } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
 import { lazyChild } from './host-logger.js';
 import { ReadyPass } from './host-pass.js';
@@ -294,6 +294,7 @@ export class RaftHost {
     const all = [...this.groups.values()];
     this.groups.clear();
     this.openNow.clear();
+    this.led.clear();
     this.toCampaign.clear();
     await Promise.allSettled(all.map(async (p) => (await p).stop()));
     await this.net?.transport.stop().catch(() => {});
@@ -317,12 +318,19 @@ export class RaftHost {
    */
   private mayHaveDir = new Set<string>();
 
-  /** Groups whose open finished (a synchronous view for metrics). */
-  private opened(): RaftGroup<unknown>[] {
-    return [...this.openNow.values()];
-  }
-
+  /** Groups whose open finished (a synchronous view for metrics and leader balance). */
   private readonly openNow = new Map<number, RaftGroup<unknown>>();
+  /**
+   * The groups this host leads, kept by GroupHooks.onLeading: counting them by asking each of
+   * 10,000 groups once a second (for the liveness pings) was most of an idle host's CPU.
+   */
+  private readonly led = new Set<number>();
+
+  /** GroupHooks.onLeading, shared by every group. */
+  private readonly onLeading = (gid: number, leading: boolean): void => {
+    if (leading) this.led.add(gid);
+    else this.led.delete(gid);
+  };
   /**
    * New groups this host campaigns for (isPreferredLeader) once their bootstrap conf changes
    * (this many) are applied: raft refuses to campaign before.
@@ -339,6 +347,7 @@ export class RaftHost {
       addTicker: this.addTicker,
       pass: this.pass,
       noDataDir,
+      onLeading: this.onLeading,
     };
     const net = this.net!;
     const store = this.store!;
@@ -401,15 +410,25 @@ export class RaftHost {
     }
     const every = this.balanceEvery;
     if (every > 0 && this.ticks % every === 0 && this.liveness !== null) {
-      this.transfers += balanceLeaders(this.id, this.cfg.peers.size, this.opened(), this.liveness);
+      this.balance(this.liveness);
     }
   }
 
-  /** Open groups this host leads. */
+  /** A round of leader balance (host-balance.ts). */
+  private balance(liveness: Liveness): void {
+    let total = 0;
+    for (const g of this.openNow.values()) if (balanced(g)) total++;
+    const mine: RaftGroup<unknown>[] = [];
+    for (const gid of this.led) {
+      const g = this.openNow.get(gid);
+      if (g !== undefined && balanced(g)) mine.push(g);
+    }
+    this.transfers += balanceLeaders(this.id, this.cfg.peers.size, total, mine, liveness);
+  }
+
+  /** Groups this host leads. */
   private leading(): number {
-    let n = 0;
-    for (const g of this.openNow.values()) if (g.isLeader()) n++;
-    return n;
+    return this.led.size;
   }
 
   private onPeerDown(peer: NodeId, seen: boolean): void {

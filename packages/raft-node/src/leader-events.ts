@@ -25,6 +25,9 @@ export function publishLeader(ctx: NodeContext): void {
   if (cur.leader === leader && cur.term === ctx.term && cur.role === role) return;
   const state: LeaderState = { leader, term: ctx.term, role };
   ctx.leaderCell.set(state);
+  if ((cur.role === 'leader') !== (role === 'leader')) {
+    ctx.group?.onLeading?.(ctx.group.groupId, role === 'leader');
+  }
   if (cur.leader !== leader || cur.term !== ctx.term) {
     if (leader !== null && cur.leader !== leader) ctx.stats.leaderChanges++;
     ctx.proposals.onEpoch(ctx.term, ctx.lead, ctx.commit, ctx.id);
@@ -42,6 +45,7 @@ export function closeWatchers(ctx: NodeContext): void {
   const cur = ctx.leaderCell.get();
   if (cur.leader !== null || cur.role !== 'follower') {
     ctx.leaderCell.set({ leader: null, term: cur.term, role: 'follower' });
+    if (cur.role === 'leader') ctx.group?.onLeading?.(ctx.group.groupId, false);
   }
   ctx.leaderCell.close();
   ctx.appliedCell.close();

@@ -44,6 +44,15 @@ export class Membership {
     return out.sort((a, b) => a.id - b.id);
   }
 
+  /** How many members list() has, without building it (a host asks thousands of groups). */
+  count(): number {
+    const cs = this.confState;
+    const all = [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext];
+    let n = 0;
+    for (let i = 0; i < all.length; i++) if (all.indexOf(all[i]!) === i) n++;
+    return n;
+  }
+
   has(id: NodeId): boolean {
     const cs = this.confState;
     return (

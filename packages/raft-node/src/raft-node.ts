@@ -249,6 +249,11 @@ export class RaftNode<R = unknown> extends EventEmitter<RaftNodeEvents> {
     return this.ctx.membership.list();
   }
 
+  /** @internal members().length, without building the list (a host asks thousands). */
+  memberCount(): number {
+    return this.ctx.membership.count();
+  }
+
   /** The last index applied to the state machine. */
   appliedIndex(): number {
     return this.ctx.applied;

@@ -95,6 +95,11 @@ export interface GroupHooks {
    * its snapshot files need no directory listing to find there are none.
    */
   readonly noDataDir?: boolean;
+  /**
+   * The group became leader (true) or stopped leading (false, also when it stops): the host
+   * counts its leaderships from these instead of asking each of thousands of groups.
+   */
+  readonly onLeading?: (groupId: number, leading: boolean) => void;
 }
 
 /** @internal A group's place on the host's timer. */

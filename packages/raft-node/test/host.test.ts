@@ -423,6 +423,29 @@ describe('RaftHost leader balance', () => {
     expect(results).toEqual(gids.map(() => 1));
   });
 
+  it('counts the groups it leads as leaderships move, and forgets a removed one', async () => {
+    const net = new MemoryNetwork();
+    const hs = await Promise.all(
+      [1, 2, 3].map((id) => startHost(id, memPeers, { transport: net.transport })),
+    );
+    const gids = [1, 2, 3, 4, 5, 6];
+    const groups = await Promise.all(hs.map((h) => Promise.all(gids.map((g) => openGroup(h, g)))));
+    await Promise.all(groups[0]!.map((g) => g.waitForLeader()));
+    // What each host reports (kept as leaderships change) against asking each of its groups.
+    const reported = () => hs.map((h) => h.host.metrics().leaders).join();
+    const asked = () => groups.map((gs) => gs.filter((g) => g.isLeader()).length).join();
+    await until(() => reported() === asked(), 5000, 'the counts to agree after the elections');
+    expect(hs.reduce((n, h) => n + h.host.metrics().leaders, 0)).toBe(gids.length);
+    await Promise.all(groups[0]!.map((g) => g.transferLeadership(2).catch(() => {})));
+    await until(
+      () => reported() === '0,6,0' && asked() === '0,6,0',
+      10_000,
+      'host 2 to lead every group, by both counts',
+    );
+    await hs[1]!.host.removeGroup(1);
+    expect(hs[1]!.host.metrics().leaders).toBe(5);
+  });
+
   it('refuses a bad balanceLeaders option', () => {
     expect(
       () =>
