@@ -254,6 +254,9 @@ async function handle(req: Request): Promise<unknown> {
         leaders: m.leaders,
         batches: m.storage?.batches ?? 0,
         writes: m.storage?.writes ?? 0,
+        leaderTransfers: m.leaderTransfers,
+        groupTicks: m.groupTicks,
+        readyGroups: m.readyPasses.groups,
       };
     }
     case 'heap':

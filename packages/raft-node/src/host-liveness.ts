@@ -7,9 +7,6 @@
 // leader balancing (host-balance.ts).
 import { MessageType, type NodeId, type Message, newMessage } from '@tsraft/raft-core';
 
-/** Ticks between two counts of the groups we lead (balancing rounds are far apart). */
-const REFRESH = 10;
-
 /**
  * Ticks without a word after which a peer host we hold no connection to is down (before the
  * election timeout): a process that died on a live machine closes its sockets and refuses our
@@ -28,10 +25,8 @@ export class Liveness {
   private readonly down = new Set<NodeId>();
   /** Leaderships each peer host reported in its last ping. */
   private readonly leads = new Map<NodeId, number>();
-  /** What our pings report: the groups we lead. */
+  /** What our pings report: the groups we lead (the host keeps the count). */
   leading: () => number = () => 0;
-  /** The count our pings carry, refreshed every REFRESH ticks (counting walks every group). */
-  private reported = 0;
 
   constructor(
     private readonly self: NodeId,
@@ -76,8 +71,7 @@ export class Liveness {
   tick(): void {
     this.ticks++;
     const pings: Message[] = [];
-    if (this.ticks % REFRESH === 1) this.reported = this.leading();
-    const leading = this.reported;
+    const leading = this.leading();
     for (const [peer, at] of this.lastHeard) {
       pings.push(
         newMessage({ type: MessageType.MsgHeartbeat, from: this.self, to: peer, commit: leading }),
