@@ -46,10 +46,13 @@ export class Membership {
 
   /** How many members list() has, without building it (a host asks thousands of groups). */
   count(): number {
-    const cs = this.confState;
-    const all = [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext];
-    let n = 0;
-    for (let i = 0; i < all.length; i++) if (all.indexOf(all[i]!) === i) n++;
+    const { voters, votersOutgoing, learners, learnersNext } = this.confState;
+    let n = voters.length;
+    for (const id of votersOutgoing) if (!voters.includes(id)) n++;
+    for (const id of learners) if (!voters.includes(id) && !votersOutgoing.includes(id)) n++;
+    for (const id of learnersNext) {
+      if (!voters.includes(id) && !votersOutgoing.includes(id) && !learners.includes(id)) n++;
+    }
     return n;
   }
 

@@ -235,6 +235,25 @@ describe('Latest', () => {
   });
 });
 
+describe('membership: count', () => {
+  it('counts what list() lists, in simple and joint configurations, without building it', () => {
+    const m = new Membership();
+    const configs = [
+      { voters: [] },
+      { voters: [1] },
+      { voters: [1, 2, 3], learners: [4] },
+      // Joint: 3 leaves, 4 becomes a voter, 2 is demoted to a learner.
+      { voters: [1, 4], votersOutgoing: [1, 2, 3], learners: [5], learnersNext: [2] },
+      { voters: [2], votersOutgoing: [1, 2], learnersNext: [1] },
+    ];
+    for (const c of configs) {
+      m.confState = { ...newConfState(), ...c };
+      expect(m.count()).toBe(m.list().length);
+    }
+    expect(m.count()).toBe(2);
+  });
+});
+
 describe('membership: removed ids', () => {
   const change = (type: ConfChangeType, nodeId: number) => ({
     transition: ConfChangeTransition.ConfChangeTransitionAuto,
