@@ -15,12 +15,12 @@ import type { RaftGroup } from './raft-group.js';
 const MIN_PER_ROUND = 32;
 
 /** Whether a group takes part in balancing: running, with another member to lead it. */
-export function balanced(g: RaftGroup<unknown>): boolean {
+export function balanceable(g: RaftGroup<unknown>): boolean {
   return g.state === 'running' && g.memberCount() >= 2;
 }
 
 /**
- * One round: `total` groups of this host take part (balanced()), `mine` of them led here.
+ * One round: `total` groups of this host take part (balanceable()), `mine` of them led here.
  * Returns the transfers started.
  */
 export function balanceLeaders(

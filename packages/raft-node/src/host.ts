@@ -18,7 +18,7 @@ import {
   isId,
   resolveHostOptions,
 } from './host-options.js';
-import { balanceLeaders, balanced } from './host-balance.js';
+import { balanceLeaders, balanceable } from './host-balance.js';
 import { Liveness } from './host-liveness.js';
 import { lazyChild } from './host-logger.js';
 import { ReadyPass } from './host-pass.js';
@@ -417,11 +417,11 @@ export class RaftHost {
   /** A round of leader balance (host-balance.ts). */
   private balance(liveness: Liveness): void {
     let total = 0;
-    for (const g of this.openNow.values()) if (balanced(g)) total++;
+    for (const g of this.openNow.values()) if (balanceable(g)) total++;
     const mine: RaftGroup<unknown>[] = [];
     for (const gid of this.led) {
       const g = this.openNow.get(gid);
-      if (g !== undefined && balanced(g)) mine.push(g);
+      if (g !== undefined && balanceable(g)) mine.push(g);
     }
     this.transfers += balanceLeaders(this.id, this.cfg.peers.size, total, mine, liveness);
   }
