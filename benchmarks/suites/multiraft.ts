@@ -315,20 +315,22 @@ async function idle(ctx: SuiteContext, o: Options): Promise<void> {
     const windows = 5;
     const cpu: number[] = [];
     const rss: number[] = [];
-    const first = await Promise.all(c.hosts.map((h) => h.call('stats')));
+    const stats = () => Promise.all(c.hosts.map((h) => h.call('stats')));
+    // Back-to-back windows: each starts where the one before ended.
+    const first = await stats();
+    let last = first;
     for (let w = 0; w < windows; w++) {
-      const before = await Promise.all(c.hosts.map((h) => h.call('stats')));
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, (o.idleSeconds * 1000) / windows));
-      const after = await Promise.all(c.hosts.map((h) => h.call('stats')));
+      const after = await stats();
       const secs = (performance.now() - t0) / 1000;
       for (let i = 0; i < 3; i++) {
-        cpu.push((100 * (after[i]!.cpuSeconds! - before[i]!.cpuSeconds!)) / secs);
+        cpu.push((100 * (after[i]!.cpuSeconds! - last[i]!.cpuSeconds!)) / secs);
         rss.push(after[i]!.rssBytes! / MiB);
       }
+      last = after;
     }
     // What idle hosts still did: each of these wakes groups, or writes.
-    const last = await Promise.all(c.hosts.map((h) => h.call('stats')));
     const did = (k: 'leaderTransfers' | 'groupTicks' | 'readyGroups' | 'batches') =>
       last.map((s, i) => s[k]! - first[i]![k]!).join('/');
     ctx.log(

@@ -162,7 +162,7 @@ export class RaftHost {
         (peer, seen) => this.onPeerDown(peer, seen),
       );
       this.liveness = liveness;
-      liveness.leading = () => this.leading();
+      liveness.leading = () => this.led.size;
       liveness.onUp = (peer) => this.onPeerUp(peer);
       // A transport that does not report its connections (in-memory) counts as connected.
       liveness.connected = (peer) => {
@@ -253,7 +253,7 @@ export class RaftHost {
   }
 
   metrics(): HostMetrics {
-    const leaders = this.leading();
+    const leaders = this.led.size;
     return {
       groups: this.groups.size,
       storedGroups: this.store?.groupIds().length ?? 0,
@@ -424,11 +424,6 @@ export class RaftHost {
       if (g !== undefined && balanceable(g)) mine.push(g);
     }
     this.transfers += balanceLeaders(this.id, this.cfg.peers.size, total, mine, liveness);
-  }
-
-  /** Groups this host leads. */
-  private leading(): number {
-    return this.led.size;
   }
 
   private onPeerDown(peer: NodeId, seen: boolean): void {

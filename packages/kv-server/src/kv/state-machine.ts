@@ -358,7 +358,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       db = await openLevel(path, { ...this.tuning, writeBufferBytes: RESTORE_WRITE_BUFFER });
       summary = await restoreInto(db, from);
       await db.close();
-      db = null;
+      db = null; // closed: a failed reopen has nothing to close
       db = await openLevel(path, this.tuning);
     } catch (err) {
       await db?.close().catch(() => {});
