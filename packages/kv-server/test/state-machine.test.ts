@@ -441,6 +441,36 @@ describe('durability', () => {
     expect(reads.length).toBeGreaterThan(1000);
   });
 
+  it('answers a batch before it lands; every read, snapshot and reopen after the answer has it', async () => {
+    const sm = await store();
+    await exec(sm, { op: 'put', key: 'a', value: 'old' }); // cached
+    const [put] = await applyBatch(sm, [
+      { op: 'put', key: 'a', value: 'new' },
+      { op: 'put', key: 'b', value: 'b' },
+    ]);
+    expect(put).toMatchObject({ revision: 2 });
+    // Asked before the write may have landed: they wait for it.
+    expect(sm.appliedIndex()).toBe(3);
+    expect(sm.revision).toBe(3);
+    expect(sm.size).toBe(2);
+    const source = sm.snapshot();
+    const [a, range, content] = await Promise.all([sm.get('a'), sm.range(''), contentOf(sm)]);
+    expect(a).toMatchObject({ revision: 3, kv: { value: 'new', modRevision: 2 } });
+    expect(range.kvs.map((kv) => kv.value)).toEqual(['new', 'b']);
+    expect(content.revision).toBe(3);
+    const copy = await store();
+    await copy.restore(source);
+    expect(await contentOf(copy)).toEqual(await contentOf(sm));
+    expect(copy.appliedIndex()).toBe(3);
+    // The next batch starts from it, and close() waits for the last one.
+    await exec(sm, { op: 'put', key: 'a', value: 'newer' });
+    await sm.close();
+    const again = new KvStateMachine({ dir: sm.options.dir });
+    expect(await again.open()).toBe(4);
+    expect((await again.get('a')).kv).toMatchObject({ value: 'newer', version: 3 });
+    await again.close();
+  });
+
   it('serves reads from the cache and from disk alike, within a small cache', async () => {
     const sm = await store({ cacheBytes: 4096 });
     const cmds: Command[] = [];

@@ -45,7 +45,9 @@ export interface StateMachine<R = unknown> {
  *   replays only the committed entries after it. It is the truth after a crash.
  * - `apply()` persists the entries' effects and the index of the last of them atomically (one
  *   write batch): a crash leaves either all of a batch or none of it. It need not fsync: the
- *   raft log is durable, and RaftNode calls `sync()` before it compacts the log.
+ *   raft log is durable, and RaftNode calls `sync()` before it compacts the log. It may
+ *   resolve before its batch is written, if every later read, apply, snapshot, sync and
+ *   close sees the batch (open() after a crash may then be behind: RaftNode replays).
  * - A snapshot for log compaction costs nothing: RaftNode records raft's metadata only.
  * - `snapshot()` (for a follower that needs the whole state) is called between two applies
  *   and returns a stream of a point-in-time view (e.g. a LevelDB snapshot iterator) that

@@ -103,3 +103,28 @@ export function snapshotSource(handle: DbHandle, header: SnapshotHeader): Snapsh
     close: release,
   };
 }
+
+/**
+ * A source whose view is taken later, when `view` resolves (the batch being written landed):
+ * its chunks once it is there; close() before that closes it as soon as it comes.
+ */
+export function laterSource(view: Promise<SnapshotSource>): SnapshotSource {
+  view.catch(() => {}); // a failure is the reader's, when it reads
+  let closed = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      const source = await view;
+      if (closed) return source.close();
+      try {
+        yield* source;
+      } finally {
+        source.close();
+      }
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      view.then((s) => s.close()).catch(() => {});
+    },
+  };
+}

@@ -84,7 +84,7 @@ import { TxnApply, checkRevision } from './txn-apply.js';
 import { restoreInto } from './restore.js';
 import type { SnapshotSummary } from './snapshot-stream.js';
 import { hashHistory, hashStore } from './store-hash.js';
-import { type SnapshotSource, snapshotSource } from './snapshot-source.js';
+import { type SnapshotSource, laterSource, snapshotSource } from './snapshot-source.js';
 import { StoreDir } from './store-dir.js';
 
 /** An entry as raft-node hands it over (its other fields are not needed here). */
@@ -214,6 +214,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   /** A batch is being written: reads wait in `readers` for its commit. */
   private writing = false;
   private readers: (() => void)[] = [];
+  /**
+   * The last batch's write when apply() answered before it landed (see apply): its meta, and
+   * the write. Reads wait for it (`writing` is set), as does everything that writes.
+   */
+  private ahead: Meta | null = null;
+  private landing: Promise<void> = Promise.resolve();
   /** Batches written since the last sync(). */
   private dirty = false;
   /** apply() or restore() is running (raft-node never runs them concurrently). */
@@ -258,20 +264,29 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return this.applied;
   }
 
+  /** The last entry applied: its batch is what open() returns once it landed (or sync()). */
   appliedIndex(): number {
-    return this.applied;
+    return this.ahead?.appliedIndex ?? this.applied;
   }
 
   /**
    * Applies committed entries in one batch; one result per entry: undefined for an empty
    * entry (a leader's no-op), {op: 'invalid'} for bytes that are not a command.
+   *
+   * The results are known before the batch is written, and the last batch is answered
+   * without waiting for its write (as etcd answers from its backend's buffer): what it wrote
+   * is in the raft log already, and a crash before it lands replays it. Everything that
+   * reads or writes the store waits for it to land, so no one sees the state before it once
+   * the answer is out. Batches that change leases or members are still awaited: those are
+   * read from memory synchronously (leaseKeyList, memberList).
    */
   async apply(entries: readonly AppliedEntry[]): Promise<ApplyResult[]> {
-    const handle = this.live();
     if (this.busy)
       throw new KvStoreStateError('KV_STORE_BUSY', 'apply while applying or restoring');
     this.busy = true;
     try {
+      await this.landing; // the batch before: this one starts from what it wrote
+      const handle = this.live();
       let last = this.applied;
       for (const e of entries) {
         if (e.index <= last) throw new KvApplyOrderError(e.index, last);
@@ -301,7 +316,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
           if (cmd !== undefined) results[k] = batch.apply(cmd);
         }
         const index = entries[j - 1]!.index;
-        await this.exclusive(() => this.commit(handle, batch, index));
+        const written = this.exclusive(() => this.commit(handle, batch, index));
+        if (j === entries.length && this.answersEarly(batch)) this.landLater(written, batch, index);
+        else await written;
         i = j;
       }
       return results;
@@ -312,13 +329,12 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   /**
    * The state as of the last applied batch, as a stream (snapshot-stream.ts). The view is
-   * taken now, synchronously; applies may go on while the stream is read.
+   * taken now, synchronously, or, while that batch is still being written, as it lands
+   * (before anything can start the next one); applies may go on while the stream is read.
    */
   snapshot(): SnapshotSource {
     const handle = this.live();
-    if (this.writing) {
-      throw new KvStoreStateError('KV_STORE_BUSY', 'snapshot() while a batch is being written');
-    }
+    if (this.writing) return laterSource(this.withView(async () => this.snapshot()));
     handle.acquire();
     return snapshotSource(handle, {
       appliedIndex: this.applied,
@@ -418,8 +434,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   // ---- reads (the HTTP API) ----
 
+  /** The revision of the last applied change (reads wait until it landed). */
   get revision(): number {
-    return this.rev;
+    return this.ahead?.revision ?? this.rev;
   }
 
   /** Reads below this revision are refused (etcd's compacted revision). */
@@ -473,7 +490,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   /** Live keys. */
   get size(): number {
-    return this.keys;
+    return this.ahead?.keyCount ?? this.keys;
   }
 
   member(id: number): MemberRecord | undefined {
@@ -520,6 +537,8 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
 
   /** A key's record at the current revision: from the cache, else from disk (then cached). */
   private getRecord(key: ByteString): Promise<{ revision: number; kv: KvRecord | undefined }> {
+    // The cache holds what landed: while a batch is in flight, its changes are not in it yet.
+    if (this.writing) return this.withView(() => this.getRecord(key));
     const cached = this.cache.get(key);
     if (cached !== undefined) return Promise.resolve({ revision: this.rev, kv: cached });
     const handle = this.handle;
@@ -690,6 +709,47 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       keyCount: this.keys,
       compactRevision: this.compactRev,
     };
+  }
+
+  /** Whether apply() may answer before `batch` lands: it changes no lease and no member. */
+  private answersEarly(batch: ApplyBatch): boolean {
+    if (batch.memberWrites.size > 0) return false;
+    for (const [k, rec] of batch.writes) {
+      if ((rec !== null && rec.lease !== 0) || this.keyLeases.has(k)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Lets `written` (the batch's commit, already queued) land after apply() returned. Reads
+   * wait from now on; a failed write fails the store (`failed`), which the next call reports.
+   */
+  private landLater(written: Promise<void>, batch: ApplyBatch, appliedIndex: number): void {
+    this.writing = true;
+    const ahead: Meta = {
+      appliedIndex,
+      revision: batch.revision,
+      keyCount: batch.keyCount,
+      compactRevision: this.compactRev,
+    };
+    this.ahead = ahead;
+    this.landing = written.then(
+      () => {
+        if (this.ahead === ahead) this.ahead = null;
+      },
+      (err: unknown) => {
+        if (this.ahead === ahead) this.ahead = null;
+        if (this.failed === null) {
+          this.failed = new KvStoreStateError(
+            'KV_STORE_FAILED',
+            `a batch failed to be written; reopen the store: ${(err as Error).message}`,
+          );
+          this.failed.cause = err;
+        }
+        this.writing = false;
+        this.startReaders(); // they fail with KV_STORE_FAILED
+      },
+    );
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
