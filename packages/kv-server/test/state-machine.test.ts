@@ -11,6 +11,12 @@ const key = fc.string({ minLength: 1, maxLength: 8 });
 const value = fc.string({ maxLength: 16 });
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ op: fc.constant('put' as const), key, value }),
+  fc.record({
+    op: fc.constant('put' as const),
+    key,
+    value,
+    withoutPrev: fc.constant(true as const),
+  }),
   fc.record({ op: fc.constant('delete' as const), key }),
   fc.record({ op: fc.constant('deletePrefix' as const), prefix: fc.string({ maxLength: 2 }) }),
   fc.record(
@@ -198,6 +204,37 @@ describe('commands on the on-disk store', () => {
     expect(s.revision).toBe(4);
   });
 
+  it("applies a put without prev from the key's cached head, reading no record", async () => {
+    const sm = await store({ cacheBytes: 0 }); // heads only
+    const blind = (value: string): Command => ({ op: 'put', key: 'k', value, withoutPrev: true });
+    expect(await exec(sm, blind('v1'))).toEqual({
+      op: 'put',
+      revision: 1,
+      kv: { key: 'k', value: 'v1', createRevision: 1, modRevision: 1, version: 1 },
+    });
+    expect(sm.applyReads).toBe(1); // a new key: looked for on disk
+    expect(await exec(sm, blind('v2'))).toMatchObject({ kv: { createRevision: 1, version: 2 } });
+    expect(await applyBatch(sm, [blind('v3'), blind('v4')])).toMatchObject([
+      { kv: { version: 3 } },
+      { kv: { version: 4, modRevision: 4 } },
+    ]);
+    expect(sm.applyReads).toBe(1);
+    // A put that wants the previous value reads the record; so does a batch that deletes.
+    expect(await exec(sm, { op: 'put', key: 'k', value: 'v5' })).toMatchObject({
+      prev: { value: 'v4', version: 4 },
+      kv: { version: 5 },
+    });
+    expect(sm.applyReads).toBe(2);
+    expect(await applyBatch(sm, [blind('v6'), { op: 'delete', key: 'k' }])).toMatchObject([
+      { kv: { version: 6 } },
+      { deleted: 1, prev: { value: 'v6' } },
+    ]);
+    expect(sm.applyReads).toBe(3);
+    // Deleted: no head left, so the next put creates the key anew.
+    expect(await exec(sm, blind('v7'))).toMatchObject({ kv: { createRevision: 8, version: 1 } });
+    expect(sm.size).toBe(1);
+  });
+
   it('keeps member records beside the keys without counting revisions', async () => {
     const s = await store();
     await exec(s, { op: 'setMember', id: 2, clientUrl: 'http://b', peerUrl: 'b:1' });
@@ -268,7 +305,8 @@ describe('commands on the on-disk store', () => {
         fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 20 }),
         async (cmds, cuts) => {
           const one = await store();
-          const many = await store();
+          // No record cache: puts without prev are applied from heads, the rest from disk.
+          const many = await store({ cacheBytes: 0 });
           const single = [];
           for (const c of cmds) single.push(await exec(one, c));
           const batched = [];

@@ -216,7 +216,12 @@ export function kvService(ctx: GrpcContext): UntypedServiceImplementation {
       if (put.op === 'put' && put.lease === 0 && !put.ignoreValue && !put.ignoreLease) {
         // A plain put: applied in one batch with the puts around it, where a txn is applied
         // alone (its own LevelDB write on every member).
-        const r = await propose(ctx, { op: 'put', key: put.key, value: put.value });
+        const r = await propose(ctx, {
+          op: 'put',
+          key: put.key,
+          value: put.value,
+          ...(put.prevKv ? {} : { withoutPrev: true }),
+        });
         if (r?.op !== 'put') throw new Error(`unexpected result ${r?.op}`);
         return {
           header: header(ctx, r.revision),

@@ -1,6 +1,6 @@
 // /v1/kv: put, get, delete, prefix range, compare-and-swap.
 import { ConsensusError } from '../consensus.js';
-import { type Command, encodeCommand } from '../kv/command.js';
+import { type Command, type PutCommand, encodeCommand } from '../kv/command.js';
 import { secondsSince } from '../metrics/kv-metrics.js';
 import type { ApplyResult } from '../kv/state-machine.js';
 import type { CommandResult, KeyValue } from '../kv/apply-batch.js';
@@ -128,10 +128,9 @@ async function putKey(ctx: ApiContext, r: ApiRequest, key: PathKey): Promise<voi
   const value = stringField(body, 'value', ctx.options.limits.maxValueBytes);
   if (value === undefined) throw badRequest(ErrorCode.InvalidValue, '"value" is required');
   if (redirectToLeader(ctx, r)) return;
-  const res = (await propose(ctx, r, { op: 'put', key: key.bytes, value: value.bytes })) as Extract<
-    CommandResult,
-    { op: 'put' }
-  >;
+  const put: PutCommand = { op: 'put', key: key.bytes, value: value.bytes };
+  if (!wantPrev) put.withoutPrev = true;
+  const res = (await propose(ctx, r, put)) as Extract<CommandResult, { op: 'put' }>;
   const kv = kvJsonAsSent(res.kv, key.text, value.text);
   sendJson(r.res, 200, withPrev({ revision: res.revision, kv }, wantPrev, res.prev));
 }

@@ -12,6 +12,7 @@
 import type { ByteString } from './bytes.js';
 import type { Command } from './command.js';
 import type { KvEvent } from './history.js';
+import type { KvHead } from './kv-cache.js';
 import type { KvRecord, MemberRecord } from './records.js';
 import type { TxnResult } from './txn.js';
 
@@ -49,11 +50,22 @@ export class ApplyBatch {
     /** Successful mutations so far; invariant: every key's modRevision <= revision. */
     public revision: number,
     public keyCount: number,
-    /** A key's record at the start of the batch (undefined: absent). */
-    private readonly base: (key: ByteString) => KvRecord | undefined,
+    /**
+     * A key's record at the start of the batch (undefined: absent); its head is enough for a
+     * key only put without its previous value wanted (PutCommand.withoutPrev).
+     */
+    private readonly base: (key: ByteString) => KvRecord | KvHead | undefined,
   ) {}
 
   lookup(key: ByteString): KvRecord | undefined {
+    const r = this.lookupHead(key);
+    if (r !== undefined && !('value' in r)) {
+      throw new Error(`the value of ${JSON.stringify(key)} was not prefetched`);
+    }
+    return r;
+  }
+
+  private lookupHead(key: ByteString): KvRecord | KvHead | undefined {
     const w = this.writes.get(key);
     if (w !== undefined) return w ?? undefined;
     return this.base(key);
@@ -67,6 +79,10 @@ export class ApplyBatch {
   apply(cmd: Command): CommandResult {
     switch (cmd.op) {
       case 'put': {
+        if (cmd.withoutPrev === true) {
+          const kv = this.put(cmd.key, cmd.value, this.lookupHead(cmd.key));
+          return { op: 'put', revision: this.revision, kv };
+        }
         const prev = this.lookup(cmd.key);
         const kv = this.put(cmd.key, cmd.value, prev);
         return prev === undefined
@@ -133,7 +149,7 @@ export class ApplyBatch {
     }
   }
 
-  private put(key: ByteString, value: ByteString, prev: KvRecord | undefined): KeyValue {
+  private put(key: ByteString, value: ByteString, prev: KvRecord | KvHead | undefined): KeyValue {
     this.revision++;
     const rec: KvRecord =
       prev === undefined

@@ -59,6 +59,11 @@ export interface PutCommand {
   op: 'put';
   key: ByteString;
   value: ByteString;
+  /**
+   * The proposer does not want the previous key-value in the result (etcd's Put without
+   * prev_kv): applying it needs only the key's head, often cached, never its old value.
+   */
+  withoutPrev?: true;
 }
 
 export interface DeleteCommand {
@@ -110,6 +115,7 @@ const enum Op {
   Compact = 8,
   LeaseGrant = 9,
   LeaseRevoke = 10,
+  PutWithoutPrev = 11,
 }
 
 const CAS_EXPECT_VALUE = 1;
@@ -122,7 +128,9 @@ export function encodeCommand(cmd: Command): Uint8Array {
   w.u8(COMMAND_FORMAT);
   switch (cmd.op) {
     case 'put':
-      w.u8(Op.Put).bstr(cmd.key).bstr(cmd.value);
+      w.u8(cmd.withoutPrev === true ? Op.PutWithoutPrev : Op.Put)
+        .bstr(cmd.key)
+        .bstr(cmd.value);
       break;
     case 'delete':
       w.u8(Op.Delete).bstr(cmd.key);
@@ -195,6 +203,9 @@ export function decodeCommand(data: Uint8Array): Command {
   switch (op) {
     case Op.Put:
       cmd = { op: 'put', key: r.bstr(), value: r.bstr() };
+      break;
+    case Op.PutWithoutPrev:
+      cmd = { op: 'put', key: r.bstr(), value: r.bstr(), withoutPrev: true };
       break;
     case Op.Delete:
       cmd = { op: 'delete', key: r.bstr() };

@@ -45,7 +45,7 @@ import {
   revKey,
 } from './history.js';
 import { type Db, DbHandle, type LevelTuning, compactRange, openLevel } from './level-handle.js';
-import { LruCache } from './lru-cache.js';
+import { KvCache, type KvHead } from './kv-cache.js';
 import {
   type KvRecord,
   LEASE_RANGE,
@@ -98,6 +98,11 @@ export interface KvStateMachineOptions {
   dir: string;
   /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
   cacheBytes?: number;
+  /**
+   * Bytes of heads (a key's numbers without its value) cached for puts that do not want the
+   * previous value: ~180 bytes a key (estimated, LRU). Default 16 MiB.
+   */
+  headCacheBytes?: number;
   /** LevelDB's block cache. Default 4 MiB (heads are also in the record cache above). */
   blockCacheBytes?: number;
   /**
@@ -208,7 +213,9 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   /** Told after each grant, revoke or restore (the lease keeper). */
   private readonly leaseListeners = new Set<() => void>();
   private leaseChanges = 0;
-  private readonly cache: LruCache<KvRecord>;
+  private readonly cache: KvCache;
+  /** Records read from the store on the apply path (the caches did not hold them). */
+  private applyReadCount = 0;
   private readonly tuning: LevelTuning;
   private commits = 0;
   /** A batch is being written: reads wait in `readers` for its commit. */
@@ -235,11 +242,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private readonly commitListeners = new Set<(revision: number) => void>();
 
   constructor(readonly options: KvStateMachineOptions) {
-    this.cache = new LruCache<KvRecord>(
-      options.cacheBytes ?? 8 << 20,
-      // Byte strings take a byte per character; ~100 bytes of objects and map entry.
-      (key, r) => key.length + r.value.length + 100,
-    );
+    this.cache = new KvCache(options.cacheBytes ?? 8 << 20, options.headCacheBytes ?? 16 << 20);
     this.tuning = {
       blockCacheBytes: options.blockCacheBytes ?? 4 << 20,
       writeBufferBytes: options.writeBufferBytes ?? 8 << 20,
@@ -539,7 +542,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private getRecord(key: ByteString): Promise<{ revision: number; kv: KvRecord | undefined }> {
     // The cache holds what landed: while a batch is in flight, its changes are not in it yet.
     if (this.writing) return this.withView(() => this.getRecord(key));
-    const cached = this.cache.get(key);
+    const cached = this.cache.record(key);
     if (cached !== undefined) return Promise.resolve({ revision: this.rev, kv: cached });
     const handle = this.handle;
     if (!this.writing && handle !== null && this.failed === null) {
@@ -660,6 +663,11 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return this.withView(async () => this.snapshot());
   }
 
+  /** Records read from the store on the apply path: keys the caches did not hold. */
+  get applyReads(): number {
+    return this.applyReadCount;
+  }
+
   /** Calls `listener` with the revision after each committed write or restore; returns its removal. */
   onCommit(listener: (revision: number) => void): () => void {
     this.commitListeners.add(listener);
@@ -758,20 +766,29 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     return run;
   }
 
-  /** The records of every key the commands name, as of now: from the cache, else the disk. */
+  /**
+   * The records of every key the commands name, as of now: from the cache, else the disk. A
+   * key only put without its previous value wanted needs only its head.
+   */
   private async prefetch(
     db: Db,
     commands: readonly (Command | undefined)[],
-  ): Promise<Map<ByteString, KvRecord | undefined>> {
-    const base = new Map<ByteString, KvRecord | undefined>();
-    const missing: ByteString[] = [];
+  ): Promise<Map<ByteString, KvRecord | KvHead | undefined>> {
+    const needsValue = new Map<ByteString, boolean>();
     for (const cmd of commands) {
       const key = cmd === undefined ? undefined : keyOf(cmd);
-      if (key === undefined || base.has(key)) continue;
-      const hit = this.cache.get(key);
+      if (key === undefined) continue;
+      const blind = cmd!.op === 'put' && cmd!.withoutPrev === true;
+      if (!blind || !needsValue.has(key)) needsValue.set(key, !blind);
+    }
+    const base = new Map<ByteString, KvRecord | KvHead | undefined>();
+    const missing: ByteString[] = [];
+    for (const [key, value] of needsValue) {
+      const hit = value ? this.cache.record(key) : this.cache.head(key);
       base.set(key, hit);
       if (hit === undefined) missing.push(key);
     }
+    this.applyReadCount += missing.length;
     if (missing.length > 0) {
       const raw =
         missing.length <= SYNC_PREFETCH_MAX
@@ -811,7 +828,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       revision: this.rev,
       compactRevision: this.compactRev,
       get: async (key) => {
-        const hit = this.cache.get(key);
+        const hit = this.cache.record(key);
         if (hit !== undefined) return hit;
         const raw = await handle.db.get(kvKey(key));
         return raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
