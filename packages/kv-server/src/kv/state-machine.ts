@@ -99,8 +99,9 @@ export interface KvStateMachineOptions {
   /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
   cacheBytes?: number;
   /**
-   * Bytes of heads (a key's numbers without its value) cached for puts that do not want the
-   * previous value: ~180 bytes a key (estimated, LRU). Default 16 MiB.
+   * Bytes of the table of heads (a key's numbers without its value) for puts that do not
+   * want the previous value: 69 bytes a key of up to 32 bytes, off the V8 heap (head-table.ts).
+   * Default 12 MiB: ~180k keys. 0: none.
    */
   headCacheBytes?: number;
   /** LevelDB's block cache. Default 4 MiB (heads are also in the record cache above). */
@@ -242,7 +243,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private readonly commitListeners = new Set<(revision: number) => void>();
 
   constructor(readonly options: KvStateMachineOptions) {
-    this.cache = new KvCache(options.cacheBytes ?? 8 << 20, options.headCacheBytes ?? 16 << 20);
+    this.cache = new KvCache(options.cacheBytes ?? 8 << 20, options.headCacheBytes ?? 12 << 20);
     this.tuning = {
       blockCacheBytes: options.blockCacheBytes ?? 4 << 20,
       writeBufferBytes: options.writeBufferBytes ?? 8 << 20,
