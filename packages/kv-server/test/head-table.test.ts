@@ -41,6 +41,26 @@ describe('HeadTable', () => {
     for (const i of [0, 2, 3, 4, 5, 6, 7, 8]) expect(t.get(`k${i}`)).toEqual(head(i));
   });
 
+  it('starts small, grows with the keys up to its bound, and shrinks when cleared', () => {
+    const t = new HeadTable(1 << 20);
+    const first = t.bytes;
+    expect(first).toBeLessThanOrEqual(64 * 8 * SLOT_BYTES);
+    for (let i = 0; i < 10_000; i++) t.set(`key/${i}`, head(i));
+    expect(t.bytes).toBeGreaterThan(first);
+    expect(t.bytes).toBeLessThanOrEqual(1 << 20);
+    let held = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const h = t.get(`key/${i}`);
+      if (h !== undefined) {
+        expect(h).toEqual(head(i));
+        held++;
+      }
+    }
+    expect(held).toBeGreaterThan(9_000); // ~15k slots: a few full buckets evicted some
+    t.clear();
+    expect([t.bytes, t.get('key/1')]).toEqual([first, undefined]);
+  });
+
   it('answers a key with its last head or nothing, under any sequence of operations', () => {
     const op = fc.oneof(
       fc.record({ t: fc.constant('set' as const), k: fc.nat(40), n: fc.nat(1000) }),

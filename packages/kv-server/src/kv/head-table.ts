@@ -3,7 +3,9 @@
 // ~190 bytes of heap, and every byte of live heap took ~3 of RSS once V8 let the heap grow
 // past it (a 16 MiB LRU of heads raised members' RSS by ~50 MiB). Set-associative: a key
 // hashes to a bucket of WAYS slots and evicts the bucket's least recently used. Keys longer
-// than KEY_BYTES are not held.
+// than KEY_BYTES are not held. It starts small and doubles while more than 3/4 full, up to
+// its bound: a store of a few keys does not pay for a table of many (a hash touches every
+// page of the arrays).
 import type { ByteString } from './bytes.js';
 import type { KvHead } from './kv-cache.js';
 
@@ -13,25 +15,31 @@ export const KEY_BYTES = 32;
 const WAYS = 8;
 /** Bytes per slot: the key, its length, four numbers, a use stamp. */
 export const SLOT_BYTES = KEY_BYTES + 1 + 4 * 8 + 4;
+/** Buckets of a new (or cleared) table, at most. */
+const FIRST_BUCKETS = 64;
 
 export class HeadTable {
-  private readonly buckets: number;
-  private readonly keyBytes: Uint8Array;
+  private readonly maxBuckets: number;
+  private buckets = 0;
+  private keyBytes = new Uint8Array(0);
   /** 0: empty; else the key's length + 1. */
-  private readonly keyLen: Uint8Array;
+  private keyLen = new Uint8Array(0);
   /** createRevision, modRevision, version, lease per slot. */
-  private readonly nums: Float64Array;
-  private readonly stamps: Uint32Array;
+  private nums = new Float64Array(0);
+  private stamps = new Uint32Array(0);
+  /** Slots in use. */
+  private used = 0;
   private clock = 0;
 
-  /** @param bytes the table's size; under one bucket's worth it holds nothing. */
+  /** @param bytes the table's bound; under one bucket's worth it holds nothing. */
   constructor(bytes: number) {
-    this.buckets = Math.floor(bytes / (SLOT_BYTES * WAYS));
-    const slots = this.buckets * WAYS;
-    this.keyBytes = new Uint8Array(slots * KEY_BYTES);
-    this.keyLen = new Uint8Array(slots);
-    this.nums = new Float64Array(slots * 4);
-    this.stamps = new Uint32Array(slots);
+    this.maxBuckets = Math.floor(bytes / (SLOT_BYTES * WAYS));
+    this.allocate(Math.min(FIRST_BUCKETS, this.maxBuckets));
+  }
+
+  /** The table's arrays' bytes now. */
+  get bytes(): number {
+    return this.buckets * WAYS * SLOT_BYTES;
   }
 
   get(key: ByteString): KvHead | undefined {
@@ -52,7 +60,11 @@ export class HeadTable {
     if (this.buckets === 0 || key.length > KEY_BYTES) return;
     let slot = this.find(key);
     if (slot < 0) {
+      if (this.used >= this.buckets * WAYS * 0.75 && this.buckets < this.maxBuckets) {
+        this.grow();
+      }
       slot = this.victim(key);
+      if (this.keyLen[slot] === 0) this.used++;
       const at = slot * KEY_BYTES;
       for (let i = 0; i < key.length; i++) this.keyBytes[at + i] = key.charCodeAt(i);
       this.keyLen[slot] = key.length + 1;
@@ -67,11 +79,51 @@ export class HeadTable {
 
   delete(key: ByteString): void {
     const slot = this.find(key);
-    if (slot >= 0) this.keyLen[slot] = 0;
+    if (slot < 0) return;
+    this.keyLen[slot] = 0;
+    this.used--;
   }
 
+  /** Forgets every head, and the memory of a grown table. */
   clear(): void {
-    this.keyLen.fill(0);
+    this.allocate(Math.min(FIRST_BUCKETS, this.maxBuckets));
+  }
+
+  private allocate(buckets: number): void {
+    const slots = buckets * WAYS;
+    this.buckets = buckets;
+    this.keyBytes = new Uint8Array(slots * KEY_BYTES);
+    this.keyLen = new Uint8Array(slots);
+    this.nums = new Float64Array(slots * 4);
+    this.stamps = new Uint32Array(slots);
+    this.used = 0;
+  }
+
+  /** Doubles the buckets (up to the bound) and puts every head back, stamps kept. */
+  private grow(): void {
+    const old = {
+      keyBytes: this.keyBytes,
+      keyLen: this.keyLen,
+      nums: this.nums,
+      stamps: this.stamps,
+    };
+    this.allocate(Math.min(this.buckets * 2, this.maxBuckets));
+    for (let from = 0; from < old.keyLen.length; from++) {
+      const len = old.keyLen[from]!;
+      if (len === 0) continue;
+      const key = String.fromCharCode(
+        ...old.keyBytes.subarray(from * KEY_BYTES, from * KEY_BYTES + len - 1),
+      );
+      const slot = this.victim(key);
+      if (this.keyLen[slot] === 0) this.used++;
+      this.keyBytes.set(
+        old.keyBytes.subarray(from * KEY_BYTES, (from + 1) * KEY_BYTES),
+        slot * KEY_BYTES,
+      );
+      this.keyLen[slot] = len;
+      this.nums.set(old.nums.subarray(from * 4, from * 4 + 4), slot * 4);
+      this.stamps[slot] = old.stamps[from]!;
+    }
   }
 
   /** The key's slot, or -1. */

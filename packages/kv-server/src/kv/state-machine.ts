@@ -101,7 +101,7 @@ export interface KvStateMachineOptions {
   /**
    * Bytes of the table of heads (a key's numbers without its value) for puts that do not
    * want the previous value: 69 bytes a key of up to 32 bytes, off the V8 heap (head-table.ts).
-   * Default 12 MiB: ~180k keys. 0: none.
+   * It grows with the keys up to this bound. Default 12 MiB: ~180k keys. 0: none.
    */
   headCacheBytes?: number;
   /** LevelDB's block cache. Default 4 MiB (heads are also in the record cache above). */
