@@ -164,8 +164,6 @@ interface TxnExtra {
 interface ReadView {
   handle: DbHandle;
   revision: number;
-  /** Batches committed when the view was taken: a result is cached only if none since. */
-  commits: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -218,7 +216,6 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   /** Records read from the store on the apply path (the caches did not hold them). */
   private applyReadCount = 0;
   private readonly tuning: LevelTuning;
-  private commits = 0;
   /** A batch is being written: reads wait in `readers` for its commit. */
   private writing = false;
   private readers: (() => void)[] = [];
@@ -545,23 +542,19 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     if (this.writing) return this.withView(() => this.getRecord(key));
     const cached = this.cache.record(key);
     if (cached !== undefined) return Promise.resolve({ revision: this.rev, kv: cached });
-    const handle = this.handle;
-    if (!this.writing && handle !== null && this.failed === null) {
-      // No batch in flight: LevelDB holds exactly revision this.rev, and a getSync reads it in
-      // microseconds (memtable, bloom filters, block cache) where get() takes two thread-pool
-      // hops; it blocks the loop only while a table block comes from disk.
-      const raw = handle.db.getSync(kvKey(key));
-      const rec = raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
-      if (rec !== undefined) this.cache.set(key, rec);
-      return Promise.resolve({ revision: this.rev, kv: rec });
+    let handle: DbHandle;
+    try {
+      handle = this.live();
+    } catch (err) {
+      return Promise.reject(err);
     }
-    return this.withView(async (view) => {
-      const raw = await view.handle.db.get(kvKey(key));
-      if (raw === undefined) return { revision: view.revision, kv: undefined };
-      const rec = decodeKvRecord(raw, view.handle.path);
-      if (view.commits === this.commits) this.cache.set(key, rec); // nothing changed since
-      return { revision: view.revision, kv: rec };
-    });
+    // No batch in flight: LevelDB holds exactly revision this.rev, and a getSync reads it in
+    // microseconds (memtable, bloom filters, block cache) where get() takes two thread-pool
+    // hops; it blocks the loop only while a table block comes from disk.
+    const raw = handle.db.getSync(kvKey(key));
+    const rec = raw === undefined ? undefined : decodeKvRecord(raw, handle.path);
+    if (rec !== undefined) this.cache.set(key, rec);
+    return Promise.resolve({ revision: this.rev, kv: rec });
   }
 
   /** Keys starting with `prefix` in ascending byte order, at most `limit`. */
@@ -702,7 +695,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
         return Promise.reject(err);
       }
       handle.acquire();
-      const view = { handle, revision: this.rev, commits: this.commits };
+      const view = { handle, revision: this.rev };
       return read(view).finally(() => handle.release());
     };
     if (!this.writing) return start();
@@ -748,17 +741,20 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
       },
       (err: unknown) => {
         if (this.ahead === ahead) this.ahead = null;
-        if (this.failed === null) {
-          this.failed = new KvStoreStateError(
-            'KV_STORE_FAILED',
-            `a batch failed to be written; reopen the store: ${(err as Error).message}`,
-          );
-          this.failed.cause = err;
-        }
+        this.fail('a batch failed to be written; reopen the store', err);
         this.writing = false;
         this.startReaders(); // they fail with KV_STORE_FAILED
       },
     );
+  }
+
+  /** Marks the store failed (the first failure stays the reason); returns that error. */
+  private fail(what: string, err: unknown): KvStoreStateError {
+    if (this.failed === null) {
+      this.failed = new KvStoreStateError('KV_STORE_FAILED', `${what}: ${(err as Error).message}`);
+      this.failed.cause = err;
+    }
+    return this.failed;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -1145,14 +1141,10 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     try {
       await write();
     } catch (err) {
-      this.failed = new KvStoreStateError(
-        'KV_STORE_FAILED',
-        `a write to ${handle.path} failed; reopen the store: ${(err as Error).message}`,
-      );
-      this.failed.cause = err;
+      const failed = this.fail(`a write to ${handle.path} failed; reopen the store`, err);
       this.writing = false;
       this.startReaders(); // they fail with KV_STORE_FAILED
-      throw this.failed;
+      throw failed;
     }
     this.writing = false;
     this.applied = meta.appliedIndex;
@@ -1160,7 +1152,6 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     this.keys = meta.keyCount;
     this.compactRev = meta.compactRevision;
     after();
-    this.commits++;
     this.dirty = true;
     this.startReaders();
     this.notifyCommit();
@@ -1209,7 +1200,6 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     for (const l of leases) this.leases.set(l.id, { ttl: l.ttl, grant: this.leaseChanges });
     for (const [k, id] of attached) this.attach(k, id);
     this.cache.clear();
-    this.commits++;
     this.dirty = false;
   }
 
@@ -1221,12 +1211,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
     } catch (err) {
       // Whether CURRENT moved is unknown: reopening tells.
       await next.retire().catch(() => {});
-      this.failed = new KvStoreStateError(
-        'KV_STORE_FAILED',
-        `switching to the restored store failed; reopen it: ${(err as Error).message}`,
-      );
-      this.failed.cause = err;
-      throw this.failed;
+      throw this.fail('switching to the restored store failed; reopen it', err);
     }
     this.handle = next;
     const dir = this.dir!;
