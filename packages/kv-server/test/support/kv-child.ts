@@ -88,7 +88,7 @@ async function fill(sm: KvStateMachine, keys: number, valueBytes: number): Promi
   sample();
   const m = process.memoryUsage();
   process.stdout.write(
-    `${JSON.stringify({ read, size, deleted, peak, rss: m.rss, heapUsed: m.heapUsed })}\n`,
+    `${JSON.stringify({ read, size, deleted, peak, rss: m.rss, heapUsed: m.heapUsed, headCacheBytes: HEAD_CACHE_BYTES })}\n`,
   );
 }
 
@@ -100,7 +100,14 @@ function readProcStatus(): string {
   }
 }
 
-const sm = new KvStateMachine({ dir: dir!, cacheBytes: 8 << 20 });
+// The caches at their defaults, named: fill reports them, and the memory test's bound counts them.
+const RECORD_CACHE_BYTES = 8 << 20;
+const HEAD_CACHE_BYTES = 12 << 20;
+const sm = new KvStateMachine({
+  dir: dir!,
+  cacheBytes: RECORD_CACHE_BYTES,
+  headCacheBytes: HEAD_CACHE_BYTES,
+});
 await sm.open();
 if (mode === 'apply') await applyForever(sm);
 else if (mode === 'restore') await restoreFrom(sm, a!, Number(b));
