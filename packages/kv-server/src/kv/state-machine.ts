@@ -96,7 +96,10 @@ export interface AppliedEntry {
 export interface KvStateMachineOptions {
   /** The store's directory (raft-kv: <data-dir>/kv). */
   dir: string;
-  /** Bytes of records the read cache holds (estimated, LRU). Default 8 MiB. */
+  /**
+   * Bytes of records the read cache holds (estimated, LRU; in the V8 heap, which may grow to
+   * twice its live data, so each MiB here costs up to ~2.5 MiB of RSS). Default 2 MiB.
+   */
   cacheBytes?: number;
   /**
    * Bytes of the table of heads (a key's numbers without its value) for puts that do not
@@ -240,7 +243,7 @@ export class KvStateMachine implements OnDiskStateMachine<ApplyResult> {
   private readonly commitListeners = new Set<(revision: number) => void>();
 
   constructor(readonly options: KvStateMachineOptions) {
-    this.cache = new KvCache(options.cacheBytes ?? 8 << 20, options.headCacheBytes ?? 12 << 20);
+    this.cache = new KvCache(options.cacheBytes ?? 2 << 20, options.headCacheBytes ?? 12 << 20);
     this.tuning = {
       blockCacheBytes: options.blockCacheBytes ?? 4 << 20,
       writeBufferBytes: options.writeBufferBytes ?? 8 << 20,

@@ -101,7 +101,7 @@ function readProcStatus(): string {
 }
 
 // The caches at their defaults, named: fill reports them, and the memory test's bound counts them.
-const RECORD_CACHE_BYTES = 8 << 20;
+const RECORD_CACHE_BYTES = 2 << 20;
 const HEAD_CACHE_BYTES = 12 << 20;
 const sm = new KvStateMachine({
   dir: dir!,
