@@ -107,7 +107,7 @@ export interface KvStateMachineOptions {
    * It grows with the keys up to this bound. Default 12 MiB: ~180k keys. 0: none.
    */
   headCacheBytes?: number;
-  /** LevelDB's block cache. Default 4 MiB (heads are also in the record cache above). */
+  /** LevelDB's block cache. Default 4 MiB (current records are in the caches above). */
   blockCacheBytes?: number;
   /**
    * LevelDB's memtable. Default 8 MiB: every level-0 table it flushes is merged with all of
