@@ -25,6 +25,7 @@
 //   --join-log-level info: raft-kv's log (in the run's output) times the snapshot's phases.
 //
 // Everything shares this machine's cores: the figures are the whole system's on one box.
+import { nodeEnv } from '@tsraft/kv-server/process-cluster';
 import { onEmergencyExit } from '../lib/cleanup.js';
 import { buildClientv3Generator, ensureGo } from '../lib/kv-clientv3-gen.js';
 import { type Env, type Settings, prefill, putKeys, withSystems } from '../lib/kv-env.js';
@@ -465,6 +466,8 @@ export default async function run(ctx: SuiteContext): Promise<void> {
     // A preloaded allocator (kv-server README, "Allocator") reaches every process of the run.
     if (process.env.LD_PRELOAD)
       ctx.note(`every process runs with LD_PRELOAD=${process.env.LD_PRELOAD}`);
+    // ProcessCluster starts members with glibc's malloc held to two arenas unless told otherwise.
+    ctx.note(`members run with MALLOC_ARENA_MAX=${nodeEnv().MALLOC_ARENA_MAX}`);
     const env: Env = {
       ctx,
       s,

@@ -3,7 +3,7 @@
 // output to a line callback, and the signals the faults send.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { cliCommand } from '@tsraft/kv-server/process-cluster';
+import { cliCommand, nodeEnv } from '@tsraft/kv-server/process-cluster';
 
 export class NodeProc {
   proc: ChildProcess | null = null;
@@ -28,9 +28,10 @@ export class NodeProc {
     const argv = [cmd, ...args, ...this.base, ...extra];
     const proc =
       this.netns === null
-        ? spawn(argv[0]!, argv.slice(1), { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+        ? spawn(argv[0]!, argv.slice(1), { cwd, env: nodeEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
         : spawn('ip', ['netns', 'exec', this.netns, ...argv], {
             cwd,
+            env: nodeEnv(),
             stdio: ['ignore', 'pipe', 'pipe'],
           });
     this.proc = proc;

@@ -15,6 +15,7 @@ import {
   binNodeFlags,
   cliCommand,
   freePorts,
+  nodeEnv,
 } from '../src/process-cluster.js';
 import { waitFor } from './support/e2e.js';
 import { REPO } from './support/local-cluster-run.js';
@@ -52,6 +53,20 @@ describe('raft-kv start-up', () => {
     const r = spawnSync(RAFT_KV_BIN, ['--help'], { encoding: 'utf8', timeout: 30_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^raft-kv/);
+  });
+
+  it("spawned members hold glibc's malloc to two arenas unless the environment says otherwise", () => {
+    const saved = process.env.MALLOC_ARENA_MAX;
+    try {
+      delete process.env.MALLOC_ARENA_MAX;
+      expect(nodeEnv().MALLOC_ARENA_MAX).toBe('2');
+      expect(nodeEnv().PATH).toBe(process.env.PATH);
+      process.env.MALLOC_ARENA_MAX = '8';
+      expect(nodeEnv().MALLOC_ARENA_MAX).toBe('8');
+    } finally {
+      if (saved === undefined) delete process.env.MALLOC_ARENA_MAX;
+      else process.env.MALLOC_ARENA_MAX = saved;
+    }
   });
 
   it('restarts from its data dir alone, on its own id and addresses', async () => {
