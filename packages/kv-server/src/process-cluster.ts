@@ -29,9 +29,8 @@ export function binNodeFlags(): string[] {
 /**
  * The environment of a node: this process's, with glibc's malloc held to two arenas unless it
  * says otherwise. LevelDB writes and reads run on libuv's worker threads, and glibc gives each
- * thread that allocates an arena of its own, whose freed memory it rarely returns: with two, a
- * member's peak RSS under load was ~15 MiB lower at the same puts per second (kv-server
- * README, "Allocator"). Other allocators ignore the variable.
+ * thread that allocates an arena of its own, whose freed memory it rarely returns (kv-server
+ * README, "Arenas"). Other allocators ignore the variable.
  */
 export function nodeEnv(): NodeJS.ProcessEnv {
   return { MALLOC_ARENA_MAX: '2', ...process.env };

@@ -76,6 +76,10 @@ describe('raft-kv start-up', () => {
     const client = new KvClient(node.clientUrl);
     await waitFor('node 7 to lead', async () => (await client.status()).role === 'leader');
     await client.put('k', 'v');
+    if (process.platform === 'linux' && process.env.MALLOC_ARENA_MAX === undefined) {
+      const environ = readFileSync(`/proc/${node.proc!.pid}/environ`, 'latin1').split('\0');
+      expect(environ).toContain('MALLOC_ARENA_MAX=2');
+    }
     expect(await node.kill('SIGTERM')).toBe(0);
 
     // Nothing but --data-dir: the id and the ports come from <data-dir>/raft-kv.json.
